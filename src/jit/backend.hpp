@@ -1,0 +1,50 @@
+// The contract between the backend-neutral JIT driver (jit.cpp) and the per-architecture
+// backends (x86_64/, arm64/). Backends never include each other.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpfvm/runtime.hpp"
+
+namespace bpfvm::jit {
+
+/// Run-time state shared by the driver and generated code. Generated code receives a pointer to
+/// it as its only argument and keeps it in a callee-saved host register. Field offsets are part
+/// of the ABI (backends use offsetof).
+struct JitRuntime {
+    RunContext* ctx = nullptr;
+    uint64_t r1 = 0;
+    uint64_t r2 = 0;
+    uint8_t* stack_top = nullptr;     // r10 of the entry frame; frame k has r10 = stack_top - k * kStackSize
+    uint8_t* stack_bottom = nullptr;  // lowest byte of the stack area (kMaxCallDepth frames)
+    int64_t budget = 0;               // checked mode: decremented at back-edges and calls; < 0 traps
+    const HelperTable* helpers = nullptr;
+    Trap trap{};                      // set before returning when a run stops early
+};
+
+/// Signature of generated code: returns r0 (meaningless when runtime->trap.kind != None).
+using JitEntry = uint64_t (*)(JitRuntime* runtime);
+
+/// Slow path of checked memory accesses, called by generated code for an address outside the
+/// current stack frame: returns 1 when RunContext regions allow [addr, addr+size) (for a write when
+/// `write` != 0), else 0. The generated code then records the trap (kind, pc, addr, size, write).
+extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write);
+
+/// Output of a backend: position-dependent machine code, laid out for `base`.
+struct EmittedCode {
+    std::vector<uint8_t> bytes;             // final code, relocated for the base address given to emit
+    uint64_t entry_offset = 0;              // offset of the JitEntry function
+    std::vector<uint32_t> insn_offsets;     // code offset of each Program::insns[i]
+};
+
+/// Emits code for `program`. `base` is the address the code will run at (already mapped RW by the
+/// driver; code may be larger than estimated, in which case the driver re-maps and calls again).
+/// Fails naming the instruction for anything the backend cannot compile.
+Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
+                                uint64_t base);
+Result<EmittedCode> emit_arm64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
+                               uint64_t base);
+
+}  // namespace bpfvm::jit

@@ -1,0 +1,77 @@
+// Engine selection for the facade (vm.hpp) and trap descriptions.
+#include <cinttypes>
+#include <cstdio>
+
+#include "bpfvm/interpreter.hpp"
+#include "bpfvm/vm.hpp"
+#if BPFVM_HAVE_JIT
+#include "bpfvm/jit.hpp"
+#endif
+
+namespace bpfvm {
+
+EngineKind default_engine() {
+#if BPFVM_HAVE_JIT
+    if (jit::host_supported()) return EngineKind::Jit;
+#endif
+    return EngineKind::Interp;
+}
+
+Result<EngineKind> parse_engine(std::string_view name) {
+    if (name == "interp") return EngineKind::Interp;
+    if (name == "jit") {
+#if BPFVM_HAVE_JIT
+        if (jit::host_supported()) return EngineKind::Jit;
+#endif
+        return make_error(ErrorCode::kUnsupported, "engine 'jit' is not available on this host");
+    }
+    return make_error(ErrorCode::kInvalidArgument, "unknown engine '" + std::string(name) + "' (expected interp or jit)");
+}
+
+Result<std::unique_ptr<Executable>> prepare(const Program& program, EngineKind engine, const HelperTable& helpers,
+                                            const EngineOptions& options) {
+    switch (engine) {
+        case EngineKind::Interp:
+            return interp::prepare(program, helpers, options);
+        case EngineKind::Jit:
+#if BPFVM_HAVE_JIT
+            return jit::compile(program, helpers, options);
+#else
+            return make_error(ErrorCode::kUnsupported, "engine 'jit' is not available on this host");
+#endif
+    }
+    return make_error(ErrorCode::kInvalidArgument, "unknown engine");
+}
+
+std::string describe_trap(const Trap& trap, const RunContext& ctx) {
+    char buf[256];
+    switch (trap.kind) {
+        case TrapKind::None:
+            return "no trap";
+        case TrapKind::OutOfBounds:
+            std::snprintf(buf, sizeof buf, "out-of-bounds %s of %u bytes at 0x%" PRIx64
+                          " (outside the stack frame and every input or map region)",
+                          trap.write ? "store" : "load", trap.size, trap.addr);
+            break;
+        case TrapKind::CallDepth:
+            std::snprintf(buf, sizeof buf, "call depth exceeds %u frames", kMaxCallDepth);
+            break;
+        case TrapKind::InsnBudget:
+            std::snprintf(buf, sizeof buf, "instruction budget exhausted (runaway loop?)");
+            break;
+        case TrapKind::UnknownHelper:
+            std::snprintf(buf, sizeof buf, "call to unknown helper %" PRIu64, trap.addr);
+            break;
+        case TrapKind::HelperFault:
+            return "insn " + std::to_string(trap.pc) + ": helper fault: " + ctx.fault_message;
+        case TrapKind::Unsupported:
+            std::snprintf(buf, sizeof buf, "instruction not executable here (kfunc call, unresolved lddw or legacy packet load)");
+            break;
+        case TrapKind::BadCallTarget:
+            std::snprintf(buf, sizeof buf, "bad call target 0x%" PRIx64, trap.addr);
+            break;
+    }
+    return "insn " + std::to_string(trap.pc) + ": " + buf;
+}
+
+}  // namespace bpfvm
