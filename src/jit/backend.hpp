@@ -32,19 +32,17 @@ using JitEntry = uint64_t (*)(JitRuntime* runtime);
 /// `write` != 0), else 0. The generated code then records the trap (kind, pc, addr, size, write).
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write);
 
-/// Output of a backend: position-dependent machine code, laid out for `base`.
+/// Output of a backend: position-independent machine code (absolute addresses such as helpers are
+/// materialised as immediates, branches are relative), so the driver can copy it anywhere.
 struct EmittedCode {
-    std::vector<uint8_t> bytes;             // final code, relocated for the base address given to emit
+    std::vector<uint8_t> bytes;             // final code
     uint64_t entry_offset = 0;              // offset of the JitEntry function
     std::vector<uint32_t> insn_offsets;     // code offset of each Program::insns[i]
 };
 
-/// Emits code for `program`. `base` is the address the code will run at (already mapped RW by the
-/// driver; code may be larger than estimated, in which case the driver re-maps and calls again).
-/// Fails naming the instruction for anything the backend cannot compile.
-Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
-                                uint64_t base);
-Result<EmittedCode> emit_arm64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
-                               uint64_t base);
+/// Emits code for `program`. Fails naming the instruction for anything the backend cannot compile.
+/// The driver copies the bytes into a fresh RW mapping, then makes it RX (never W and X at once).
+Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options);
+Result<EmittedCode> emit_arm64(const Program& program, const HelperTable& helpers, const EngineOptions& options);
 
 }  // namespace bpfvm::jit
