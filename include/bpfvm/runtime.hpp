@@ -66,6 +66,11 @@ struct RunContext {
     // Inputs.
     std::vector<MemRegion> regions;  // checked mode: memory the program may touch (input, ctx, map values)
     void* env = nullptr;             // owned by the maps/helpers layer (maps, trace log, task info, ...)
+    // Legacy packet loads (ld_abs/ld_ind) read the socket buffer's linear data, big-endian. A load
+    // outside [pkt, pkt + pkt_len) ends the program with r0 = 0, as in the kernel. Null: the
+    // instructions trap with TrapKind::Unsupported.
+    const uint8_t* pkt = nullptr;
+    uint32_t pkt_len = 0;
 
     // Filled by the engine before the run.
     bool checked = false;

@@ -27,6 +27,11 @@ struct JitRuntime {
 /// Signature of generated code: returns r0 (meaningless when runtime->trap.kind != None).
 using JitEntry = uint64_t (*)(JitRuntime* runtime);
 
+/// Second entry point, for RunContext::call_function (bpf_loop, for_each_map_elem callbacks):
+/// sets up the same state as JitEntry (r10 = runtime->stack_top), loads r1..r5 from `args`, makes a
+/// BPF local call to the code at `target` (base + insn_offsets[func]), and returns its r0.
+using JitCallEntry = uint64_t (*)(JitRuntime* runtime, uint64_t target, const uint64_t* args);
+
 /// Slow path of checked memory accesses, called by generated code for an address outside the
 /// current stack frame: returns 1 when RunContext regions allow [addr, addr+size) (for a write when
 /// `write` != 0), else 0. The generated code then records the trap (kind, pc, addr, size, write).
@@ -37,6 +42,7 @@ extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, u
 struct EmittedCode {
     std::vector<uint8_t> bytes;             // final code
     uint64_t entry_offset = 0;              // offset of the JitEntry function
+    uint64_t call_entry_offset = 0;         // offset of the JitCallEntry function
     std::vector<uint32_t> insn_offsets;     // code offset of each Program::insns[i]
 };
 
