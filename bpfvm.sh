@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bpfvm set-up and everyday commands. Run as root on Debian 12 for `deps` (apt-get).
+#   ./bpfvm.sh demo    install dependencies, build, and run the bundled examples
+#   ./bpfvm.sh test    install dependencies, build, and run every test (Release, ASan+UBSan, arm64 under qemu)
+#   ./bpfvm.sh deps | build | bench
+set -euo pipefail
+cd "$(dirname "$0")"
+
+JOBS=${JOBS:-$(nproc)}
+BUILD=${BUILD:-build}
+
+# Debian packages the build needs; the test command adds the arm64 cross toolchain and qemu.
+PACKAGES=(build-essential cmake ninja-build pkg-config git clang llvm
+          libasmjit-dev libelf-dev zlib1g-dev libcli11-dev libgtest-dev libbenchmark-dev
+          nlohmann-json3-dev libfmt-dev libcapstone-dev)
+
+log() { printf '\n== %s\n' "$*"; }
+
+deps() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+build() {
+    local dir=$1; shift
+    log "configuring $dir $*"
+    cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+    log "building $dir"
+    ninja -C "$dir" -j "$JOBS"
+}
+
+demo() {
+    deps
+    build "$BUILD" -DCMAKE_BUILD_TYPE=Release
+    local bpfvm="$BUILD/bpfvm"
+    log "assemble and run a program in the conformance-suite syntax"
+    "$bpfvm" asm examples/asm/fib.s -o "$BUILD/fib.bin"
+    "$bpfvm" disasm --raw "$BUILD/fib.bin"
+    "$bpfvm" run --raw "$BUILD/fib.bin" --mem-hex 1e
+    if [ -f "$BUILD/examples/xdp_counter.bpf.o" ]; then
+        log "inspect a clang-built XDP object and run it on a packet, without root"
+        "$bpfvm" inspect "$BUILD/examples/xdp_counter.bpf.o"
+        log "run the unit tests of every example program (bpfvm test)"
+        for spec in "$BUILD"/examples/*.test.json; do "$bpfvm" test "$spec"; done
+    fi
+}
+
+run_ctest() {
+    local dir=$1; shift
+    log "testing $dir"
+    ctest --test-dir "$dir" --output-on-failure -j "$JOBS" "$@"
+}
+
+test_all() {
+    deps
+    local failed=()
+    build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBPFVM_SANITIZE=ON -DBPFVM_BUILD_BENCH=OFF || failed+=(asan-build)
+    # Sanitizers slow the differential batch ~10x: a smaller batch there, the full one in Release and arm64.
+    BPFVM_DIFF_PROGRAMS=2000 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        run_ctest build-asan || failed+=(asan)
+    if [ -x scripts/test-arm64.sh ]; then
+        log "arm64: cross-build and run the tests under qemu-aarch64"
+        scripts/test-arm64.sh || failed+=(arm64)
+    fi
+    build "$BUILD" -DCMAKE_BUILD_TYPE=Release || failed+=(release-build)
+    run_ctest "$BUILD" || failed+=(release)
+    if ((${#failed[@]})); then
+        echo "FAILED: ${failed[*]}" >&2
+        return 1
+    fi
+}
+
+case "${1:-}" in
+    deps) deps ;;
+    build) deps; build "$BUILD" -DCMAKE_BUILD_TYPE=Release ;;
+    demo) demo ;;
+    test) test_all ;;
+    bench) deps; build "$BUILD" -DCMAKE_BUILD_TYPE=Release; for b in "$BUILD"/bench/bench_*; do "$b"; done ;;
+    *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
