@@ -79,6 +79,11 @@ struct RunContext {
     uint64_t (*call_function)(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                               uint64_t r5) = nullptr;
     void* engine = nullptr;  // engine private data for call_function
+    // The stack area of the running frame chain [stack_begin, stack_end), set by the engine (and
+    // switched while a call_function callback runs on its own stack). Helpers accept pointer
+    // arguments there in checked mode; 0/0 means undeclared (helpers then trust such pointers).
+    uint64_t stack_begin = 0;
+    uint64_t stack_end = 0;
 
     // Set by helpers; the engine checks `stop` after every helper call.
     uint32_t stop = 0;  // 0: continue; kStopFault or kStopTailCall
