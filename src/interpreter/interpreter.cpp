@@ -1,8 +1,247 @@
-// Placeholder until the interpreter lands.
+// The interpreter's prepare step (validation, pre-decoding into Slots, helper resolution) and
+// its Executable: per-run state on the C++ stack, RunContext::call_function for callbacks.
+#include <string>
+#include <vector>
+
 #include "bpfvm/interpreter.hpp"
+#include "internal.hpp"
 
 namespace bpfvm::interp {
-Result<std::unique_ptr<Executable>> prepare(const Program&, const HelperTable&, const EngineOptions&) {
-    return make_error(ErrorCode::kUnsupported, "interpreter not built yet");
+namespace {
+
+const char* lddw_kind_name(uint8_t src) {
+    switch (static_cast<LddwKind>(src)) {
+        case LddwKind::Imm64: return "imm64";
+        case LddwKind::MapFd: return "map fd";
+        case LddwKind::MapValue: return "map value";
+        case LddwKind::BtfVar: return "btf variable";
+        case LddwKind::Func: return "function";
+        case LddwKind::MapIdx: return "map index";
+        case LddwKind::MapIdxValue: return "map index value";
+    }
+    return "unknown";
 }
+
+Error insn_error(ErrorCode code, const Insn& insn, std::string message) {
+    return make_error(code, std::move(message), insn.pc);
+}
+
+/// True for forms that write their dst register (so r10 is not allowed there).
+bool writes_dst(Form form) {
+    switch (form) {
+        case Form::AluImm:
+        case Form::AluReg:
+        case Form::Neg:
+        case Form::Movsx:
+        case Form::End:
+        case Form::Lddw:
+        case Form::Ldx:
+        case Form::Ldxs:
+            return true;
+        case Form::Ja:
+        case Form::Gotol:
+        case Form::JmpImm:
+        case Form::JmpReg:
+        case Form::Call:
+        case Form::CallLocal:
+        case Form::CallKfunc:
+        case Form::Callx:
+        case Form::Exit:
+        case Form::LdAbs:
+        case Form::LdInd:
+        case Form::St:
+        case Form::Stx:
+        case Form::Atomic:
+            return false;
+    }
+    return false;
+}
+
+class InterpExecutable final : public Executable {
+public:
+    InterpExecutable(size_t n, const HelperTable& helpers, const EngineOptions& options, ExecFn exec)
+        : slots_(n), pcs_(n), helpers_(&helpers), options_(options), exec_(exec) {}
+
+    RunResult run(RunContext& ctx, uint64_t r1, uint64_t r2) const override {
+        RunState st;
+        st.ctx = &ctx;
+        st.slots = slots_.data();
+        st.pcs = pcs_.data();
+        st.num_slots = static_cast<uint32_t>(slots_.size());
+        st.exec = exec_;
+        st.helpers = helpers_;
+        st.budget = options_.insn_budget;
+        // A helper may run another program with the same context; restore what it expects after.
+        const auto saved_call = ctx.call_function;
+        void* const saved_engine = ctx.engine;
+        ctx.checked = options_.checked;
+        ctx.call_function = &call_function;
+        ctx.engine = &st;
+        ctx.stop = 0;
+
+        const uint64_t args[5] = {r1, r2, 0, 0, 0};
+        RunResult result;
+        result.r0 = exec_(st, &slots_[0], args, 0);
+        result.trap = st.trap;
+        result.tail_call = st.tail_call && st.trap.kind == TrapKind::None;
+        result.insns = st.insns;
+
+        ctx.call_function = saved_call;
+        ctx.engine = saved_engine;
+        return result;
+    }
+
+    const char* engine_name() const override { return "interp"; }
+
+    std::vector<Slot>& slots() { return slots_; }
+    std::vector<uint32_t>& pcs() { return pcs_; }
+
+private:
+    std::vector<Slot> slots_;  // never resized after construction: Slot::target points into it
+    std::vector<uint32_t> pcs_;
+    const HelperTable* helpers_;
+    EngineOptions options_;
+    ExecFn exec_;
+};
+
+/// Fills `slot` from `insn` (index `i` of `program`), resolving targets and helpers.
+Status fill_slot(const Program& program, size_t i, const HelperTable& helpers, Slot* slots) {
+    const Insn& insn = program.insns[i];
+    const size_t n = program.insns.size();
+    const OpInfo& info = op_info(insn.op);
+    Slot& slot = slots[i];
+    slot.op = static_cast<uint8_t>(insn.op);
+    slot.dst = insn.dst;
+    slot.src = insn.src;
+    slot.off = insn.off;
+    slot.imm = insn.imm;
+
+    // Programs normally come from decode_program, which checks all of this; a hand-built Program
+    // must not make the loop index outside its register file or slot array.
+    const bool pseudo_src = info.form == Form::Lddw || info.form == Form::Call || info.form == Form::CallLocal ||
+                            info.form == Form::CallKfunc;
+    if (insn.dst >= kNumRegs || (!pseudo_src && insn.src >= kNumRegs))
+        return insn_error(ErrorCode::kMalformed, insn, "invalid register in " + std::string(info.mnemonic));
+    if (writes_dst(info.form) && insn.dst == kFrameReg)
+        return insn_error(ErrorCode::kMalformed, insn, "write to read-only r10 in " + std::string(info.mnemonic));
+    if (info.form == Form::Atomic && (info.match_value & 1) && insn.src == kFrameReg)
+        return insn_error(ErrorCode::kMalformed, insn, "write to read-only r10 (fetch result) in " + std::string(info.mnemonic));
+
+    auto resolve_target = [&]() -> Status {
+        if (insn.target >= n)
+            return insn_error(ErrorCode::kMalformed, insn,
+                              "target " + std::to_string(insn.target) + " out of range (" + std::to_string(n) +
+                                  " instructions)");
+        slot.target = &slots[insn.target];
+        return {};
+    };
+    switch (info.form) {
+        case Form::Ja:
+        case Form::Gotol:
+        case Form::JmpImm:
+        case Form::JmpReg:
+        case Form::CallLocal:
+            return resolve_target();
+        case Form::Call: {
+            const HelperFn fn = helpers.get(static_cast<uint64_t>(insn.imm));
+            if (fn == nullptr) {
+                std::string what = "call to unknown helper " + std::to_string(insn.imm);
+                const auto name = insn.imm > 0 && insn.imm < INT32_MAX ? helper_name(static_cast<int>(insn.imm))
+                                                                       : std::string_view{};
+                if (!name.empty()) what += " (" + std::string(name) + ")";
+                return insn_error(ErrorCode::kNotFound, insn, what);
+            }
+            slot.helper = fn;
+            return {};
+        }
+        case Form::CallKfunc:
+            return insn_error(ErrorCode::kUnsupported, insn,
+                              "kfunc call (btf id " + std::to_string(insn.imm) + ") is not supported by the interpreter");
+        case Form::Lddw:
+            if (insn.src == static_cast<uint8_t>(LddwKind::Imm64)) return {};
+            if (insn.src == static_cast<uint8_t>(LddwKind::Func)) {
+                BPFVM_TRY(resolve_target());
+                slot.imm = insn.target;  // the value of a function reference: its instruction index
+                return {};
+            }
+            return insn_error(ErrorCode::kUnsupported, insn,
+                              "unresolved lddw pseudo source " + std::to_string(insn.src) + " (" +
+                                  lddw_kind_name(insn.src) + "): the loader must resolve it before running");
+        case Form::AluImm:
+        case Form::AluReg:
+        case Form::Neg:
+        case Form::Movsx:
+        case Form::End:
+        case Form::Callx:
+        case Form::Exit:
+        case Form::LdAbs:
+        case Form::LdInd:
+        case Form::Ldx:
+        case Form::Ldxs:
+        case Form::St:
+        case Form::Stx:
+        case Form::Atomic:
+            return {};
+    }
+    return {};
+}
+
+}  // namespace
+
+uint64_t call_function(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                       uint64_t r5) {
+    auto* st = static_cast<RunState*>(ctx->engine);
+    if (func >= st->num_slots) {
+        ctx->fault("callback is not a function of this program (instruction index " + std::to_string(func) + ")");
+        return 0;
+    }
+    // The callback gets a fresh frame below the frame of the helper's caller.
+    const uint32_t caller_depth = st->depth;
+    const Slot* const call_site = st->call_site;
+    if (caller_depth + 1 >= kMaxCallDepth) {
+        st->set_trap(TrapKind::CallDepth, call_site);
+        ctx->fault("callback would exceed " + std::to_string(kMaxCallDepth) + " frames");
+        return 0;
+    }
+    const uint64_t args[5] = {r1, r2, r3, r4, r5};
+    const uint64_t r0 = st->exec(*st, &st->slots[func], args, caller_depth + 1);
+    st->depth = caller_depth;
+    st->call_site = call_site;
+    // Stop the helper's iteration; the engine then reports the callback's own trap (kept in st).
+    if (st->trap.kind != TrapKind::None && ctx->stop == 0)
+        ctx->fault("callback trapped at insn " + std::to_string(st->trap.pc));
+    return r0;
+}
+
+Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const HelperTable& helpers,
+                                                 const EngineOptions& options, const Dispatch& dispatch) {
+    const size_t n = program.insns.size();
+    if (n == 0) return make_error(ErrorCode::kMalformed, "empty program: no instructions");
+    if (n > (1u << 24)) return make_error(ErrorCode::kMalformed, "program too large: " + std::to_string(n) + " instructions");
+    const Insn& last = program.insns.back();
+    if (last.op != Op::Exit && last.op != Op::Ja && last.op != Op::Gotol)
+        return insn_error(ErrorCode::kMalformed, last,
+                          "last instruction falls off the end of the program (must be exit or an unconditional jump)");
+
+    const ExecFn exec = options.checked ? dispatch.checked : dispatch.unchecked;
+    // Ask the loop for its label table (null for the switch dispatch).
+    auto query = std::make_unique<RunState>();
+    exec(*query, nullptr, nullptr, 0);
+    const void* const* labels = query->labels;
+
+    auto exe = std::make_unique<InterpExecutable>(n, helpers, options, exec);
+    Slot* slots = exe->slots().data();
+    for (size_t i = 0; i < n; ++i) {
+        BPFVM_TRY(fill_slot(program, i, helpers, slots));
+        slots[i].label = labels != nullptr ? labels[slots[i].op] : nullptr;
+        exe->pcs()[i] = program.insns[i].pc;
+    }
+    return std::unique_ptr<Executable>(std::move(exe));
+}
+
+Result<std::unique_ptr<Executable>> prepare(const Program& program, const HelperTable& helpers,
+                                            const EngineOptions& options) {
+    return prepare_with(program, helpers, options, default_dispatch());
+}
+
 }  // namespace bpfvm::interp

@@ -1,0 +1,524 @@
+// The interpreter loop. Included by exactly one translation unit per dispatch strategy:
+// dispatch_goto.cpp (computed goto where GNU C allows it) and dispatch_switch.cpp (which defines
+// BPFVM_INTERP_FORCE_SWITCH first). Both strategies share every instruction body below; only the
+// BPFVM_CASE / BPFVM_DISPATCH macro pair differs.
+//
+// Exactness: every ALU result comes from semantics.hpp or from plain modular uint64_t arithmetic;
+// 32-bit ALU results are zero-extended into the destination (RFC 9669 section 4.1).
+#pragma once
+
+#include <bit>
+#include <cstring>
+
+#include "bpfvm/semantics.hpp"
+#include "internal.hpp"
+
+#if defined(__GNUC__) && !defined(BPFVM_INTERP_FORCE_SWITCH)
+#define BPFVM_INTERP_THREADED 1
+#else
+#define BPFVM_INTERP_THREADED 0
+#endif
+
+// The label table is only valid for the one copy of the function that owns the labels, so the
+// loop must never be inlined into, or cloned for, another caller.
+#if defined(__clang__)
+#define BPFVM_INTERP_NOINLINE __attribute__((noinline))
+#elif defined(__GNUC__)
+#define BPFVM_INTERP_NOINLINE __attribute__((noinline, noclone))
+#else
+#define BPFVM_INTERP_NOINLINE
+#endif
+
+namespace bpfvm::interp {
+namespace {
+
+template <class T>
+inline T load_mem(uint64_t addr) {
+    T v;
+    std::memcpy(&v, reinterpret_cast<const void*>(addr), sizeof v);
+    return v;
+}
+
+template <class T>
+inline void store_mem(uint64_t addr, T v) {
+    std::memcpy(reinterpret_cast<void*>(addr), &v, sizeof v);
+}
+
+inline uint64_t lo32(uint64_t v) { return v & 0xffffffffull; }
+inline uint32_t u32(uint64_t v) { return static_cast<uint32_t>(v); }
+inline int32_t i32(uint64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
+inline int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
+
+// le/be convert between host and the named byte order; both truncate to the width.
+inline uint64_t to_little(uint64_t v, unsigned width) {
+    if constexpr (std::endian::native == std::endian::little) return sem::to_le(v, width);
+    return sem::byte_swap(v, width);
+}
+inline uint64_t to_big(uint64_t v, unsigned width) {
+    if constexpr (std::endian::native == std::endian::big) return sem::to_le(v, width);
+    return sem::byte_swap(v, width);
+}
+
+/// Big-endian packet load for ld_abs/ld_ind.
+template <class T>
+inline uint64_t load_be(const uint8_t* p) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) v = (v << 8) | p[i];
+    return v;
+}
+
+// Checked mode: the region list is consulted only when the access misses the current frame.
+[[gnu::noinline]] bool region_ok(const RunContext& ctx, uint64_t addr, uint32_t size, bool write) {
+    return ctx.region_allows(addr, size, write);
+}
+
+inline bool access_ok(const RunContext& ctx, uint64_t frame_top, uint64_t addr, uint32_t size, bool write) {
+    // One unsigned compare covers both ends of [r10 - 512, r10): below the frame, addr - lo wraps
+    // to a huge value.
+    if (addr - (frame_top - kStackSize) <= kStackSize - size) return true;
+    return region_ok(ctx, addr, size, write);
+}
+
+enum class AtomicOp { Add, Or, And, Xor, Xchg };
+
+/// Read-modify-write at `addr`; returns the old value. Aligned accesses use __atomic builtins so
+/// that concurrent runs sharing map memory see atomic updates.
+template <AtomicOp kOp, class T>
+inline T atomic_fetch(uint64_t addr, T v) {
+    if (addr % sizeof(T) == 0) {
+        T* p = reinterpret_cast<T*>(addr);
+        switch (kOp) {
+            case AtomicOp::Add: return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+            case AtomicOp::Or: return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+            case AtomicOp::And: return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
+            case AtomicOp::Xor: return __atomic_fetch_xor(p, v, __ATOMIC_SEQ_CST);
+            case AtomicOp::Xchg: return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+        }
+    }
+    // Misaligned: the kernel verifier rejects these and some hosts (arm64) fault on misaligned
+    // atomics, so run a plain read-modify-write: exact for one thread, and never a crash.
+    const T old = load_mem<T>(addr);
+    T now = v;
+    switch (kOp) {
+        case AtomicOp::Add: now = static_cast<T>(old + v); break;
+        case AtomicOp::Or: now = old | v; break;
+        case AtomicOp::And: now = old & v; break;
+        case AtomicOp::Xor: now = old ^ v; break;
+        case AtomicOp::Xchg: break;
+    }
+    store_mem<T>(addr, now);
+    return old;
+}
+
+/// Compare-and-exchange: stores `desired` when memory equals `expected`; returns the old value.
+template <class T>
+inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
+    if (addr % sizeof(T) == 0) {
+        __atomic_compare_exchange_n(reinterpret_cast<T*>(addr), &expected, desired, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+        return expected;  // on failure the builtin stored the current value here
+    }
+    const T old = load_mem<T>(addr);
+    if (old == expected) store_mem<T>(addr, desired);
+    return old;
+}
+
+// ---- dispatch macro pair -------------------------------------------------------------------
+// Checked mode counts every instruction as it is dispatched; the budget traps at the instruction
+// that would exceed it, so RunResult::insns never exceeds the budget.
+#if BPFVM_INTERP_THREADED
+#define BPFVM_CASE(name) L_##name:
+#define BPFVM_DISPATCH()                                                  \
+    do {                                                                  \
+        if constexpr (kChecked) {                                         \
+            if (__builtin_expect(n >= budget, 0)) goto budget_exhausted; \
+            ++n;                                                          \
+        }                                                                 \
+        goto* ip->label;                                                  \
+    } while (0)
+#else
+#define BPFVM_CASE(name) case Op::name:
+#define BPFVM_DISPATCH() goto dispatch
+#endif
+#define BPFVM_NEXT() \
+    do {             \
+        ++ip;        \
+        BPFVM_DISPATCH(); \
+    } while (0)
+
+// Instruction bodies. `d` is the destination register, `s` the source register value and `k` the
+// sign-extended immediate; unused ones cost nothing (plain loads of a local array).
+#define BPFVM_ALU(name, stmt)                            \
+    BPFVM_CASE(name) {                                   \
+        uint64_t& d = reg[ip->dst];                      \
+        [[maybe_unused]] const uint64_t s = reg[ip->src]; \
+        [[maybe_unused]] const uint64_t k = static_cast<uint64_t>(ip->imm); \
+        stmt;                                            \
+        BPFVM_NEXT();                                    \
+    }
+#define BPFVM_JMP(name, cond)                            \
+    BPFVM_CASE(name) {                                   \
+        const uint64_t d = reg[ip->dst];                 \
+        [[maybe_unused]] const uint64_t s = reg[ip->src]; \
+        [[maybe_unused]] const uint64_t k = static_cast<uint64_t>(ip->imm); \
+        ip = (cond) ? ip->target : ip + 1;               \
+        BPFVM_DISPATCH();                                \
+    }
+#define BPFVM_CHECK(addr, size, write)                                                         \
+    if constexpr (kChecked) {                                                                  \
+        if (__builtin_expect(!access_ok(ctx, reg[kFrameReg], addr, size, write), 0)) {         \
+            st.set_trap(TrapKind::OutOfBounds, ip, addr, size, write);                         \
+            goto done;                                                                         \
+        }                                                                                      \
+    }
+#define BPFVM_LDX(name, T)                                                   \
+    BPFVM_CASE(name) {                                                       \
+        const uint64_t a = reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off}); \
+        BPFVM_CHECK(a, sizeof(T), false);                                    \
+        reg[ip->dst] = static_cast<uint64_t>(load_mem<T>(a));                \
+        BPFVM_NEXT();                                                        \
+    }
+#define BPFVM_ST(name, T, value)                                             \
+    BPFVM_CASE(name) {                                                       \
+        const uint64_t a = reg[ip->dst] + static_cast<uint64_t>(int64_t{ip->off}); \
+        BPFVM_CHECK(a, sizeof(T), true);                                     \
+        store_mem<T>(a, static_cast<T>(value));                              \
+        BPFVM_NEXT();                                                        \
+    }
+#define BPFVM_ATOMIC(name, T, aop, fetch)                                    \
+    BPFVM_CASE(name) {                                                       \
+        const uint64_t a = reg[ip->dst] + static_cast<uint64_t>(int64_t{ip->off}); \
+        BPFVM_CHECK(a, sizeof(T), true);                                     \
+        const T old = atomic_fetch<AtomicOp::aop, T>(a, static_cast<T>(reg[ip->src])); \
+        if (fetch) reg[ip->src] = old;                                       \
+        BPFVM_NEXT();                                                        \
+    }
+#define BPFVM_CMPXCHG(name, T)                                               \
+    BPFVM_CASE(name) {                                                       \
+        const uint64_t a = reg[ip->dst] + static_cast<uint64_t>(int64_t{ip->off}); \
+        BPFVM_CHECK(a, sizeof(T), true);                                     \
+        reg[0] = atomic_cmpxchg<T>(a, static_cast<T>(reg[0]), static_cast<T>(reg[ip->src])); \
+        BPFVM_NEXT();                                                        \
+    }
+// Legacy packet loads: an offset outside the packet ends the program with r0 = 0 (kernel rule).
+#define BPFVM_LDPKT(name, T, offset)                                         \
+    BPFVM_CASE(name) {                                                       \
+        if (ctx.pkt == nullptr) {                                            \
+            st.set_trap(TrapKind::Unsupported, ip);                          \
+            goto done;                                                       \
+        }                                                                    \
+        const int64_t o = (offset);                                          \
+        if (o < 0 || static_cast<uint64_t>(o) + sizeof(T) > ctx.pkt_len) {   \
+            reg[0] = 0;                                                      \
+            goto done;                                                       \
+        }                                                                    \
+        reg[0] = load_be<T>(ctx.pkt + o);                                    \
+        BPFVM_NEXT();                                                        \
+    }
+
+/// Runs one BPF function invocation; see ExecFn in internal.hpp.
+template <bool kChecked>
+BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint64_t* args, uint32_t depth) {
+#if BPFVM_INTERP_THREADED
+    // Indexed by Op: every opcodes.def row needs a label below, so a new row breaks the build.
+    static const void* const kLabels[] = {
+#define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) &&L_##name,
+#include "bpfvm/opcodes.def"
+#undef BPFVM_OP
+    };
+    static_assert(std::size(kLabels) == kNumOps);
+    if (entry == nullptr) {
+        st.labels = kLabels;
+        return 0;
+    }
+#else
+    if (entry == nullptr) {
+        st.labels = nullptr;
+        return 0;
+    }
+#endif
+    // Saved state of the callers of this invocation's local calls; only [base_depth, depth) is live.
+    struct Frame {
+        const Slot* ret;
+        uint64_t callee_saved[4];  // r6..r9
+    };
+    Frame frames[kMaxCallDepth];
+    const uint32_t base_depth = depth;
+    RunContext& ctx = *st.ctx;
+    uint64_t reg[kNumRegs] = {};
+    for (int i = 0; i < 5; ++i) reg[1 + i] = args[i];
+    reg[kFrameReg] = st.frame_top(depth);
+    [[maybe_unused]] uint64_t n = st.insns;
+    [[maybe_unused]] const uint64_t budget = st.budget;
+    const Slot* ip = entry;
+
+    BPFVM_DISPATCH();
+#if !BPFVM_INTERP_THREADED
+dispatch:
+    if constexpr (kChecked) {
+        if (__builtin_expect(n >= budget, 0)) goto budget_exhausted;
+        ++n;
+    }
+    switch (static_cast<Op>(ip->op)) {
+#endif
+    BPFVM_ALU(Add32Imm, d = lo32(d + k))
+    BPFVM_ALU(Add32Reg, d = lo32(d + s))
+    BPFVM_ALU(Add64Imm, d += k)
+    BPFVM_ALU(Add64Reg, d += s)
+    BPFVM_ALU(Sub32Imm, d = lo32(d - k))
+    BPFVM_ALU(Sub32Reg, d = lo32(d - s))
+    BPFVM_ALU(Sub64Imm, d -= k)
+    BPFVM_ALU(Sub64Reg, d -= s)
+    BPFVM_ALU(Mul32Imm, d = lo32(d * k))
+    BPFVM_ALU(Mul32Reg, d = lo32(d * s))
+    BPFVM_ALU(Mul64Imm, d *= k)
+    BPFVM_ALU(Mul64Reg, d *= s)
+    BPFVM_ALU(Div32Imm, d = sem::udiv32(u32(d), u32(k)))
+    BPFVM_ALU(Div32Reg, d = sem::udiv32(u32(d), u32(s)))
+    BPFVM_ALU(Div64Imm, d = sem::udiv64(d, k))
+    BPFVM_ALU(Div64Reg, d = sem::udiv64(d, s))
+    BPFVM_ALU(Sdiv32Imm, d = u32(sem::sdiv32(i32(d), i32(k))))
+    BPFVM_ALU(Sdiv32Reg, d = u32(sem::sdiv32(i32(d), i32(s))))
+    BPFVM_ALU(Sdiv64Imm, d = static_cast<uint64_t>(sem::sdiv64(i64(d), i64(k))))
+    BPFVM_ALU(Sdiv64Reg, d = static_cast<uint64_t>(sem::sdiv64(i64(d), i64(s))))
+    BPFVM_ALU(Mod32Imm, d = sem::umod32(u32(d), u32(k)))
+    BPFVM_ALU(Mod32Reg, d = sem::umod32(u32(d), u32(s)))
+    BPFVM_ALU(Mod64Imm, d = sem::umod64(d, k))
+    BPFVM_ALU(Mod64Reg, d = sem::umod64(d, s))
+    BPFVM_ALU(Smod32Imm, d = u32(sem::smod32(i32(d), i32(k))))
+    BPFVM_ALU(Smod32Reg, d = u32(sem::smod32(i32(d), i32(s))))
+    BPFVM_ALU(Smod64Imm, d = static_cast<uint64_t>(sem::smod64(i64(d), i64(k))))
+    BPFVM_ALU(Smod64Reg, d = static_cast<uint64_t>(sem::smod64(i64(d), i64(s))))
+    BPFVM_ALU(Or32Imm, d = lo32(d | k))
+    BPFVM_ALU(Or32Reg, d = lo32(d | s))
+    BPFVM_ALU(Or64Imm, d |= k)
+    BPFVM_ALU(Or64Reg, d |= s)
+    BPFVM_ALU(And32Imm, d = lo32(d & k))
+    BPFVM_ALU(And32Reg, d = lo32(d & s))
+    BPFVM_ALU(And64Imm, d &= k)
+    BPFVM_ALU(And64Reg, d &= s)
+    BPFVM_ALU(Xor32Imm, d = lo32(d ^ k))
+    BPFVM_ALU(Xor32Reg, d = lo32(d ^ s))
+    BPFVM_ALU(Xor64Imm, d ^= k)
+    BPFVM_ALU(Xor64Reg, d ^= s)
+    BPFVM_ALU(Lsh32Imm, d = sem::lsh32(u32(d), k))
+    BPFVM_ALU(Lsh32Reg, d = sem::lsh32(u32(d), s))
+    BPFVM_ALU(Lsh64Imm, d = sem::lsh64(d, k))
+    BPFVM_ALU(Lsh64Reg, d = sem::lsh64(d, s))
+    BPFVM_ALU(Rsh32Imm, d = sem::rsh32(u32(d), k))
+    BPFVM_ALU(Rsh32Reg, d = sem::rsh32(u32(d), s))
+    BPFVM_ALU(Rsh64Imm, d = sem::rsh64(d, k))
+    BPFVM_ALU(Rsh64Reg, d = sem::rsh64(d, s))
+    BPFVM_ALU(Arsh32Imm, d = sem::arsh32(u32(d), k))
+    BPFVM_ALU(Arsh32Reg, d = sem::arsh32(u32(d), s))
+    BPFVM_ALU(Arsh64Imm, d = sem::arsh64(d, k))
+    BPFVM_ALU(Arsh64Reg, d = sem::arsh64(d, s))
+    BPFVM_ALU(Neg32, d = lo32(0 - d))
+    BPFVM_ALU(Neg64, d = 0 - d)
+    BPFVM_ALU(Mov32Imm, d = lo32(k))
+    BPFVM_ALU(Mov32Reg, d = lo32(s))
+    BPFVM_ALU(Mov64Imm, d = k)
+    BPFVM_ALU(Mov64Reg, d = s)
+    BPFVM_ALU(Movsx32_8, d = lo32(static_cast<uint64_t>(sem::sext(s, 8))))
+    BPFVM_ALU(Movsx32_16, d = lo32(static_cast<uint64_t>(sem::sext(s, 16))))
+    BPFVM_ALU(Movsx64_8, d = static_cast<uint64_t>(sem::sext(s, 8)))
+    BPFVM_ALU(Movsx64_16, d = static_cast<uint64_t>(sem::sext(s, 16)))
+    BPFVM_ALU(Movsx64_32, d = static_cast<uint64_t>(sem::sext(s, 32)))
+    BPFVM_ALU(Le16, d = to_little(d, 16))
+    BPFVM_ALU(Le32, d = to_little(d, 32))
+    BPFVM_ALU(Le64, d = to_little(d, 64))
+    BPFVM_ALU(Be16, d = to_big(d, 16))
+    BPFVM_ALU(Be32, d = to_big(d, 32))
+    BPFVM_ALU(Be64, d = to_big(d, 64))
+    BPFVM_ALU(Bswap16, d = sem::byte_swap(d, 16))
+    BPFVM_ALU(Bswap32, d = sem::byte_swap(d, 32))
+    BPFVM_ALU(Bswap64, d = sem::byte_swap(d, 64))
+    // lddw: prepare stored the constant, or the target instruction index of a function reference.
+    BPFVM_ALU(Lddw, d = k)
+
+    BPFVM_CASE(Ja) {
+        ip = ip->target;
+        BPFVM_DISPATCH();
+    }
+    BPFVM_CASE(Gotol) {
+        ip = ip->target;
+        BPFVM_DISPATCH();
+    }
+    BPFVM_JMP(Jeq64Imm, d == k)
+    BPFVM_JMP(Jeq64Reg, d == s)
+    BPFVM_JMP(Jeq32Imm, u32(d) == u32(k))
+    BPFVM_JMP(Jeq32Reg, u32(d) == u32(s))
+    BPFVM_JMP(Jne64Imm, d != k)
+    BPFVM_JMP(Jne64Reg, d != s)
+    BPFVM_JMP(Jne32Imm, u32(d) != u32(k))
+    BPFVM_JMP(Jne32Reg, u32(d) != u32(s))
+    BPFVM_JMP(Jgt64Imm, d > k)
+    BPFVM_JMP(Jgt64Reg, d > s)
+    BPFVM_JMP(Jgt32Imm, u32(d) > u32(k))
+    BPFVM_JMP(Jgt32Reg, u32(d) > u32(s))
+    BPFVM_JMP(Jge64Imm, d >= k)
+    BPFVM_JMP(Jge64Reg, d >= s)
+    BPFVM_JMP(Jge32Imm, u32(d) >= u32(k))
+    BPFVM_JMP(Jge32Reg, u32(d) >= u32(s))
+    BPFVM_JMP(Jlt64Imm, d < k)
+    BPFVM_JMP(Jlt64Reg, d < s)
+    BPFVM_JMP(Jlt32Imm, u32(d) < u32(k))
+    BPFVM_JMP(Jlt32Reg, u32(d) < u32(s))
+    BPFVM_JMP(Jle64Imm, d <= k)
+    BPFVM_JMP(Jle64Reg, d <= s)
+    BPFVM_JMP(Jle32Imm, u32(d) <= u32(k))
+    BPFVM_JMP(Jle32Reg, u32(d) <= u32(s))
+    BPFVM_JMP(Jset64Imm, (d & k) != 0)
+    BPFVM_JMP(Jset64Reg, (d & s) != 0)
+    BPFVM_JMP(Jset32Imm, u32(d & k) != 0)
+    BPFVM_JMP(Jset32Reg, u32(d & s) != 0)
+    BPFVM_JMP(Jsgt64Imm, i64(d) > i64(k))
+    BPFVM_JMP(Jsgt64Reg, i64(d) > i64(s))
+    BPFVM_JMP(Jsgt32Imm, i32(d) > i32(k))
+    BPFVM_JMP(Jsgt32Reg, i32(d) > i32(s))
+    BPFVM_JMP(Jsge64Imm, i64(d) >= i64(k))
+    BPFVM_JMP(Jsge64Reg, i64(d) >= i64(s))
+    BPFVM_JMP(Jsge32Imm, i32(d) >= i32(k))
+    BPFVM_JMP(Jsge32Reg, i32(d) >= i32(s))
+    BPFVM_JMP(Jslt64Imm, i64(d) < i64(k))
+    BPFVM_JMP(Jslt64Reg, i64(d) < i64(s))
+    BPFVM_JMP(Jslt32Imm, i32(d) < i32(k))
+    BPFVM_JMP(Jslt32Reg, i32(d) < i32(s))
+    BPFVM_JMP(Jsle64Imm, i64(d) <= i64(k))
+    BPFVM_JMP(Jsle64Reg, i64(d) <= i64(s))
+    BPFVM_JMP(Jsle32Imm, i32(d) <= i32(k))
+    BPFVM_JMP(Jsle32Reg, i32(d) <= i32(s))
+
+    BPFVM_LDX(Ldx8, uint8_t)
+    BPFVM_LDX(Ldx16, uint16_t)
+    BPFVM_LDX(Ldx32, uint32_t)
+    BPFVM_LDX(Ldx64, uint64_t)
+    BPFVM_LDX(Ldxs8, int8_t)
+    BPFVM_LDX(Ldxs16, int16_t)
+    BPFVM_LDX(Ldxs32, int32_t)
+    BPFVM_ST(St8, uint8_t, ip->imm)
+    BPFVM_ST(St16, uint16_t, ip->imm)
+    BPFVM_ST(St32, uint32_t, ip->imm)
+    BPFVM_ST(St64, uint64_t, ip->imm)
+    BPFVM_ST(Stx8, uint8_t, reg[ip->src])
+    BPFVM_ST(Stx16, uint16_t, reg[ip->src])
+    BPFVM_ST(Stx32, uint32_t, reg[ip->src])
+    BPFVM_ST(Stx64, uint64_t, reg[ip->src])
+
+    BPFVM_ATOMIC(AtomicAdd32, uint32_t, Add, false)
+    BPFVM_ATOMIC(AtomicOr32, uint32_t, Or, false)
+    BPFVM_ATOMIC(AtomicAnd32, uint32_t, And, false)
+    BPFVM_ATOMIC(AtomicXor32, uint32_t, Xor, false)
+    BPFVM_ATOMIC(AtomicFetchAdd32, uint32_t, Add, true)
+    BPFVM_ATOMIC(AtomicFetchOr32, uint32_t, Or, true)
+    BPFVM_ATOMIC(AtomicFetchAnd32, uint32_t, And, true)
+    BPFVM_ATOMIC(AtomicFetchXor32, uint32_t, Xor, true)
+    BPFVM_ATOMIC(AtomicXchg32, uint32_t, Xchg, true)
+    BPFVM_CMPXCHG(AtomicCmpxchg32, uint32_t)
+    BPFVM_ATOMIC(AtomicAdd64, uint64_t, Add, false)
+    BPFVM_ATOMIC(AtomicOr64, uint64_t, Or, false)
+    BPFVM_ATOMIC(AtomicAnd64, uint64_t, And, false)
+    BPFVM_ATOMIC(AtomicXor64, uint64_t, Xor, false)
+    BPFVM_ATOMIC(AtomicFetchAdd64, uint64_t, Add, true)
+    BPFVM_ATOMIC(AtomicFetchOr64, uint64_t, Or, true)
+    BPFVM_ATOMIC(AtomicFetchAnd64, uint64_t, And, true)
+    BPFVM_ATOMIC(AtomicFetchXor64, uint64_t, Xor, true)
+    BPFVM_ATOMIC(AtomicXchg64, uint64_t, Xchg, true)
+    BPFVM_CMPXCHG(AtomicCmpxchg64, uint64_t)
+
+    BPFVM_LDPKT(LdAbsB, uint8_t, int64_t{static_cast<int32_t>(ip->imm)})
+    BPFVM_LDPKT(LdAbsH, uint16_t, int64_t{static_cast<int32_t>(ip->imm)})
+    BPFVM_LDPKT(LdAbsW, uint32_t, int64_t{static_cast<int32_t>(ip->imm)})
+    // ld_ind adds the register in 32-bit signed arithmetic, as the kernel's int offset does.
+    BPFVM_LDPKT(LdIndB, uint8_t, int64_t{i32(reg[ip->src] + static_cast<uint64_t>(ip->imm))})
+    BPFVM_LDPKT(LdIndH, uint16_t, int64_t{i32(reg[ip->src] + static_cast<uint64_t>(ip->imm))})
+    BPFVM_LDPKT(LdIndW, uint32_t, int64_t{i32(reg[ip->src] + static_cast<uint64_t>(ip->imm))})
+
+    BPFVM_CASE(CallHelper) {
+        // Helpers may re-enter through call_function: publish the frame and the count first.
+        st.depth = depth;
+        st.call_site = ip;
+        if constexpr (kChecked) st.insns = n;
+        reg[0] = ip->helper(reg[1], reg[2], reg[3], reg[4], reg[5], &ctx);
+        if constexpr (kChecked) n = st.insns;
+        if (__builtin_expect(ctx.stop != 0, 0)) goto helper_stopped;
+        BPFVM_NEXT();
+    }
+    BPFVM_CASE(Callx) {
+        // The register holds a helper id, resolved now because it is only known at run time.
+        const uint64_t id = reg[ip->dst];
+        const HelperFn fn = st.helpers->get(id);
+        if (fn == nullptr) {
+            st.set_trap(TrapKind::UnknownHelper, ip, id);
+            goto done;
+        }
+        st.depth = depth;
+        st.call_site = ip;
+        if constexpr (kChecked) st.insns = n;
+        reg[0] = fn(reg[1], reg[2], reg[3], reg[4], reg[5], &ctx);
+        if constexpr (kChecked) n = st.insns;
+        if (__builtin_expect(ctx.stop != 0, 0)) goto helper_stopped;
+        BPFVM_NEXT();
+    }
+    BPFVM_CASE(CallKfunc) {
+        // prepare rejects kfunc calls; kept so the loop covers every Op.
+        st.set_trap(TrapKind::Unsupported, ip);
+        goto done;
+    }
+    BPFVM_CASE(CallLocal) {
+        if (__builtin_expect(depth + 1 >= kMaxCallDepth, 0)) {
+            st.set_trap(TrapKind::CallDepth, ip);
+            goto done;
+        }
+        frames[depth] = Frame{ip + 1, {reg[6], reg[7], reg[8], reg[9]}};
+        ++depth;
+        reg[kFrameReg] -= kStackSize;
+        ip = ip->target;
+        BPFVM_DISPATCH();
+    }
+    BPFVM_CASE(Exit) {
+        if (depth == base_depth) goto done;
+        --depth;
+        const Frame& f = frames[depth];
+        reg[6] = f.callee_saved[0];
+        reg[7] = f.callee_saved[1];
+        reg[8] = f.callee_saved[2];
+        reg[9] = f.callee_saved[3];
+        reg[kFrameReg] += kStackSize;
+        ip = f.ret;
+        BPFVM_DISPATCH();
+    }
+#if !BPFVM_INTERP_THREADED
+    }
+    BPFVM_ASSERT(!"interpreter: slot holds an invalid Op");
+#endif
+
+helper_stopped:
+    if (ctx.stop == RunContext::kStopTailCall) {
+        st.tail_call = true;
+    } else if (st.trap.kind == TrapKind::None) {
+        // A trap inside a callback (call_function) is already recorded and is more precise.
+        st.set_trap(TrapKind::HelperFault, ip);
+    }
+    goto done;
+budget_exhausted: __attribute__((unused));
+    st.set_trap(TrapKind::InsnBudget, ip);
+done:
+    if constexpr (kChecked) st.insns = n;
+    return reg[0];
+}
+
+#undef BPFVM_CASE
+#undef BPFVM_DISPATCH
+#undef BPFVM_NEXT
+#undef BPFVM_ALU
+#undef BPFVM_JMP
+#undef BPFVM_CHECK
+#undef BPFVM_LDX
+#undef BPFVM_ST
+#undef BPFVM_ATOMIC
+#undef BPFVM_CMPXCHG
+#undef BPFVM_LDPKT
+
+}  // namespace
+}  // namespace bpfvm::interp

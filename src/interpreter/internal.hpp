@@ -1,0 +1,88 @@
+// Internals of the interpreter shared by its translation units: the pre-decoded instruction slot,
+// the per-run state, and the two dispatch strategies (computed goto, portable switch).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "bpfvm/runtime.hpp"
+
+namespace bpfvm::interp {
+
+/// One pre-decoded instruction, 32 bytes so that two share a cache line. Everything the hot loop
+/// needs is precomputed at prepare time; the original slot index lives in a side table
+/// (`RunState::pcs`) because only traps need it.
+struct Slot {
+    const void* label = nullptr;  // computed-goto dispatch: address of this op's handler
+    int64_t imm = 0;              // sign-extended imm32, the lddw constant, or a function's insn index
+    union {
+        const Slot* target;  // jumps and local calls: the destination slot
+        HelperFn helper;     // helper calls: the resolved function
+    };
+    uint8_t op = 0;  // Op, for the switch dispatch and for debugging
+    uint8_t dst = 0;
+    uint8_t src = 0;
+    uint8_t pad = 0;
+    int32_t off = 0;
+
+    Slot() : target(nullptr) {}
+};
+static_assert(sizeof(Slot) == 32);
+
+struct RunState;
+
+/// The interpreter loop: runs from `entry` with r1..r5 = args in frame `depth` (0 = the entry
+/// frame) until that frame exits. Returns r0; a trap or a tail call is recorded in `state`.
+/// Called with `entry == nullptr` it only stores its label table in `state.labels` (null for the
+/// switch dispatch), so that prepare can fill `Slot::label`.
+using ExecFn = uint64_t (*)(RunState& state, const Slot* entry, const uint64_t* args, uint32_t depth);
+
+/// Everything one run needs, on the caller's C++ stack: runs never share mutable state, which
+/// makes Executable::run re-entrant and thread-safe.
+struct RunState {
+    RunContext* ctx = nullptr;
+    const Slot* slots = nullptr;    // slot 0 of the program
+    const uint32_t* pcs = nullptr;  // slot index -> original instruction slot (pc), for traps
+    uint32_t num_slots = 0;
+    ExecFn exec = nullptr;
+    const HelperTable* helpers = nullptr;  // callx looks helper ids up at run time
+    const Slot* call_site = nullptr;       // the helper call running now (callbacks report traps here)
+    uint64_t insns = 0;   // instructions executed so far (checked mode), callbacks included
+    uint64_t budget = 0;  // checked mode: the run traps before executing instruction budget+1
+    uint32_t depth = 0;   // frame running at the time of a helper call (callbacks start below it)
+    Trap trap{};
+    bool tail_call = false;
+    const void* const* labels = nullptr;  // output of the label-table query
+    alignas(16) uint8_t stack[kMaxCallDepth * kStackSize];
+
+    /// r10 of frame `depth`: frames grow downwards from the top of `stack`.
+    uint64_t frame_top(uint32_t depth) const {
+        return reinterpret_cast<uint64_t>(stack) + uint64_t{kMaxCallDepth - depth} * kStackSize;
+    }
+    /// Records a trap at the instruction in `slot`.
+    void set_trap(TrapKind kind, const Slot* slot, uint64_t addr = 0, uint32_t size = 0, bool write = false) {
+        trap = Trap{kind, pcs[slot - slots], addr, size, write};
+    }
+};
+
+/// The four loop instantiations of one dispatch strategy.
+struct Dispatch {
+    ExecFn checked;
+    ExecFn unchecked;
+    const char* name;
+};
+
+/// Computed-goto dispatch where the compiler supports it (GNU C), else the switch.
+const Dispatch& default_dispatch();
+/// Always the portable switch dispatch (tests run both and compare).
+const Dispatch& switch_dispatch();
+
+/// interp::prepare with an explicit dispatch strategy.
+Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const HelperTable& helpers,
+                                                 const EngineOptions& options, const Dispatch& dispatch);
+
+/// Runs the BPF function at instruction index `func` for RunContext::call_function.
+uint64_t call_function(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                       uint64_t r5);
+
+}  // namespace bpfvm::interp
