@@ -1,0 +1,170 @@
+// AArch64 backend: jumps, helper calls, callx, BPF-to-BPF calls, exit and lddw
+// (RFC 9669 sections 4.3 and 5.4).
+#include <string>
+
+#include "emitter.hpp"
+
+namespace bpfvm::jit::arm64 {
+
+namespace {
+
+/// Offset of RunContext::stop. RunContext is not standard-layout (it holds std::vector and
+/// std::string), so offsetof is not guaranteed; measure it on an object instead.
+int32_t stop_offset() {
+    static const int32_t offset = [] {
+        RunContext probe;
+        return static_cast<int32_t>(reinterpret_cast<const char*>(&probe.stop) - reinterpret_cast<const char*>(&probe));
+    }();
+    return offset;
+}
+
+}  // namespace
+
+void Emitter::jump(size_t index, const Insn& insn) {
+    if (insn.target <= index) emit_budget(insn.pc);  // back-edge
+    as_->b(insn_labels_[insn.target]);
+}
+
+void Emitter::cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned width, bool imm, bool test) {
+    const a64::Gp d = width == 64 ? a64::Gp(bx(insn.dst)) : a64::Gp(bw(insn.dst));
+    auto wide = [width](uint32_t id) { return width == 64 ? a64::Gp(xr(id)) : a64::Gp(wr(id)); };
+    if (!imm) {
+        if (test)
+            as_->tst(d, wide(kHostReg[insn.src]));
+        else
+            as_->cmp(d, wide(kHostReg[insn.src]));
+    } else {
+        // JMP compares with the sign-extended immediate, JMP32 with its 32 bits.
+        const uint64_t value = width == 64 ? static_cast<uint64_t>(insn.imm) : static_cast<uint32_t>(insn.imm);
+        if (test && value != 0 && a64::Utils::isLogicalImm(value, width)) {
+            as_->tst(d, value);
+        } else if (!test && insn.imm >= 0 && insn.imm < 4096) {
+            as_->cmp(d, static_cast<uint64_t>(insn.imm));
+        } else if (!test && insn.imm < 0 && insn.imm > -4096) {
+            // cmn d, #k sets the same flags as cmp d, #-k (k != 0, no signed-overflow corner).
+            as_->cmn(d, static_cast<uint64_t>(-insn.imm));
+        } else {
+            if (width == 64)
+                mov_imm(xr(kImm), value);
+            else
+                mov_imm32(wr(kImm), static_cast<uint32_t>(value));
+            if (test)
+                as_->tst(d, wide(kImm));
+            else
+                as_->cmp(d, wide(kImm));
+        }
+    }
+    const Label& target = insn_labels_[insn.target];
+    if (insn.target > index || !options_.checked) {
+        branch_if(cc, target);
+        return;
+    }
+    // A taken back-edge pays one unit of budget, out of line so the fall-through stays short.
+    Label taken = as_->newLabel();
+    branch_if(cc, taken);
+    const uint32_t pc = insn.pc;
+    deferred_.push_back([this, taken, target, pc] {
+        as_->bind(taken);
+        emit_budget(pc);
+        as_->b(target);
+    });
+}
+
+void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
+    // r1-r5 already sit in x0-x4; the sixth argument is the RunContext. x30 is this BPF
+    // function's return address, so it is kept on the host stack across the call.
+    as_->mov(a64::x5, xr(kRegCtx));
+    as_->str(a64::x30, a64::ptr_pre(a64::sp, -16));
+    as_->blr(fn);
+    as_->ldr(a64::x30, a64::ptr_post(a64::sp, 16));
+    as_->mov(bx(0), a64::x0);
+    // A fault or a tail call stops the program: record the pc, keep kind None (the driver turns
+    // RunContext::stop into HelperFault or a tail call) and unwind.
+    as_->ldr(wr(kTmp1), a64::ptr(xr(kRegCtx), stop_offset()));
+    Label stopped = as_->newLabel();
+    branch_if_nonzero(xr(kTmp1), stopped);
+    const uint32_t pc = insn.pc;
+    deferred_.push_back([this, stopped, pc] {
+        as_->bind(stopped);
+        mov_imm32(wr(kTmp2), pc);
+        as_->str(wr(kTmp2), a64::ptr(xr(kRegRuntime), static_cast<int32_t>(offsetof(JitRuntime, trap) + offsetof(Trap, pc))));
+        as_->mov(a64::sp, xr(kRegEntrySp));
+        as_->b(epilogue_);
+    });
+}
+
+Status Emitter::call_helper(const Insn& insn) {
+    const HelperFn fn = helpers_.get(static_cast<uint64_t>(insn.imm));
+    if (fn == nullptr) return unsupported(insn, "call to unknown helper " + std::to_string(insn.imm));
+    emit_budget(insn.pc);
+    mov_imm(xr(kImm), reinterpret_cast<uint64_t>(fn));
+    call_helper_at(insn, xr(kImm));
+    return {};
+}
+
+void Emitter::callx(const Insn& insn) {
+    // The register holds a helper id, looked up in runtime->helpers->fns at run time.
+    const GpX id = xr(kImm2);
+    as_->mov(id, bx(insn.dst));
+    Label unknown = as_->newLabel();
+    as_->cmp(id, kMaxHelperId);
+    branch_if(CondCode::kHS, unknown);
+    as_->ldr(xr(kTmp1), a64::ptr(xr(kRegRuntime), offsetof(JitRuntime, helpers)));
+    static_assert(offsetof(HelperTable, fns) == 0);
+    as_->ldr(xr(kImm), a64::ptr(xr(kTmp1), id, asmjit::arm::lsl(3)));
+    branch_if_zero(xr(kImm), unknown);
+    emit_budget(insn.pc);
+    call_helper_at(insn, xr(kImm));
+    // Trap::addr reports the helper id, still in x17.
+    Label trap = trap_label(TrapKind::UnknownHelper, insn.pc, true);
+    deferred_.push_back([this, unknown, trap] {
+        as_->bind(unknown);
+        as_->b(trap);
+    });
+}
+
+void Emitter::call_local(const Insn& insn) {
+    emit_budget(insn.pc);
+    // The callee's frame is [r10 - 2 * kStackSize, r10 - kStackSize); it must stay inside the
+    // stack area, which holds kMaxCallDepth frames.
+    const GpX new_fp = xr(kAddr);
+    as_->sub(new_fp, bx(kFrameReg), kStackSize);
+    as_->cmp(new_fp, xr(kRegStackLimit));
+    branch_if(CondCode::kLO, trap_label(TrapKind::CallDepth, insn.pc));
+    as_->stp(bx(6), bx(7), a64::ptr_pre(a64::sp, -48));
+    as_->stp(bx(8), bx(9), a64::ptr(a64::sp, 16));
+    as_->stp(bx(kFrameReg), a64::x30, a64::ptr(a64::sp, 32));
+    as_->mov(bx(kFrameReg), new_fp);
+    as_->bl(insn_labels_[insn.target]);
+    as_->ldp(bx(kFrameReg), a64::x30, a64::ptr(a64::sp, 32));
+    as_->ldp(bx(8), bx(9), a64::ptr(a64::sp, 16));
+    as_->ldp(bx(6), bx(7), a64::ptr_post(a64::sp, 48));
+}
+
+void Emitter::exit_insn() {
+    // Every BPF function, the main program included, was entered with bl: return to the caller
+    // (the entry stub for the main program, which then runs the shared epilogue).
+    as_->ret(a64::x30);
+}
+
+Status Emitter::lddw(const Insn& insn) {
+    switch (static_cast<LddwKind>(insn.src)) {
+        case LddwKind::Imm64:
+            mov_imm(bx(insn.dst), static_cast<uint64_t>(insn.imm));
+            return {};
+        case LddwKind::Func:
+            // A function reference evaluates to the index of its entry instruction.
+            mov_imm(bx(insn.dst), insn.target);
+            return {};
+        case LddwKind::MapFd:
+        case LddwKind::MapValue:
+        case LddwKind::BtfVar:
+        case LddwKind::MapIdx:
+        case LddwKind::MapIdxValue:
+            break;
+    }
+    return unsupported(insn, "lddw with unresolved pseudo source " + std::to_string(insn.src) +
+                                 " (map or BTF reference): relocate the program before compiling it");
+}
+
+}  // namespace bpfvm::jit::arm64

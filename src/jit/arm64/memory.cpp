@@ -1,0 +1,290 @@
+// AArch64 backend: loads, stores, atomics and legacy packet loads (RFC 9669 sections 5.1-5.4).
+//
+// Unchecked mode addresses memory as [base, #off] (LDR/LDUR pick the encoding for negative or
+// unaligned offsets) or [base, x16] when the offset does not fit. Checked mode computes the address
+// into x9 and tests it against the current frame [r10 - kStackSize, r10) inline; anything else
+// goes through bpfvm_jit_check_access in an out-of-line slow path that saves the BPF argument
+// registers, r0 and x30, so the fast path keeps every register live.
+//
+// Atomics are sequentially consistent read-modify-writes, like the kernel's: either ARMv8.1 LSE
+// instructions with acquire+release semantics (when the CPU has them) or LDXR/STLXR loops
+// followed by DMB ISH. Memory operands of atomics must be naturally aligned, as in the kernel.
+#include <sys/auxv.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "emitter.hpp"
+
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#endif
+
+namespace bpfvm::jit::arm64 {
+
+namespace {
+
+std::atomic<int> g_lse_override{-1};
+
+/// Result of a legacy packet load, returned in x0/x1 by AAPCS64 (a 16-byte aggregate).
+struct PacketLoad {
+    uint64_t value;
+    uint64_t status;  // 0: loaded, 1: outside the packet (program ends with r0 = 0), 2: no packet
+};
+
+/// Reads `size` bytes big-endian at `offset` of the socket buffer (ld_abs / ld_ind).
+extern "C" PacketLoad bpfvm_arm64_load_packet(const RunContext* ctx, uint64_t offset, uint64_t size) {
+    if (ctx->pkt == nullptr) return {0, 2};
+    if (offset > ctx->pkt_len || size > ctx->pkt_len - offset) return {0, 1};
+    uint64_t v = 0;
+    for (uint64_t i = 0; i < size; ++i) v = (v << 8) | ctx->pkt[offset + i];
+    return {v, 0};
+}
+
+}  // namespace
+
+void set_lse_override(int mode) { g_lse_override.store(mode); }
+
+bool lse_available() {
+    const int mode = g_lse_override.load();
+    if (mode >= 0) return mode == 1;
+    const char* env = std::getenv("BPFVM_ARM64_NO_LSE");
+    if (env != nullptr && std::strcmp(env, "1") == 0) return false;
+#if defined(__aarch64__) && defined(HWCAP_ATOMICS)
+    return (getauxval(AT_HWCAP) & HWCAP_ATOMICS) != 0;
+#else
+    return false;
+#endif
+}
+
+void Emitter::add_offset(const GpX& dst, const GpX& base, int64_t off) {
+    const uint64_t magnitude = off < 0 ? uint64_t{0} - static_cast<uint64_t>(off) : static_cast<uint64_t>(off);
+    if (off == 0) {
+        as_->mov(dst, base);
+    } else if (magnitude < (uint64_t{1} << 24)) {
+        // ADD/SUB take 12 bits, optionally shifted by 12: at most two instructions.
+        const uint64_t lo = magnitude & 0xfff, hi = magnitude & ~uint64_t{0xfff};
+        const GpX* from = &base;
+        for (const uint64_t part : {hi, lo}) {
+            if (part == 0) continue;
+            if (off > 0)
+                as_->add(dst, *from, part);
+            else
+                as_->sub(dst, *from, part);
+            from = &dst;
+        }
+    } else {
+        mov_imm(xr(kImm), static_cast<uint64_t>(off));
+        as_->add(dst, base, xr(kImm));
+    }
+}
+
+bool Emitter::in_static_frame(uint8_t base, int16_t off, uint32_t size) const {
+    // r10 never changes inside a function, so [r10 + off] with the access inside the frame is
+    // safe by construction and needs no run-time check.
+    return base == kFrameReg && off >= -static_cast<int32_t>(kStackSize) && off <= -static_cast<int32_t>(size);
+}
+
+void Emitter::check_address(uint32_t pc, uint32_t size, bool write) {
+    // In frame iff r10 - addr lies in [size, kStackSize]: (r10 - addr - size) <= kStackSize - size,
+    // unsigned, which also rejects addresses above r10 (the subtraction wraps).
+    const GpX addr = xr(kAddr);
+    const GpX t = xr(kTmp1);
+    as_->sub(t, bx(kFrameReg), addr);
+    as_->sub(t, t, size);
+    as_->cmp(t, kStackSize - size);
+    Label slow = as_->newLabel();
+    Label back = as_->newLabel();
+    branch_if(CondCode::kHI, slow);
+    as_->bind(back);
+
+    deferred_.push_back([this, slow, back, pc, size, write] {
+        as_->bind(slow);
+        // Save what the call clobbers and the instruction still needs: r0-r5, the address, x30.
+        as_->stp(bx(1), bx(2), a64::ptr_pre(a64::sp, -64));
+        as_->stp(bx(3), bx(4), a64::ptr(a64::sp, 16));
+        as_->stp(bx(5), bx(0), a64::ptr(a64::sp, 32));
+        as_->stp(xr(kAddr), a64::x30, a64::ptr(a64::sp, 48));
+        as_->mov(a64::x0, xr(kRegRuntime));
+        as_->mov(a64::x1, xr(kAddr));
+        mov_imm(a64::x2, size);
+        mov_imm(a64::x3, write ? 1 : 0);
+        mov_imm(xr(kImm), reinterpret_cast<uint64_t>(&bpfvm_jit_check_access));
+        as_->blr(xr(kImm));
+        as_->mov(xr(kTmp1), a64::x0);
+        as_->ldp(xr(kAddr), a64::x30, a64::ptr(a64::sp, 48));
+        as_->ldp(bx(5), bx(0), a64::ptr(a64::sp, 32));
+        as_->ldp(bx(3), bx(4), a64::ptr(a64::sp, 16));
+        as_->ldp(bx(1), bx(2), a64::ptr_post(a64::sp, 64));
+        Label denied = as_->newLabel();
+        as_->cbz(xr(kTmp1), denied);
+        as_->b(back);
+        as_->bind(denied);
+        as_->mov(xr(kImm2), xr(kAddr));
+        mov_imm32(wr(kTmp1), static_cast<uint32_t>(TrapKind::OutOfBounds));
+        mov_imm32(wr(kTmp2), pc);
+        mov_imm32(wr(kTmp3), size);
+        mov_imm32(wr(kTmp4), write ? 1 : 0);
+        as_->b(trap_common_);
+    });
+}
+
+a64::Mem Emitter::address(const Insn& insn, uint8_t base, int16_t off, uint32_t size, bool write) {
+    const GpX b = bx(base);
+    if (!options_.checked || in_static_frame(base, off, size)) {
+        const auto sz = static_cast<int32_t>(size);
+        const bool scaled = off >= 0 && off % sz == 0 && off / sz < 4096;
+        if ((off >= -256 && off <= 255) || scaled) return a64::ptr(b, off);
+        mov_imm(xr(kImm), static_cast<uint64_t>(int64_t{off}));
+        return a64::ptr(b, xr(kImm));
+    }
+    add_offset(xr(kAddr), b, off);
+    check_address(insn.pc, size, write);
+    return a64::ptr(xr(kAddr));
+}
+
+void Emitter::load(const Insn& insn, unsigned size, bool sign) {
+    const a64::Mem m = address(insn, insn.src, insn.off, size, false);
+    const GpX dx = bx(insn.dst);
+    const GpW dw = bw(insn.dst);
+    switch (size) {
+        case 1: sign ? as_->ldrsb(dx, m) : as_->ldrb(dw, m); break;
+        case 2: sign ? as_->ldrsh(dx, m) : as_->ldrh(dw, m); break;
+        case 4: sign ? as_->ldrsw(dx, m) : as_->ldr(dw, m); break;
+        default: as_->ldr(dx, m); break;
+    }
+}
+
+void Emitter::store(const Insn& insn, unsigned size, bool imm) {
+    const a64::Mem m = address(insn, insn.dst, insn.off, size, true);
+    uint32_t value = kHostReg[insn.src];
+    if (imm) {
+        // The immediate is sign-extended to 64 bits; narrower stores keep its low bytes.
+        if (insn.imm == 0) {
+            value = a64::Gp::kIdZr;
+        } else {
+            mov_imm(xr(kImm2), static_cast<uint64_t>(insn.imm));
+            value = kImm2;
+        }
+    }
+    switch (size) {
+        case 1: as_->strb(wr(value), m); break;
+        case 2: as_->strh(wr(value), m); break;
+        case 4: as_->str(wr(value), m); break;
+        default: as_->str(xr(value), m); break;
+    }
+}
+
+void Emitter::stlxr(const GpW& status, const GpX& value, const GpX& base, unsigned width) {
+    // STLXR Ws, <Wt|Xt>, [Xn] (this asmjit snapshot rejects the 64-bit form, so encode it here):
+    // size(31:30) 001000 0 0 0 Rs 1 11111 Rn Rt.
+    const uint32_t size_bits = width == 64 ? 0xC0000000u : 0x80000000u;
+    raw(size_bits | 0x0800FC00u | (status.id() << 16) | (base.id() << 5) | value.id());
+}
+
+void Emitter::atomic(const Insn& insn, AtomicOp op, bool fetch, unsigned width) {
+    // Exclusive and LSE instructions take a bare base register: the address goes to x9.
+    const uint32_t size = width / 8;
+    add_offset(xr(kAddr), bx(insn.dst), insn.off);
+    if (options_.checked && !in_static_frame(insn.dst, insn.off, size)) check_address(insn.pc, size, true);
+    if (use_lse_)
+        atomic_lse(op, fetch, width, insn.src);
+    else
+        atomic_llsc(op, fetch, width, insn.src);
+}
+
+void Emitter::atomic_llsc(AtomicOp op, bool fetch, unsigned width, uint8_t src) {
+    auto reg = [width](uint32_t id) { return width == 64 ? a64::Gp(xr(id)) : a64::Gp(wr(id)); };
+    const a64::Gp s = reg(kHostReg[src]);
+    const a64::Gp old = reg(kTmp1);
+    const a64::Gp next = reg(kTmp2);
+    const GpX base = xr(kAddr);
+    const GpW status = wr(kTmp3);
+    Label loop = as_->newLabel();
+    Label done = as_->newLabel();
+    as_->bind(loop);
+    as_->ldxr(old, a64::ptr(base));
+    switch (op) {
+        case AtomicOp::Add: as_->add(next, old, s); break;
+        case AtomicOp::Or: as_->orr(next, old, s); break;
+        case AtomicOp::And: as_->and_(next, old, s); break;
+        case AtomicOp::Xor: as_->eor(next, old, s); break;
+        case AtomicOp::Xchg: break;
+        case AtomicOp::Cmpxchg:
+            as_->cmp(old, reg(kHostReg[0]));
+            as_->b(CondCode::kNE, done);
+            break;
+    }
+    const bool stores_src = op == AtomicOp::Xchg || op == AtomicOp::Cmpxchg;
+    stlxr(status, xr(stores_src ? kHostReg[src] : kTmp2), base, width);
+    as_->cbnz(status, loop);
+    as_->bind(done);
+    as_->dmb(0xb);  // ISH: full barrier, as the kernel's LL/SC sequences
+    if (op == AtomicOp::Cmpxchg)
+        as_->mov(reg(kHostReg[0]), old);
+    else if (fetch)
+        as_->mov(s, old);
+}
+
+void Emitter::atomic_lse(AtomicOp op, bool fetch, unsigned width, uint8_t src) {
+    auto reg = [width](uint32_t id) { return width == 64 ? a64::Gp(xr(id)) : a64::Gp(wr(id)); };
+    const a64::Gp s = reg(kHostReg[src]);
+    const a64::Gp old = reg(kTmp1);
+    const a64::Mem m = a64::ptr(xr(kAddr));
+    switch (op) {
+        case AtomicOp::Add: as_->ldaddal(s, old, m); break;
+        case AtomicOp::Or: as_->ldsetal(s, old, m); break;
+        case AtomicOp::And:
+            // LDCLR clears the bits set in its operand: and(x, s) == clear(x, ~s).
+            as_->mvn(reg(kTmp2), s);
+            as_->ldclral(reg(kTmp2), old, m);
+            break;
+        case AtomicOp::Xor: as_->ldeoral(s, old, m); break;
+        case AtomicOp::Xchg: as_->swpal(s, old, m); break;
+        case AtomicOp::Cmpxchg:
+            as_->mov(old, reg(kHostReg[0]));
+            as_->casal(old, s, m);
+            as_->mov(reg(kHostReg[0]), old);
+            return;
+    }
+    if (fetch) as_->mov(s, old);
+}
+
+void Emitter::ld_packet(const Insn& insn, unsigned size, bool indirect) {
+    // r0 = big-endian load at imm (+ src for ld_ind). The C helper clobbers the caller-saved
+    // registers; r1-r5 are restored so that the instruction only writes r0.
+    if (indirect) {
+        mov_imm(xr(kImm), static_cast<uint64_t>(insn.imm));
+        as_->add(xr(kAddr), bx(insn.src), xr(kImm));
+    } else {
+        mov_imm(xr(kAddr), static_cast<uint64_t>(insn.imm));
+    }
+    as_->stp(bx(1), bx(2), a64::ptr_pre(a64::sp, -48));
+    as_->stp(bx(3), bx(4), a64::ptr(a64::sp, 16));
+    as_->stp(bx(5), a64::x30, a64::ptr(a64::sp, 32));
+    as_->mov(a64::x0, xr(kRegCtx));
+    as_->mov(a64::x1, xr(kAddr));
+    as_->mov(a64::x2, size);
+    mov_imm(xr(kImm), reinterpret_cast<uint64_t>(&bpfvm_arm64_load_packet));
+    as_->blr(xr(kImm));
+    as_->mov(bx(0), a64::x0);
+    as_->mov(xr(kTmp1), a64::x1);
+    as_->ldp(bx(5), a64::x30, a64::ptr(a64::sp, 32));
+    as_->ldp(bx(3), bx(4), a64::ptr(a64::sp, 16));
+    as_->ldp(bx(1), bx(2), a64::ptr_post(a64::sp, 48));
+    Label failed = as_->newLabel();
+    branch_if_nonzero(xr(kTmp1), failed);
+    Label no_packet = trap_label(TrapKind::Unsupported, insn.pc);
+    deferred_.push_back([this, failed, no_packet] {
+        // Outside the packet: the program ends normally with r0 = 0, from any call depth.
+        as_->bind(failed);
+        as_->cmp(xr(kTmp1), 1);
+        as_->b(CondCode::kNE, no_packet);
+        as_->mov(bx(0), a64::xzr);
+        as_->mov(a64::sp, xr(kRegEntrySp));
+        as_->b(epilogue_);
+    });
+}
+
+}  // namespace bpfvm::jit::arm64
