@@ -71,6 +71,9 @@ inline constexpr uint64_t kRbProdPos = 3;
 inline constexpr uint64_t kFIndexMask = 0xffffffffULL;
 inline constexpr uint64_t kFCurrentCpu = kFIndexMask;
 
+/// The kernel's internal ENOTSUPP (524), returned like the kernel for operations a map type lacks.
+inline constexpr long kENotSupp = 524;
+
 /// Parameters of a map, as in the BPF_MAP_CREATE command.
 struct MapAttr {
     uint32_t type = 0;         // linux/bpf.h enum bpf_map_type (kMap*)
