@@ -22,7 +22,13 @@ struct JitRuntime {
     int64_t budget = 0;               // checked mode: decremented at back-edges and calls; < 0 traps
     const HelperTable* helpers = nullptr;
     Trap trap{};                      // set before returning when a run stops early
+    uint64_t host_sp = 0;             // backend scratch: host stack pointer at entry, to unwind on a trap
 };
+
+/// A trap recorded by the driver during a helper call whose pc is not known there (a callback
+/// exceeding the frame limit). When a helper returns with ctx->stop set, generated code stores the
+/// call's pc into runtime->trap.pc if the trap kind is still None or the pc is this placeholder.
+inline constexpr uint32_t kTrapPcAtCallSite = 0xffffffffu;
 
 /// Signature of generated code: returns r0 (meaningless when runtime->trap.kind != None).
 using JitEntry = uint64_t (*)(JitRuntime* runtime);
@@ -44,6 +50,7 @@ struct EmittedCode {
     uint64_t entry_offset = 0;              // offset of the JitEntry function
     uint64_t call_entry_offset = 0;         // offset of the JitCallEntry function
     std::vector<uint32_t> insn_offsets;     // code offset of each Program::insns[i]
+    uint64_t body_end_offset = 0;           // end of the last instruction's code (0: bytes.size())
 };
 
 /// Emits code for `program`. Fails naming the instruction for anything the backend cannot compile.

@@ -2,9 +2,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+
+#if BPFVM_HAVE_CAPSTONE
+#include <capstone/capstone.h>
+#endif
 
 #include "backend.hpp"
 #include "bpfvm/asm.hpp"
@@ -45,6 +50,15 @@ private:
 
 constexpr size_t kStackBytes = size_t{kStackSize} * kMaxCallDepth;
 
+class JitExecutable;
+
+/// Per-run state reachable from RunContext::engine while a run (or a callback) executes.
+struct RunFrame {
+    const JitExecutable* self;
+    JitRuntime* rt;    // runtime of the innermost running code (the helper's caller)
+    uint32_t nesting;  // callbacks currently running (each one counts as a frame)
+};
+
 class JitExecutable final : public Executable {
 public:
     JitExecutable(ExecMemory memory, EmittedCode code, const HelperTable& helpers, EngineOptions options)
@@ -54,15 +68,28 @@ public:
         alignas(16) uint8_t stack[kStackBytes];
         JitRuntime rt;
         init_runtime(rt, ctx, stack);
+        rt.budget = static_cast<int64_t>(options_.insn_budget);
         rt.r1 = r1;
         rt.r2 = r2;
+        // A helper may run another program with the same context: restore what it expects after.
+        const auto saved_call = ctx.call_function;
+        void* const saved_engine = ctx.engine;
+        const uint64_t saved_begin = ctx.stack_begin, saved_end = ctx.stack_end;
+        RunFrame frame{this, &rt, 0};
         ctx.checked = options_.checked;
         ctx.call_function = &JitExecutable::call_function;
-        ctx.engine = const_cast<JitExecutable*>(this);
+        ctx.engine = &frame;
+        ctx.stop = 0;
+        ctx.stack_begin = reinterpret_cast<uint64_t>(stack);
+        ctx.stack_end = ctx.stack_begin + kStackBytes;
         auto entry = reinterpret_cast<JitEntry>(memory_.base() + code_.entry_offset);
         RunResult result;
         result.r0 = entry(&rt);
         finish(rt, ctx, result);
+        ctx.call_function = saved_call;
+        ctx.engine = saved_engine;
+        ctx.stack_begin = saved_begin;
+        ctx.stack_end = saved_end;
         return result;
     }
 
@@ -79,34 +106,56 @@ private:
         rt.ctx = &ctx;
         rt.stack_bottom = stack;
         rt.stack_top = stack + kStackBytes;
-        rt.budget = static_cast<int64_t>(options_.insn_budget);
         rt.helpers = helpers_;
     }
 
     static void finish(const JitRuntime& rt, const RunContext& ctx, RunResult& result) {
         result.trap = rt.trap;
         if (result.trap.kind == TrapKind::None && ctx.stop == RunContext::kStopFault) result.trap.kind = TrapKind::HelperFault;
-        if (result.trap.kind == TrapKind::None && ctx.stop == RunContext::kStopTailCall) result.tail_call = true;
+        if (result.trap.kind == TrapKind::None && ctx.stop == RunContext::kStopTailCall) {
+            result.tail_call = true;
+            result.trap = Trap{};
+        }
     }
 
-    // Runs a BPF function (bpf_loop/for_each_map_elem callback) on a fresh stack area.
+    // Runs a BPF function (bpf_loop/for_each_map_elem callback) on a fresh stack area, sharing the
+    // caller's instruction budget. Like the interpreter: a callback that would exceed kMaxCallDepth
+    // frames traps CallDepth at the helper call, and a trap inside the callback becomes the run's trap
+    // (the helper sees a fault and stops iterating).
     static uint64_t call_function(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                                   uint64_t r5) {
-        const auto* self = static_cast<const JitExecutable*>(ctx->engine);
+        auto* frame = static_cast<RunFrame*>(ctx->engine);
+        const JitExecutable* self = frame->self;
         if (func >= self->code_.insn_offsets.size()) {
-            ctx->fault("callback is not a function of this program (index " + std::to_string(func) + ")");
+            ctx->fault("callback is not a function of this program (instruction index " + std::to_string(func) + ")");
+            return 0;
+        }
+        JitRuntime* outer = frame->rt;
+        if (frame->nesting + 1 >= kMaxCallDepth) {
+            outer->trap = Trap{TrapKind::CallDepth, kTrapPcAtCallSite, 0, 0, false};
+            ctx->fault("callback would exceed " + std::to_string(kMaxCallDepth) + " frames");
             return 0;
         }
         alignas(16) uint8_t stack[kStackBytes];
         JitRuntime rt;
         self->init_runtime(rt, *ctx, stack);
+        rt.budget = outer->budget;
+        const uint64_t saved_begin = ctx->stack_begin, saved_end = ctx->stack_end;
+        ctx->stack_begin = reinterpret_cast<uint64_t>(stack);
+        ctx->stack_end = ctx->stack_begin + kStackBytes;
+        frame->rt = &rt;
+        ++frame->nesting;
         const uint64_t args[5] = {r1, r2, r3, r4, r5};
         auto entry = reinterpret_cast<JitCallEntry>(self->memory_.base() + self->code_.call_entry_offset);
         const uint64_t r0 = entry(&rt, reinterpret_cast<uint64_t>(self->memory_.base() + self->code_.insn_offsets[func]), args);
-        if (rt.trap.kind != TrapKind::None && ctx->stop == 0) {
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "callback trapped at insn %u", rt.trap.pc);
-            ctx->fault(buf);
+        --frame->nesting;
+        frame->rt = outer;
+        ctx->stack_begin = saved_begin;
+        ctx->stack_end = saved_end;
+        outer->budget = rt.budget;
+        if (rt.trap.kind != TrapKind::None) {
+            outer->trap = rt.trap;
+            if (ctx->stop == 0) ctx->fault("callback trapped at insn " + std::to_string(rt.trap.pc));
         }
         return r0;
     }
@@ -160,25 +209,102 @@ Result<std::unique_ptr<Executable>> compile(const Program& program, const Helper
         std::make_unique<JitExecutable>(std::move(*memory), std::move(*code), helpers, options));
 }
 
+namespace {
+
+/// Appends a listing of code[begin, end) at its code offsets: hex bytes, and the host disassembly
+/// when capstone is available (one line per host instruction), else 16 bytes per line.
+class HostLister {
+public:
+    HostLister() {
+#if BPFVM_HAVE_CAPSTONE
+#if defined(__x86_64__)
+        ok_ = cs_open(CS_ARCH_X86, CS_MODE_64, &handle_) == CS_ERR_OK;
+#elif defined(__aarch64__)
+        ok_ = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &handle_) == CS_ERR_OK;
+#endif
+#endif
+    }
+    ~HostLister() {
+#if BPFVM_HAVE_CAPSTONE
+        if (ok_) cs_close(&handle_);
+#endif
+    }
+    HostLister(const HostLister&) = delete;
+    HostLister& operator=(const HostLister&) = delete;
+
+    void list(const std::vector<uint8_t>& code, size_t begin, size_t end, std::string& out) const {
+        char buf[64];
+        auto bytes_line = [&](size_t at, size_t n) {
+            std::snprintf(buf, sizeof buf, "    %06zx: ", at);
+            out += buf;
+            for (size_t b = 0; b < n; ++b) {
+                std::snprintf(buf, sizeof buf, "%02x ", code[at + b]);
+                out += buf;
+            }
+        };
+#if BPFVM_HAVE_CAPSTONE
+        if (ok_ && end > begin) {
+            cs_insn* insns = nullptr;
+            const size_t count = cs_disasm(handle_, code.data() + begin, end - begin, begin, 0, &insns);
+            size_t done = begin;
+            for (size_t i = 0; i < count; ++i) {
+                bytes_line(insns[i].address, insns[i].size);
+                out.append(insns[i].size < 12 ? 3 * (12 - insns[i].size) : 1, ' ');
+                out += insns[i].mnemonic;
+                if (insns[i].op_str[0] != '\0') {
+                    out += ' ';
+                    out += insns[i].op_str;
+                }
+                out += '\n';
+                done = insns[i].address + insns[i].size;
+            }
+            if (count > 0) cs_free(insns, count);
+            begin = done;  // anything capstone could not decode is listed as bytes below
+        }
+#endif
+        for (size_t at = begin; at < end; at += 16) {
+            bytes_line(at, std::min<size_t>(16, end - at));
+            out += '\n';
+        }
+    }
+
+private:
+#if BPFVM_HAVE_CAPSTONE
+    csh handle_ = 0;
+#endif
+    bool ok_ = false;
+};
+
+}  // namespace
+
 Result<std::string> dump(const Program& program, const HelperTable& helpers, const EngineOptions& options) {
     auto code = emit_host(program, helpers, options);
     if (!code) return code.error();
+    const HostLister lister;
+    const size_t body_begin = code->insn_offsets.empty() ? 0 : code->insn_offsets[0];
+    const size_t body_end = code->body_end_offset != 0 ? code->body_end_offset : code->bytes.size();
     std::string out;
-    char buf[32];
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  "; %s JIT, %s mode: %zu BPF instructions -> %zu bytes (entry at %06" PRIx64 ", callback entry at %06" PRIx64 ")\n",
+                  host_arch() == Arch::X86_64 ? "x86-64" : "arm64", options.checked ? "checked" : "unchecked",
+                  program.insns.size(), code->bytes.size(), code->entry_offset, code->call_entry_offset);
+    out += buf;
+    out += "; entry points\n";
+    lister.list(code->bytes, 0, body_begin, out);
     for (size_t i = 0; i < program.insns.size(); ++i) {
         const size_t begin = code->insn_offsets[i];
-        const size_t end = i + 1 < program.insns.size() ? code->insn_offsets[i + 1] : code->bytes.size();
+        const size_t end = i + 1 < program.insns.size() ? code->insn_offsets[i + 1] : body_end;
         std::snprintf(buf, sizeof buf, "%5u: ", program.insns[i].pc);
         out += buf;
         out += disassemble_insn(program.insns[i]);
-        out += "\n";
-        std::snprintf(buf, sizeof buf, "  %06zx:", begin);
+        std::snprintf(buf, sizeof buf, "    ; %06zx, %zu bytes\n", begin, end - begin);
         out += buf;
-        for (size_t b = begin; b < end && b < code->bytes.size(); ++b) {
-            std::snprintf(buf, sizeof buf, " %02x", code->bytes[b]);
-            out += buf;
-        }
-        out += "\n";
+        lister.list(code->bytes, begin, end, out);
+    }
+    if (body_end < code->bytes.size()) {
+        out += "; out-of-line stubs (traps, checked-mode slow paths)\n";
+        lister.list(code->bytes, body_end, code->bytes.size(), out);
     }
     return out;
 }

@@ -1,0 +1,232 @@
+// x86-64 backend: entry points, the per-instruction dispatch, control flow, calls and trap stubs.
+// ALU instructions are in alu.cpp, memory accesses and atomics in memory.cpp.
+#include "emitter.hpp"
+
+#include <cstddef>
+
+namespace bpfvm::jit::x86 {
+namespace {
+
+// Host callee-saved registers that BPF code uses (rsp excluded). Six pushes after the return
+// address leave rsp 8 mod 16, so the `call` into BPF code enters it 16-byte aligned.
+const ax::Gp kSaved[] = {ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
+// BPF callee-saved registers r6-r10, pushed around a local call: five pushes plus the return
+// address keep rsp 16-byte aligned in the callee.
+constexpr uint8_t kLocalSaved[] = {6, 7, 8, 9, 10};
+
+// RunContext is not standard-layout (it holds a vector and a string), so offsetof is not portable:
+// take the offset of `stop` from an object once.
+int32_t stop_offset() {
+    static const int32_t off = [] {
+        RunContext c;
+        return static_cast<int32_t>(reinterpret_cast<const char*>(&c.stop) - reinterpret_cast<const char*>(&c));
+    }();
+    return off;
+}
+
+}  // namespace
+
+HostFeatures& host_features() {
+    static HostFeatures features = [] {
+        HostFeatures f;
+        __builtin_cpu_init();
+        f.bmi2 = __builtin_cpu_supports("bmi2");
+        return f;
+    }();
+    return features;
+}
+
+void Emitter::call_abs(const void* fn) {
+    as_.mov(kTmp1, a::Imm(reinterpret_cast<uint64_t>(fn)));
+    as_.call(kTmp1);
+}
+
+a::Label Emitter::trap_label(TrapKind kind, uint32_t pc) {
+    traps_.push_back({as_.newLabel(), kind, pc});
+    return traps_.back().label;
+}
+
+void Emitter::emit_budget_tick(uint32_t pc) {
+    as_.sub(BPFVM_RT_FIELD(budget, 8), 1);
+    as_.j(ax::CondCode::kSignedLT, trap_label(TrapKind::InsnBudget, pc));
+}
+
+void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool is_imm, unsigned width, bool test) {
+    if (checked_ && insn.target <= index) emit_budget_tick(insn.pc);
+    const ax::Gp dst = sized(q(insn.dst), width);
+    if (is_imm) {
+        const auto imm = a::Imm(static_cast<int32_t>(insn.imm));
+        if (test)
+            as_.test(dst, imm);
+        else if (insn.imm == 0)
+            as_.test(dst, dst);  // same flags as cmp dst, 0 (CF = OF = 0), shorter
+        else
+            as_.cmp(dst, imm);
+    } else {
+        const ax::Gp src = sized(q(insn.src), width);
+        if (test)
+            as_.test(dst, src);
+        else
+            as_.cmp(dst, src);
+    }
+    as_.j(cc, labels_[insn.target]);
+}
+
+void Emitter::emit_after_helper(uint32_t pc) {
+    // A helper that faults or tail-calls sets ctx->stop; the stub records the pc (the kind stays
+    // None: the driver turns kStopFault into HelperFault and kStopTailCall into a tail call).
+    as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
+    as_.cmp(ax::dword_ptr(kTmp2, stop_offset()), 0);
+    as_.j(ax::CondCode::kNotEqual, trap_label(TrapKind::None, pc));
+}
+
+Status Emitter::emit_call_helper(const Insn& insn) {
+    const HelperFn fn = insn.imm >= 0 ? helpers_.get(static_cast<uint64_t>(insn.imm)) : nullptr;
+    if (fn == nullptr)
+        return make_error(ErrorCode::kNotFound, "call to unknown helper " + std::to_string(insn.imm), insn.pc);
+    if (checked_) emit_budget_tick(insn.pc);
+    // r1-r5 already sit in rdi, rsi, rdx, rcx, r8; the sixth argument is the RunContext.
+    as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
+    call_abs(reinterpret_cast<const void*>(fn));
+    emit_after_helper(insn.pc);
+    return {};
+}
+
+void Emitter::emit_callx(const Insn& insn) {
+    if (checked_) emit_budget_tick(insn.pc);
+    const a::Label unknown = trap_label(TrapKind::UnknownHelper, insn.pc);
+    as_.mov(kTmp0, q(insn.dst));
+    as_.cmp(kTmp0, kMaxHelperId);
+    as_.j(ax::CondCode::kUnsignedGE, unknown);
+    as_.mov(kTmp1, BPFVM_RT_FIELD(helpers, 8));
+    as_.mov(kTmp1, ax::qword_ptr(kTmp1, kTmp0, 3, static_cast<int32_t>(offsetof(HelperTable, fns))));
+    as_.test(kTmp1, kTmp1);
+    as_.j(ax::CondCode::kZero, unknown);
+    as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
+    as_.call(kTmp1);
+    emit_after_helper(insn.pc);
+}
+
+void Emitter::emit_call_local(const Insn& insn) {
+    if (checked_) emit_budget_tick(insn.pc);
+    // The callee's frame is [r10 - 2*512, r10 - 512); it must lie above stack_bottom.
+    as_.lea(kTmp0, ax::qword_ptr(q(kFrameReg), -2 * static_cast<int32_t>(kStackSize)));
+    as_.cmp(kTmp0, BPFVM_RT_FIELD(stack_bottom, 8));
+    as_.j(ax::CondCode::kUnsignedLT, trap_label(TrapKind::CallDepth, insn.pc));
+    for (uint8_t r : kLocalSaved) as_.push(q(r));
+    as_.sub(q(kFrameReg), kStackSize);
+    as_.call(labels_[insn.target]);
+    for (size_t i = std::size(kLocalSaved); i-- > 0;) as_.pop(q(kLocalSaved[i]));
+}
+
+void Emitter::emit_entry_points(EmittedCode& out) {
+    const a::Label epilogue = as_.newLabel();
+    auto prologue = [&] {
+        for (const ax::Gp& r : kSaved) as_.push(r);
+        as_.mov(kRt, ax::rdi);
+        as_.mov(BPFVM_RT_FIELD(host_sp, 8), ax::rsp);
+    };
+    // Registers the program may read before writing get defined values (the interpreter starts
+    // from zeroed registers too).
+    auto zero = [&](std::initializer_list<uint8_t> regs) {
+        for (uint8_t r : regs) as_.xor_(d(r), d(r));
+    };
+
+    // JitEntry(runtime): r1, r2 from the runtime, r3-r5 zero, r10 = stack_top.
+    out.entry_offset = as_.offset();
+    prologue();
+    as_.mov(q(1), BPFVM_RT_FIELD(r1, 8));
+    as_.mov(q(2), BPFVM_RT_FIELD(r2, 8));
+    zero({0, 3, 4, 5, 6, 7, 8, 9});
+    as_.mov(q(kFrameReg), BPFVM_RT_FIELD(stack_top, 8));
+    as_.call(labels_[0]);
+    as_.bind(epilogue);
+    for (size_t i = std::size(kSaved); i-- > 0;) as_.pop(kSaved[i]);
+    as_.ret();
+
+    // JitCallEntry(runtime, target, args): r1-r5 from args[0..4], then a call to `target`.
+    out.call_entry_offset = as_.offset();
+    prologue();
+    as_.mov(kTmp0, ax::rsi);
+    as_.mov(kTmp1, ax::rdx);
+    for (uint8_t r = 1; r <= 5; ++r) as_.mov(q(r), ax::qword_ptr(kTmp1, 8 * (r - 1)));
+    zero({0, 6, 7, 8, 9});
+    as_.mov(q(kFrameReg), BPFVM_RT_FIELD(stack_top, 8));
+    as_.call(kTmp0);
+    as_.jmp(epilogue);
+
+    // Trap exit: drop every BPF frame at once.
+    as_.bind(unwind_);
+    as_.mov(ax::rsp, BPFVM_RT_FIELD(host_sp, 8));
+    as_.jmp(epilogue);
+}
+
+void Emitter::emit_trap_stubs() {
+    for (const TrapStub& t : traps_) {
+        as_.bind(t.label);
+        if (t.kind == TrapKind::None) {
+            // A helper stopped the run (fault or tail call). A trap the driver recorded during the
+            // call (a callback's own trap) is kept; the call site pc fills in a placeholder pc.
+            const a::Label write_pc = as_.newLabel();
+            as_.cmp(BPFVM_RT_TRAP(kind, 1), 0);
+            as_.j(ax::CondCode::kEqual, write_pc);
+            as_.cmp(BPFVM_RT_TRAP(pc, 4), -1);
+            as_.j(ax::CondCode::kNotEqual, unwind_);
+            as_.bind(write_pc);
+            as_.mov(BPFVM_RT_TRAP(pc, 4), t.pc);
+            as_.jmp(unwind_);
+            continue;
+        }
+        if (t.kind == TrapKind::UnknownHelper) as_.mov(BPFVM_RT_TRAP(addr, 8), kTmp0);
+        as_.mov(BPFVM_RT_TRAP(pc, 4), t.pc);
+        as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(t.kind));
+        as_.jmp(unwind_);
+    }
+}
+
+Status Emitter::emit(EmittedCode& out) {
+    const auto n = static_cast<uint32_t>(prog_.insns.size());
+    labels_.assign(n, a::Label());
+    auto mark = [&](uint32_t target) {
+        if (!labels_[target].isValid()) labels_[target] = as_.newLabel();
+    };
+    mark(0);
+    for (const Insn& insn : prog_.insns)
+        if (insn.op == Op::CallLocal || is_jump(insn.op)) mark(insn.target);
+    unwind_ = as_.newLabel();
+    traps_.reserve(checked_ ? n : 16);
+
+    emit_entry_points(out);
+    out.insn_offsets.resize(n);
+    for (uint32_t i = 0; i < n; ++i) {
+        if (labels_[i].isValid()) as_.bind(labels_[i]);
+        out.insn_offsets[i] = static_cast<uint32_t>(as_.offset());
+        BPFVM_TRY(emit_insn(i));
+    }
+    out.body_end_offset = as_.offset();
+    emit_check_stubs();
+    emit_trap_stubs();
+    return {};
+}
+
+}  // namespace bpfvm::jit::x86
+
+namespace bpfvm::jit {
+
+Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options) {
+    asmjit::CodeHolder code;
+    code.init(asmjit::Environment(asmjit::Arch::kX64));
+    x86::ErrorRecorder errors;
+    code.setErrorHandler(&errors);
+    asmjit::x86::Assembler as(&code);
+    x86::Emitter emitter(program, helpers, options, as);
+    EmittedCode out;
+    BPFVM_TRY(emitter.emit(out));
+    if (errors.error != asmjit::kErrorOk || code.hasUnresolvedLinks())
+        return make_error(ErrorCode::kUnsupported, std::string("jit: x86-64 assembler error: ") + errors.text);
+    const asmjit::CodeBuffer& buffer = code.textSection()->buffer();
+    out.bytes.assign(buffer.data(), buffer.data() + buffer.size());
+    return out;
+}
+
+}  // namespace bpfvm::jit

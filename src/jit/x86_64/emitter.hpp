@@ -1,0 +1,136 @@
+// x86-64 backend internals: the register table, small asmjit wrappers and the per-program emitter.
+// Private to src/jit/x86_64 (the arm64 backend never includes it).
+//
+// Code layout and invariants (see emitter.cpp for the prologues):
+//   JitEntry / JitCallEntry: save host callee-saved registers, store rsp in JitRuntime::host_sp, then
+//   `call` the BPF entry. Every BPF function (the main program included) is entered with `call` and
+//   leaves with `ret`, so `exit` is always one `ret`. Inside BPF code rsp is 16-byte aligned, which
+//   makes helper calls legal without adjustment. A trap stores JitRuntime::trap and restores rsp from
+//   host_sp (the nesting depth does not matter), then runs the common epilogue.
+#pragma once
+
+#include <asmjit/x86.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "backend.hpp"
+#include "features.hpp"
+
+namespace bpfvm::jit::x86 {
+
+namespace a = asmjit;
+namespace ax = asmjit::x86;
+
+/// BPF register -> host register. r1-r5 are the SysV argument registers (helper calls need no
+/// moves), r6-r9 and r10 are host callee-saved (they survive helper calls), r0 is rax (return value).
+inline constexpr uint32_t kHostReg[kNumRegs] = {
+    ax::Gp::kIdAx,  ax::Gp::kIdDi,  ax::Gp::kIdSi,  ax::Gp::kIdDx,  ax::Gp::kIdCx, ax::Gp::kIdR8,
+    ax::Gp::kIdBx,  ax::Gp::kIdR13, ax::Gp::kIdR14, ax::Gp::kIdR15, ax::Gp::kIdBp,
+};
+inline const ax::Gp kRt = ax::r12;    // JitRuntime*, callee-saved
+inline const ax::Gp kTmp0 = ax::r11;  // scratch: effective addresses (checked accesses), misc
+inline const ax::Gp kTmp1 = ax::r10;  // scratch: divisors, immediates, call targets
+inline const ax::Gp kTmp2 = ax::r9;   // scratch: saved rax/rdx, RunContext* for helper calls
+
+inline ax::Gp q(uint8_t bpf_reg) { return ax::gpq(kHostReg[bpf_reg]); }
+inline ax::Gp d(uint8_t bpf_reg) { return ax::gpd(kHostReg[bpf_reg]); }
+inline ax::Gp w(uint8_t bpf_reg) { return ax::gpw(kHostReg[bpf_reg]); }
+inline ax::Gp b(uint8_t bpf_reg) { return ax::gpb(kHostReg[bpf_reg]); }
+
+/// A register of the given width (bits) with the same id.
+inline ax::Gp sized(const ax::Gp& r, unsigned bits) {
+    switch (bits) {
+        case 8: return ax::gpb(r.id());
+        case 16: return ax::gpw(r.id());
+        case 32: return ax::gpd(r.id());
+        default: return ax::gpq(r.id());
+    }
+}
+
+/// Memory operand of `bytes` size at [base + disp].
+inline ax::Mem mem(const ax::Gp& base, int32_t disp, unsigned bytes) { return ax::ptr(base, disp, bytes); }
+
+/// JitRuntime field operands.
+#define BPFVM_RT_FIELD(field, bytes) ax::ptr(kRt, static_cast<int32_t>(offsetof(JitRuntime, field)), bytes)
+#define BPFVM_RT_TRAP(field, bytes) \
+    ax::ptr(kRt, static_cast<int32_t>(offsetof(JitRuntime, trap) + offsetof(Trap, field)), bytes)
+
+/// Out-of-line code emitted after the program body.
+struct TrapStub {  // UnknownHelper stubs also store kTmp0 (the helper id) as the trap address
+    a::Label label;
+    TrapKind kind;
+    uint32_t pc;
+};
+struct CheckStub {  // checked mode: address in kTmp0 not in the current frame
+    a::Label label;
+    a::Label resume;
+    uint32_t pc;
+    uint8_t size;
+    bool write;
+};
+
+/// Records the first asmjit error (asmjit reports errors by return value; we check once at the end).
+class ErrorRecorder final : public a::ErrorHandler {
+public:
+    void handleError(a::Error err, const char* message, a::BaseEmitter*) override {
+        if (error == a::kErrorOk) {
+            error = err;
+            text = message;
+        }
+    }
+    a::Error error = a::kErrorOk;
+    const char* text = "";
+};
+
+/// Emits one program. Methods are spread over emitter.cpp (driver, control flow, calls),
+/// dispatch.cpp (the switch on Op), alu.cpp and memory.cpp.
+class Emitter {
+public:
+    Emitter(const Program& program, const HelperTable& helpers, const EngineOptions& options, ax::Assembler& as)
+        : prog_(program), helpers_(helpers), checked_(options.checked), as_(as) {}
+
+    /// Emits the whole program, entry points and stubs; fills offsets in `out`.
+    Status emit(EmittedCode& out);
+
+private:
+    Status emit_insn(uint32_t index);  // dispatch.cpp
+    // alu.cpp
+    void emit_binop(const Insn& insn, unsigned width, bool is_imm, a::InstId id);
+    void emit_mov(const Insn& insn, unsigned width, bool is_imm);
+    void emit_neg(const Insn& insn, unsigned width);
+    void emit_divmod(const Insn& insn, unsigned width, bool is_imm, bool is_signed, bool is_mod);
+    void emit_shift(const Insn& insn, unsigned width, bool is_imm, a::InstId id);
+    void emit_endian(const Insn& insn, bool swap, unsigned width);
+    void emit_movsx(const Insn& insn, unsigned width, unsigned from);
+    // memory.cpp
+    ax::Mem access(uint8_t base, int16_t off, unsigned bytes, bool write, uint32_t pc);
+    void emit_load(const Insn& insn, unsigned bytes, bool sign);
+    void emit_store_imm(const Insn& insn, unsigned bytes);
+    void emit_store_reg(const Insn& insn, unsigned bytes);
+    void emit_atomic(const Insn& insn, unsigned bytes);
+    void emit_packet_load(const Insn& insn, unsigned bytes, bool indirect);
+    void emit_check_stubs();
+    // emitter.cpp
+    void emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool is_imm, unsigned width, bool test);
+    void emit_budget_tick(uint32_t pc);
+    void emit_after_helper(uint32_t pc);
+    Status emit_call_helper(const Insn& insn);
+    void emit_callx(const Insn& insn);
+    void emit_call_local(const Insn& insn);
+    a::Label trap_label(TrapKind kind, uint32_t pc);
+    void emit_entry_points(EmittedCode& out);
+    void emit_trap_stubs();
+    void call_abs(const void* fn);
+
+    const Program& prog_;
+    const HelperTable& helpers_;
+    const bool checked_;
+    ax::Assembler& as_;
+    std::vector<a::Label> labels_;  // per instruction index; valid only for jump/call targets
+    std::vector<TrapStub> traps_;
+    std::vector<CheckStub> checks_;
+    a::Label unwind_;  // restore rsp from host_sp, then the epilogue
+};
+
+}  // namespace bpfvm::jit::x86
