@@ -33,6 +33,10 @@ struct ConformanceTest {
 /// `-- asm` and `-- raw` that disagree. `-- c` and `-- no register offset` sections are ignored.
 Result<ConformanceTest> parse_conformance_test(std::string_view text, std::string name);
 
+/// Reads a whole file of at most `max_bytes` bytes (the CLI reads bytecode and memory with it).
+/// Errors: "FILE: No such file or directory", "FILE: file too large (N bytes, limit M)".
+Result<std::string> read_input_file(const std::string& path, uint64_t max_bytes = 16u << 20);
+
 /// Reads and parses a `.data` file (at most 16 MiB). Errors name the file.
 Result<ConformanceTest> load_conformance_test(const std::string& path);
 

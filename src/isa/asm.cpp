@@ -437,12 +437,16 @@ Status assemble_insn(std::string_view text, uint32_t line, uint32_t slot, std::v
         if (fits) return encode_line(op, *operands, la, slot, out, fixups);
     }
     if (fallback != nullptr) return encode_line(*fallback, *operands, la, slot, out, fixups);
-    std::string expected;
+    // "2 (register, immediate | register, register)": the layouts the mnemonic accepts, by count.
+    std::map<size_t, std::string> layouts;
     for (const Op& op : it->second) {
         const Layout layout = layout_of(op_info(op).form);
-        const std::string one = std::to_string(layout.count) + " (" + layout.describe + ")";
-        if (expected.find(one) == std::string::npos) expected += (expected.empty() ? "" : " or ") + one;
+        std::string& text = layouts[layout.count];
+        if (text.find(layout.describe) == std::string::npos) text += (text.empty() ? "" : " | ") + std::string(layout.describe);
     }
+    std::string expected;
+    for (const auto& [count, text] : layouts)
+        expected += (expected.empty() ? "" : " or ") + std::to_string(count) + " (" + text + ")";
     return la.error("invalid number of operands for '" + key + "': expected " + expected + ", got " +
                     std::to_string(operands->size()));
 }

@@ -147,7 +147,8 @@ Result<Insn> decode_insn(const RawInsn& raw, uint32_t pc) {
         return slot_error(pc, "reserved offset field is " + std::to_string(raw.off()) + " in " + what + ", must be 0");
     if (rule.imm_zero && raw.imm() != 0) return slot_error(pc, "reserved imm field is " + std::to_string(raw.imm()) + " in " + what + ", must be 0");
     if (rule.writes_dst && raw.dst() == kFrameReg) return slot_error(pc, "write to read-only r10 in " + what);
-    if (info->form == Form::Atomic && (raw.imm() & 1) && raw.src() == kFrameReg)
+    // Fetching atomics write the old value to src, except cmpxchg, which writes it to r0.
+    if (info->form == Form::Atomic && (raw.imm() & 1) && raw.imm() != 0xf1 && raw.src() == kFrameReg)
         return slot_error(pc, "write to read-only r10 (fetch result) in " + what);
     if (info->form == Form::End && raw.imm() != 16 && raw.imm() != 32 && raw.imm() != 64)
         return slot_error(pc, "invalid swap width " + std::to_string(raw.imm()) + " in " + what);

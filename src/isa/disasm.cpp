@@ -10,14 +10,28 @@
 namespace bpfvm {
 namespace {
 
-std::string reg(uint8_t r, bool w32) { return (w32 ? "w" : "r") + std::to_string(r); }
+// Built by appending: g++ 12 at -O3 warns (-Wrestrict, a false positive) on `"r" + std::to_string(n)`.
+std::string reg(uint8_t r, bool w32) {
+    std::string out(1, w32 ? 'w' : 'r');
+    out += std::to_string(r);
+    return out;
+}
 
-std::string signed_rel(int64_t v) { return (v >= 0 ? "+" : "") + std::to_string(v); }
+std::string signed_rel(int64_t v) {
+    std::string out = v >= 0 ? "+" : "";
+    out += std::to_string(v);
+    return out;
+}
 
 /// `(r10 - 8)` or `(r1 + 4)`.
 std::string address(uint8_t base, int16_t off) {
     const int o = off;
-    return "(r" + std::to_string(base) + (o < 0 ? " - " : " + ") + std::to_string(o < 0 ? -o : o) + ")";
+    std::string out = "(r";
+    out += std::to_string(base);
+    out += o < 0 ? " - " : " + ";
+    out += std::to_string(o < 0 ? -o : o);
+    out += ')';
+    return out;
 }
 
 const char* size_name(unsigned width, bool is_signed) {

@@ -4,6 +4,7 @@
 #include "bpfvm/conformance.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -208,18 +209,27 @@ Result<ConformanceTest> parse_conformance_test(std::string_view text, std::strin
     return test;
 }
 
-Result<ConformanceTest> load_conformance_test(const std::string& path) {
+Result<std::string> read_input_file(const std::string& path, uint64_t max_bytes) {
     std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) return make_error(ErrorCode::kIo, path + ": " + ec.message());
-    if (size > kMaxFileBytes)
-        return make_error(ErrorCode::kInvalidArgument, path + ": file too large (" + std::to_string(size) + " bytes)");
+    if (std::filesystem::is_directory(path, ec)) return make_error(ErrorCode::kInvalidArgument, path + ": is a directory");
     std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(ErrorCode::kIo, path + ": cannot open file");
-    std::string text(static_cast<size_t>(size), '\0');
-    in.read(text.data(), static_cast<std::streamsize>(size));
-    text.resize(static_cast<size_t>(in.gcount()));
-    auto test = parse_conformance_test(text, std::filesystem::path(path).stem().string());
+    if (!in) return make_error(ErrorCode::kIo, path + ": " + std::strerror(errno));
+    std::string text;
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        text.append(buf, static_cast<size_t>(in.gcount()));
+        if (text.size() > max_bytes)
+            return make_error(ErrorCode::kInvalidArgument,
+                              path + ": file too large (more than " + std::to_string(max_bytes) + " bytes)");
+    }
+    if (in.bad()) return make_error(ErrorCode::kIo, path + ": read error");
+    return text;
+}
+
+Result<ConformanceTest> load_conformance_test(const std::string& path) {
+    auto text = read_input_file(path, kMaxFileBytes);
+    if (!text) return text.error();
+    auto test = parse_conformance_test(*text, std::filesystem::path(path).stem().string());
     if (!test) {
         Error e = test.error();
         e.where = path;
