@@ -177,6 +177,9 @@ Result<std::unique_ptr<Map>> create_perf_event_array(const MapAttr& attr);
 /// Slot `key` of a prog_array (nullptr if empty, out of range, or `map` is not a prog_array).
 const void* prog_array_get(Map& map, const void* key);
 
+/// The ring buffer whose data area contains `p` (bpf_ringbuf_submit/discard get only the record).
+RingBuf* ringbuf_containing(const void* p);
+
 /// A kInvalidArgument error "map NAME (TYPE): what".
 Error map_error(const MapAttr& attr, const std::string& what);
 

@@ -7,7 +7,9 @@
 // reservation order. The kernel maps the data pages twice so that a record may wrap around the
 // end; here a record that would wrap is preceded by a discarded padding record that fills the
 // rest of the buffer, so every record is contiguous.
+#include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_set>
 
 #include "map_internal.hpp"
@@ -20,11 +22,24 @@ constexpr uint32_t kDiscardBit = 1u << 30;
 constexpr uint64_t kHdrSize = 8;
 constexpr uint64_t kPageSize = 4096;
 
+// Data areas of the live ring buffers, by start address: bpf_ringbuf_submit/discard receive only
+// the record pointer and find their ring here.
+std::shared_mutex g_rings_mutex;
+std::map<uintptr_t, std::pair<uintptr_t, RingBuf*>> g_rings;
+
 class RingBufMap final : public RingBuf {
 public:
     explicit RingBufMap(const MapAttr& attr)
         : RingBuf(attr), cap_(attr.max_entries), mask_(cap_ - 1),
-          data_(std::make_unique<uint64_t[]>(cap_ / 8)) {}
+          data_(std::make_unique<uint64_t[]>(cap_ / 8)) {
+        std::unique_lock lock(g_rings_mutex);
+        const auto begin = reinterpret_cast<uintptr_t>(data_.get());
+        g_rings[begin] = {begin + cap_, this};
+    }
+    ~RingBufMap() override {
+        std::unique_lock lock(g_rings_mutex);
+        g_rings.erase(reinterpret_cast<uintptr_t>(data_.get()));
+    }
 
     void* lookup_elem(const void*) override { return nullptr; }
     bool lookup_returns_memory() const override { return false; }
@@ -199,6 +214,15 @@ private:
 };
 
 }  // namespace
+
+RingBuf* ringbuf_containing(const void* p) {
+    const auto a = reinterpret_cast<uintptr_t>(p);
+    std::shared_lock lock(g_rings_mutex);
+    auto it = g_rings.upper_bound(a);
+    if (it == g_rings.begin()) return nullptr;
+    --it;
+    return a < it->second.first ? it->second.second : nullptr;
+}
 
 Result<std::unique_ptr<Map>> create_ringbuf(const MapAttr& attr) {
     if (attr.key_size != 0 || attr.value_size != 0) return map_error(attr, "key_size and value_size must be 0");
