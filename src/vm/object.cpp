@@ -1,0 +1,290 @@
+// Object: an ELF eBPF object made runnable. Creates the maps from the loader's MapSpecs (global
+// data initialized from its section contents, map-in-map and prog_array slots from static
+// initializers), resolves lddw map references into live Map pointers, converts context accesses,
+// and prepares executables per engine on first use.
+#include <algorithm>
+#include <cstring>
+
+#include "bpfvm/helpers.hpp"
+#include "object_internal.hpp"
+
+namespace bpfvm {
+namespace {
+
+bool is_global_data(MapKind kind) {
+    return kind == MapKind::Data || kind == MapKind::Rodata || kind == MapKind::Bss || kind == MapKind::Kconfig;
+}
+
+/// The MapAttr of a spec. Device, CPU and XSK maps (redirect targets) have no userspace
+/// implementation; they become hash maps of the same shape, so redirect_map can look entries up.
+maps::MapAttr attr_of(const MapSpec& spec) {
+    maps::MapAttr a;
+    a.type = static_cast<uint32_t>(spec.type);
+    a.key_size = spec.key_size;
+    a.value_size = spec.value_size;
+    a.max_entries = spec.max_entries;
+    a.flags = spec.map_flags;
+    a.name = spec.name;
+    if (is_global_data(spec.kind)) {
+        a.type = maps::kMapArray;
+        a.key_size = 4;
+        a.max_entries = 1;
+        if (spec.readonly) a.flags |= maps::kFRdonlyProg;
+    }
+    switch (spec.type) {
+        case MapType::Devmap:
+        case MapType::DevmapHash:
+        case MapType::Cpumap:
+        case MapType::Xskmap:
+            a.type = maps::kMapHash;
+            a.flags &= ~(maps::kFRdonlyProg | maps::kFWronlyProg);
+            break;
+        default:
+            break;
+    }
+    return a;
+}
+
+}  // namespace
+
+std::string Object::Impl::where(const ProgEntry& e) const { return file.path + ": " + file.programs[e.index].name; }
+
+Status Object::Impl::create_maps() {
+    maps.clear();
+    map_errors.assign(file.maps.size(), std::nullopt);
+    value_regions.clear();
+    for (auto& p : progs) {
+        p->runnable.reset();
+        for (auto& per_engine : p->exec)
+            for (auto& x : per_engine) x.reset();
+    }
+    for (const MapSpec& spec : file.maps) {
+        maps::MapAttr attr = attr_of(spec);
+        if (spec.inner_map && *spec.inner_map < file.maps.size())
+            attr.inner = std::make_shared<const maps::MapAttr>(attr_of(file.maps[*spec.inner_map]));
+        auto m = maps::create_map(attr);
+        if (!m) {
+            Error e = m.error();
+            e.where = file.path;
+            map_errors[maps.size()] = e;
+            maps.push_back(nullptr);
+            continue;
+        }
+        maps.push_back(std::move(*m));
+    }
+    for (size_t i = 0; i < file.maps.size(); ++i) {
+        const MapSpec& spec = file.maps[i];
+        maps::Map* m = maps[i].get();
+        if (m == nullptr) continue;
+        if (is_global_data(spec.kind) && !spec.initial_data.empty()) {
+            const uint32_t zero = 0;
+            std::vector<uint8_t> value(spec.initial_data);
+            value.resize(spec.value_size);
+            // Write through the program-side view: read-only-for-programs maps still take the
+            // initial contents, as libbpf sets them before freezing.
+            if (void* v = m->lookup_elem(&zero)) std::memcpy(v, value.data(), value.size());
+        }
+        for (const MapSlotInit& init : spec.slot_inits) {
+            const void* target = nullptr;
+            if (spec.type == MapType::ProgArray) {
+                for (auto& p : progs)
+                    if (file.programs[p->index].name == init.target) target = p.get();
+            } else if (auto idx = file.map_index(init.target); idx && maps[*idx]) {
+                target = maps[*idx].get();
+            }
+            if (target == nullptr)
+                return make_error(ErrorCode::kNotFound, file.path + ": map " + spec.name + ": slot " +
+                                                            std::to_string(init.slot) + " refers to unknown '" +
+                                                            init.target + "'");
+            long rc = m->update_elem(&init.slot, &target, maps::kAny);
+            if (rc != 0) return maps::errno_status(rc, *m, "initialize slot");
+        }
+    }
+    return {};
+}
+
+Status Object::Impl::resolve(ProgEntry& e) {
+    if (e.runnable) return {};
+    const ProgramSpec& spec = file.programs[e.index];
+    if (spec.error) {
+        Error err = *spec.error;
+        if (err.where.empty()) err.where = where(e);
+        return err;
+    }
+    Program prog = spec.program;
+    for (Insn& insn : prog.insns) {
+        if (insn.op != Op::Lddw || insn.src == 0 || insn.src == static_cast<uint8_t>(LddwKind::Func)) continue;
+        const auto kind = static_cast<LddwKind>(insn.src);
+        auto fail = [&](std::string msg) {
+            Error err = make_error(ErrorCode::kUnsupported, std::move(msg), insn.pc);
+            err.where = where(e);
+            return err;
+        };
+        if (kind != LddwKind::MapIdx && kind != LddwKind::MapIdxValue)
+            return fail("lddw with src " + std::to_string(insn.src) + " cannot be resolved in an object");
+        const auto idx = static_cast<uint32_t>(static_cast<uint64_t>(insn.imm) & 0xffffffffu);
+        const auto offset = static_cast<uint32_t>(static_cast<uint64_t>(insn.imm) >> 32);
+        if (idx >= maps.size()) return fail("reference to map index " + std::to_string(idx) + " out of range");
+        if (!maps[idx]) {
+            Error err = *map_errors[idx];
+            err.message = "map " + file.maps[idx].name + " is unavailable: " + err.message;
+            err.pc = insn.pc;
+            err.where = where(e);
+            return err;
+        }
+        maps::Map* m = maps[idx].get();
+        uint64_t value = reinterpret_cast<uint64_t>(m);
+        if (kind == LddwKind::MapIdxValue) {
+            const uint32_t zero = 0;
+            void* base = (m->type() == maps::kMapArray && m->key_size() == 4) ? m->lookup_elem(&zero) : nullptr;
+            if (base == nullptr) return fail("map " + m->name() + " has no direct value address (not an array)");
+            if (offset >= m->value_size()) return fail("offset " + std::to_string(offset) + " past the value of map " + m->name());
+            value = reinterpret_cast<uint64_t>(base) + offset;
+            const auto b = reinterpret_cast<uint64_t>(base);
+            const bool writable = !(m->attr().flags & maps::kFRdonlyProg);
+            if (std::none_of(value_regions.begin(), value_regions.end(), [&](const MemRegion& r) { return r.begin == b; }))
+                value_regions.push_back({b, b + m->value_size(), writable});
+        }
+        insn.imm = static_cast<int64_t>(value);
+        insn.src = 0;
+    }
+    auto conv = vm::convert_ctx_access(prog, vm::ctx_layout_for(spec.type));
+    if (!conv) {
+        Error err = conv.error();
+        err.where = where(e);
+        if (err.pc) {
+            if (auto line = spec.line_for(*err.pc)) err.source = line->location() + ": " + line->text;
+        }
+        return err;
+    }
+    e.max_ctx_end = conv->max_ctx_end;
+    e.runnable = std::move(conv->program);
+    return {};
+}
+
+Result<const Executable*> Object::Impl::executable(ProgEntry& e, EngineKind engine, const EngineOptions& options) {
+    auto& slot = e.exec[engine == EngineKind::Jit ? 1 : 0][options.checked ? 1 : 0];
+    if (slot) return static_cast<const Executable*>(slot.get());
+    BPFVM_TRY(resolve(e));
+    auto prepared = prepare(*e.runnable, engine, helpers, options);
+    if (!prepared) {
+        Error err = prepared.error();
+        if (err.where.empty()) err.where = where(e);
+        if (err.pc && err.source.empty()) {
+            if (auto line = file.programs[e.index].line_for(*err.pc)) err.source = line->location() + ": " + line->text;
+        }
+        return err;
+    }
+    slot = std::move(*prepared);
+    return static_cast<const Executable*>(slot.get());
+}
+
+Result<ProgEntry*> Object::Impl::find(std::string_view name) {
+    for (auto& p : progs)
+        if (file.programs[p->index].name == name) return p.get();
+    for (auto& p : progs)
+        if (file.programs[p->index].section == name) return p.get();
+    std::string list;
+    for (const auto& p : file.programs) list += (list.empty() ? "" : ", ") + p.name;
+    return make_error(ErrorCode::kNotFound, file.path + ": no program named '" + std::string(name) +
+                                                "' (programs: " + (list.empty() ? "none" : list) + ")");
+}
+
+ProgEntry* Object::Impl::entry_from_pointer(const void* p) const {
+    for (const auto& e : progs)
+        if (e.get() == p) return e.get();
+    return nullptr;
+}
+
+// ---- Object
+
+Object::Object(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Object::Object(Object&&) noexcept = default;
+Object& Object::operator=(Object&&) noexcept = default;
+Object::~Object() = default;
+
+Result<Object> Object::open(const std::string& path, const ObjectOptions& options) {
+    auto file = load_object(path, options.load);
+    if (!file) return file.error();
+    return from_file(std::move(*file));
+}
+
+Result<Object> Object::from_file(ObjectFile file) {
+    auto impl = std::make_unique<Impl>();
+    impl->file = std::move(file);
+    for (uint32_t i = 0; i < impl->file.programs.size(); ++i) {
+        auto e = std::make_unique<ProgEntry>();
+        e->owner = impl.get();
+        e->index = i;
+        impl->progs.push_back(std::move(e));
+    }
+    impl->helpers = maps::standard_helpers();
+    vm::register_packet_helpers(impl->helpers);
+    BPFVM_TRY(impl->create_maps());
+    return Object(std::move(impl));
+}
+
+const ObjectFile& Object::file() const { return impl_->file; }
+
+std::vector<std::string> Object::program_names() const {
+    std::vector<std::string> names;
+    for (const auto& p : impl_->file.programs) names.push_back(p.name);
+    return names;
+}
+
+Result<MapHandle> Object::map(std::string_view name) const {
+    auto idx = impl_->file.map_index(name);
+    if (!idx) {
+        std::string list;
+        for (const auto& m : impl_->file.maps) list += (list.empty() ? "" : ", ") + m.name;
+        return make_error(ErrorCode::kNotFound, impl_->file.path + ": no map named '" + std::string(name) +
+                                                    "' (maps: " + (list.empty() ? "none" : list) + ")");
+    }
+    if (!impl_->maps[*idx]) return *impl_->map_errors[*idx];
+    return MapHandle(impl_->maps[*idx].get());
+}
+
+Status Object::set_prog_array_slot(std::string_view map_name, uint32_t slot, std::string_view program) {
+    auto m = map(map_name);
+    if (!m) return m.error();
+    if (m->raw().type() != maps::kMapProgArray)
+        return make_error(ErrorCode::kInvalidArgument, impl_->file.path + ": map " + std::string(map_name) + " is not a prog_array");
+    auto e = impl_->find(program);
+    if (!e) return e.error();
+    const void* target = *e;
+    long rc = m->raw().update_elem(&slot, &target, maps::kAny);
+    if (rc != 0) return maps::errno_status(rc, m->raw(), "set slot");
+    return {};
+}
+
+Status Object::reset_maps() { return impl_->create_maps(); }
+
+Result<TestRunResult> Object::test_run(std::string_view program, const TestRunInput& input) {
+    auto e = impl_->find(program);
+    if (!e) return e.error();
+    return run_test(*impl_, **e, input);
+}
+
+Result<Program> Object::runnable_program(std::string_view program) const {
+    auto e = impl_->find(program);
+    if (!e) return e.error();
+    BPFVM_TRY(impl_->resolve(**e));
+    return *(*e)->runnable;
+}
+
+// ---- MapHandle
+
+Result<std::vector<uint8_t>> MapHandle::lookup_bytes(std::span<const uint8_t> key) const {
+    std::vector<uint8_t> value(map_->sys_value_size());
+    Status s = map_->lookup(key, value);
+    if (!s) return s.error();
+    return value;
+}
+
+Status MapHandle::update_bytes(std::span<const uint8_t> key, std::span<const uint8_t> value, uint64_t flags) {
+    return map_->update(key, value, flags);
+}
+
+Status MapHandle::erase_bytes(std::span<const uint8_t> key) { return map_->erase(key); }
+
+}  // namespace bpfvm
