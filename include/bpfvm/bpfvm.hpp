@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bpfvm/conformance.hpp"
 #include "bpfvm/maps.hpp"
 #include "bpfvm/object.hpp"
 #include "bpfvm/result.hpp"
@@ -188,8 +189,7 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
 // ---------------------------------------------------------------------------------------------
 // Small utilities shared by the CLI and the spec runner.
 
-/// Parses hex bytes; spaces, tabs, newlines, ':' and '-' between byte pairs are ignored, "0x" prefix allowed.
-Result<std::vector<uint8_t>> parse_hex_bytes(std::string_view text);
+/// Hex bytes are parsed with parse_hex_bytes (conformance.hpp).
 /// Lower-case hex without separators.
 std::string to_hex(std::span<const uint8_t> bytes);
 

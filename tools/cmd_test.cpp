@@ -1,0 +1,65 @@
+// `bpfvm test SPEC.json`: runs the cases of a test spec (docs/test-spec.md) against its object and
+// prints `PASS name` / `FAIL name: reason` per case, then `N passed, N failed`.
+// Exit status: 0 all passed, 1 a case failed, 2 malformed spec or unusable object.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "bpfvm/bpfvm.hpp"
+#include "command.hpp"
+
+namespace bpfvm::cli {
+namespace {
+
+struct TestOptions {
+    std::string spec;
+    std::string engine;
+    std::string object;
+};
+
+int run_test_command(const TestOptions& options) {
+    SpecOptions spec_options;
+    spec_options.object_override = options.object;
+    if (!options.engine.empty()) {
+        auto engine = parse_engine(options.engine);
+        if (!engine) {
+            std::fprintf(stderr, "bpfvm test: --engine: %s\n", engine.error().message.c_str());
+            return 2;
+        }
+        spec_options.engine = *engine;
+    }
+    auto report = run_spec_file(options.spec, spec_options);
+    if (!report) {
+        std::fprintf(stderr, "bpfvm test: %s\n", report.error().to_string().c_str());
+        return 2;
+    }
+    for (const auto& c : report->cases) {
+        if (c.passed) {
+            std::printf("PASS %s\n", c.name.c_str());
+            continue;
+        }
+        std::printf("FAIL %s: %s\n", c.name.c_str(), c.failures.empty() ? "failed" : c.failures[0].c_str());
+        for (size_t i = 1; i < c.failures.size(); ++i) std::printf("     %s\n", c.failures[i].c_str());
+    }
+    std::printf("%zu passed, %zu failed\n", report->passed(), report->failed());
+    return report->failed() == 0 ? 0 : 1;
+}
+
+const CommandRegistrar kRegisterTest(60, [](CLI::App& app, int& exit_code) {
+    auto options = std::make_shared<TestOptions>();
+    CLI::App* cmd = app.add_subcommand("test", "Run the test cases of a JSON spec against an object file");
+    cmd->footer(
+        "Each case test-runs a program on fresh maps with the given data, context and map entries and\n"
+        "compares retval, output data, maps and trace output (format: docs/test-spec.md).\n"
+        "Exit status: 0 all passed, 1 a case failed, 2 malformed spec or unusable object.\n\n"
+        "Example:\n  bpfvm test build/examples/xdp_counter.test.json --engine interp");
+    cmd->add_option("SPEC", options->spec, "The JSON test spec")->required()->check(CLI::ExistingFile);
+    cmd->add_option("--engine", options->engine, "interp or jit (default: jit where available)")
+        ->check(CLI::IsMember({"interp", "jit"}));
+    cmd->add_option("--object", options->object, "Use this object file instead of the spec's \"object\"")
+        ->check(CLI::ExistingFile);
+    cmd->callback([options, &exit_code] { exit_code = run_test_command(*options); });
+});
+
+}  // namespace
+}  // namespace bpfvm::cli
