@@ -79,7 +79,7 @@ struct MapAttr {
     uint32_t type = 0;         // linux/bpf.h enum bpf_map_type (kMap*)
     uint32_t key_size = 0;
     uint32_t value_size = 0;   // prog_array and map-in-map: 4 (the kernel's fd size) or 8
-    uint32_t max_entries = 0;
+    uint32_t max_entries = 0;  // ringbuf: data bytes; perf_event_array: 0 means one slot per CPU
     uint32_t flags = 0;        // kF* creation flags
     uint64_t map_extra = 0;    // bloom filter: number of hash functions in bits 0..3 (0 means 5)
     std::string name;          // used in error messages
@@ -121,7 +121,9 @@ public:
     /// bpf_map_lookup_elem: the element's value (this CPU's slot for per-CPU maps), stable while the
     /// element exists; map-in-map: the inner Map*; nullptr if absent or not supported (prog_array).
     virtual void* lookup_elem(const void* key) = 0;
-    /// bpf_map_update_elem: 0, -ENOENT, -EEXIST, -E2BIG (full or index out of range), -EINVAL.
+    /// bpf_map_update_elem: 0, -ENOENT, -EEXIST, -E2BIG (full or index out of range; lpm_trie:
+    /// -ENOSPC when full), -EINVAL (bad flags; BPF_F_LOCK, since no spin lock position is known).
+    /// LRU maps evict instead of failing (second-chance approximation of LRU, like the kernel's).
     /// Per-CPU maps write this CPU's slot. Map-in-map and prog_array: `value` points to a pointer.
     virtual long update_elem(const void* key, const void* value, uint64_t flags) = 0;
     /// bpf_map_delete_elem: 0, -ENOENT, or -EINVAL (arrays).
