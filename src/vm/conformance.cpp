@@ -46,17 +46,15 @@ bool parse_hex_digits(std::string_view s, uint64_t& out) {
     return ec == std::errc() && end == s.data() + s.size();
 }
 
-/// `-- raw` words: "0x5566778800000018" is one slot (a little-endian 64-bit word); two-digit tokens are bytes.
-Status parse_raw(std::string_view text, uint32_t first_line, std::vector<uint8_t>& bytes) {
-    uint32_t line = first_line;
+/// One `-- raw` line: "0x5566778800000018" is a slot (a little-endian 64-bit word); two-digit tokens are bytes.
+Status parse_raw_line(std::string_view text, uint32_t line, std::vector<uint8_t>& bytes) {
     size_t i = 0;
     while (i < text.size()) {
-        if (text[i] == '\n') ++line;
-        if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n') {
+        if (text[i] == ' ' || text[i] == '\t') {
             ++i;
             continue;
         }
-        const size_t end = std::min(text.find_first_of(" \t\r\n", i), text.size());
+        const size_t end = std::min(text.find_first_of(" \t", i), text.size());
         const std::string_view token = text.substr(i, end - i);
         i = end;
         uint64_t value = 0;
@@ -71,8 +69,6 @@ Status parse_raw(std::string_view text, uint32_t first_line, std::vector<uint8_t
                                         "' (expected hex bytes like 'b7' or slot words like '0x00000001000000b7')");
         }
     }
-    if (bytes.size() % sizeof(RawInsn) != 0)
-        return file_error(first_line, "-- raw: " + std::to_string(bytes.size()) + " bytes is not a whole number of 8-byte instructions");
     return {};
 }
 
@@ -134,7 +130,8 @@ Result<ConformanceTest> parse_conformance_test(std::string_view text, std::strin
     ConformanceTest test;
     test.name = std::move(name);
     Section section = Section::None;
-    std::string asm_text, raw_text, mem_text;
+    std::string asm_text;
+    std::vector<uint8_t> raw_bytes;
     uint32_t raw_line = 0;
     std::vector<std::string> error_lines;
     uint32_t line = 0;
@@ -160,8 +157,13 @@ Result<ConformanceTest> parse_conformance_test(std::string_view text, std::strin
         }
         if (src.empty()) continue;
         switch (section) {
-            case Section::Raw: raw_text += std::string(src) + "\n"; break;
-            case Section::Mem: mem_text += std::string(src) + " "; break;
+            case Section::Raw: BPFVM_TRY(parse_raw_line(src, line, raw_bytes)); break;
+            case Section::Mem: {
+                auto bytes = parse_hex_bytes(src);
+                if (!bytes) return file_error(line, "-- mem: " + bytes.error().message);
+                test.memory.insert(test.memory.end(), bytes->begin(), bytes->end());
+                break;
+            }
             case Section::Result: {
                 if (test.result) return file_error(line, "-- result: more than one value");
                 auto value = parse_result_value(src, line);
@@ -178,11 +180,6 @@ Result<ConformanceTest> parse_conformance_test(std::string_view text, std::strin
     if (test.error) {
         for (size_t i = 0; i < error_lines.size(); ++i) *test.error += (i ? "\n" : "") + error_lines[i];
     }
-    if (!mem_text.empty()) {
-        auto mem = parse_hex_bytes(mem_text);
-        if (!mem) return file_error(line, "-- mem: " + mem.error().message);
-        test.memory = std::move(*mem);
-    }
     std::vector<RawInsn> assembled;
     if (test.has_asm) {
         auto program = assemble(asm_text);
@@ -190,10 +187,11 @@ Result<ConformanceTest> parse_conformance_test(std::string_view text, std::strin
         assembled = std::move(*program);
     }
     if (test.has_raw) {
-        std::vector<uint8_t> bytes;
-        BPFVM_TRY(parse_raw(raw_text, raw_line + 1, bytes));
-        test.program.resize(bytes.size() / sizeof(RawInsn));
-        if (!bytes.empty()) std::memcpy(test.program.data(), bytes.data(), bytes.size());
+        if (raw_bytes.size() % sizeof(RawInsn) != 0)
+            return file_error(raw_line, "-- raw: " + std::to_string(raw_bytes.size()) +
+                                            " bytes is not a whole number of 8-byte instructions");
+        test.program.resize(raw_bytes.size() / sizeof(RawInsn));
+        if (!raw_bytes.empty()) std::memcpy(test.program.data(), raw_bytes.data(), raw_bytes.size());
         if (test.has_asm) {
             if (assembled.size() != test.program.size())
                 return file_error(raw_line, "-- asm assembles to " + std::to_string(assembled.size()) +
