@@ -1,0 +1,117 @@
+// load_object: read the file, parse ELF, BTF and BTF.ext, then collect maps and programs.
+// Also the small ObjectFile/ProgramSpec queries declared in object.hpp.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+#include "context.hpp"
+
+namespace bpfvm {
+namespace {
+
+constexpr uint64_t kMaxObjectSize = uint64_t{1} << 30;
+
+Error with_file(Error e, const std::string& file) {
+    if (e.where.empty()) e.where = file;
+    return e;
+}
+
+}  // namespace
+
+std::string SourceLine::location() const {
+    std::string out = file + ":" + std::to_string(line);
+    if (column != 0) out += ":" + std::to_string(column);
+    return out;
+}
+
+std::optional<SourceLine> ProgramSpec::line_for(uint32_t pc) const {
+    auto it = std::upper_bound(lines.begin(), lines.end(), pc, [](uint32_t p, const LineEntry& e) { return p < e.pc; });
+    if (it == lines.begin()) return std::nullopt;
+    --it;
+    if (it->line_index >= line_table.size()) return std::nullopt;
+    return line_table[it->line_index];
+}
+
+std::string ProgramSpec::function_at(uint32_t pc) const {
+    auto it = std::upper_bound(funcs.begin(), funcs.end(), pc, [](uint32_t p, const FuncEntry& e) { return p < e.pc; });
+    if (it == funcs.begin()) return {};
+    return std::prev(it)->name;
+}
+
+const ProgramSpec* ObjectFile::find_program(std::string_view name) const {
+    for (const auto& p : programs)
+        if (p.name == name) return &p;
+    for (const auto& p : programs)
+        if (p.section == name) return &p;
+    return nullptr;
+}
+
+const MapSpec* ObjectFile::find_map(std::string_view name) const {
+    auto i = map_index(name);
+    return i ? &maps[*i] : nullptr;
+}
+
+std::optional<uint32_t> ObjectFile::map_index(std::string_view name) const {
+    for (size_t i = 0; i < maps.size(); ++i)
+        if (maps[i].name == name) return static_cast<uint32_t>(i);
+    return std::nullopt;
+}
+
+Result<ObjectFile> load_object_from_memory(std::span<const uint8_t> image, const std::string& name,
+                                           const LoadOptions& options) {
+    auto elf = loader::ElfFile::parse(image);
+    if (!elf) return with_file(elf.error(), name);
+
+    ObjectFile obj;
+    obj.path = name;
+    if (const auto* lic = elf->find("license")) {
+        const auto& d = lic->data;
+        obj.license.assign(d.begin(), std::find(d.begin(), d.end(), uint8_t{0}));
+    }
+    if (const auto* ver = elf->find("version")) {
+        if (ver->data.size() < 4) return with_file(make_error(ErrorCode::kMalformed, "section version: shorter than 4 bytes"), name);
+        obj.kernel_version = loader::read_u32(ver->data, 0);
+    }
+
+    loader::LoadContext ctx{*elf, name, options, obj, {}, {}, {}, {}, {}, {}, {}};
+    if (const auto* btf_sec = elf->find(".BTF"); btf_sec != nullptr && !btf_sec->data.empty()) {
+        auto btf = Btf::parse(btf_sec->data);
+        if (!btf) return with_file(btf.error(), name);
+        obj.btf = std::make_shared<const Btf>(std::move(*btf));
+        ctx.btf_raw = btf_sec->data;
+        if (const auto* ext_sec = elf->find(".BTF.ext"); ext_sec != nullptr && !ext_sec->data.empty()) {
+            auto ext = loader::BtfExt::parse(ext_sec->data, ctx.btf_raw);
+            if (!ext) return with_file(ext.error(), name);
+            ctx.ext = std::move(*ext);
+        }
+    }
+    if (auto st = loader::collect_maps(ctx); !st) return with_file(st.error(), name);
+    if (auto st = loader::collect_programs(ctx); !st) return with_file(st.error(), name);
+    return obj;
+}
+
+Result<ObjectFile> load_object(const std::string& path, const LoadOptions& options) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+        Error e = make_error(ErrorCode::kNotFound, "cannot open object file: no such file");
+        e.where = path;
+        return e;
+    }
+    if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > kMaxObjectSize) {
+        Error e = make_error(ErrorCode::kIo, S_ISREG(st.st_mode) ? "file too large" : "not a regular file");
+        e.where = path;
+        return e;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        Error e = make_error(ErrorCode::kIo, "cannot open object file");
+        e.where = path;
+        return e;
+    }
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return load_object_from_memory(bytes, path, options);
+}
+
+}  // namespace bpfvm
