@@ -244,7 +244,8 @@ Result<int> KernelObject::load_program(std::string_view name) {
             fd = again;
         } else {
             Error e = syscall_error("BPF_PROG_LOAD", "of " + program_type_name(spec->type) + " program", first_errno);
-            if (e.code != ErrorCode::kPermission) e.code = ErrorCode::kRejected;
+            // EPERM: no privilege. Anything else (the verifier answers EACCES or EINVAL) is a rejection.
+            e.code = first_errno == EPERM ? ErrorCode::kPermission : ErrorCode::kRejected;
             e.where = where;
             const std::string tail = log_tail(log.c_str(), options_.log_tail_lines);
             if (!tail.empty()) e.message += "\nverifier log (last lines):\n" + tail;

@@ -1,0 +1,298 @@
+// The kernel oracle: every case of every example spec runs through the real kernel
+// (BPF_PROG_TEST_RUN over raw bpf() syscalls) and through bpfvm (interpreter, and JIT when built).
+// The test asserts that the kernel agrees with the spec's expectations and that bpfvm agrees with
+// the kernel: same retval, same data_out, same contents of every map afterwards (and, for tc
+// programs, the same skb->mark in ctx_out).
+//
+// Only the known example programs go to the kernel. Without bpf() privileges (CAP_BPF) the kernel
+// part is skipped with the reason; tracepoint programs are loaded (so the verifier checks them) but
+// cannot be test-run by the kernel, so they are compared with the spec only.
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+
+#include <cstddef>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpfvm/bpfvm.hpp"
+#include "bpfvm/kernel.hpp"
+#include "bpfvm/object.hpp"
+#include "spec.hpp"
+
+namespace bpfvm::oracle {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+// Keyed by the hex of the key (std::less on byte vectors trips a g++ 12 -Wstringop-overread false positive).
+using MapContents = std::map<std::string, std::map<std::string, Bytes>>;
+
+const char* const kExamples[] = {"xdp_counter", "tc_classifier", "tp_ringbuf", "loops_subprog", "tail_calls"};
+
+/// What one run produced, in a form both engines and the kernel share.
+struct Outcome {
+    uint32_t retval = 0;
+    Bytes data;
+    std::optional<uint32_t> mark;  // skb->mark from ctx_out (tc programs)
+    MapContents maps;
+};
+
+/// Maps whose contents can be read back element by element (not prog arrays, ring buffers, ...).
+bool dumpable(const MapSpec& spec) {
+    switch (spec.type) {
+        case MapType::ProgArray:
+        case MapType::Ringbuf:
+        case MapType::UserRingbuf:
+        case MapType::PerfEventArray:
+        case MapType::ArrayOfMaps:
+        case MapType::HashOfMaps:
+        case MapType::Queue:
+        case MapType::Stack:
+        case MapType::BloomFilter:
+            return false;
+        default:
+            return true;
+    }
+}
+
+uint32_t key_size_of(const MapSpec& spec) {
+    return spec.kind == MapKind::BtfMap || spec.kind == MapKind::Legacy ? spec.key_size : 4;
+}
+
+bool is_skb_program(ProgramType type) {
+    return type == ProgramType::SchedCls || type == ProgramType::SchedAct;
+}
+
+/// tc programs get a zeroed struct __sk_buff as ctx when the spec has none, so that the kernel
+/// copies skb->mark back and the mark the program sets can be compared.
+Bytes effective_ctx(const SpecCase& c, ProgramType type) {
+    if (!c.ctx.empty() || !is_skb_program(type)) return c.ctx;
+    return Bytes(sizeof(struct __sk_buff), 0);
+}
+
+std::optional<uint32_t> mark_of(const Bytes& ctx_out, ProgramType type) {
+    if (!is_skb_program(type) || ctx_out.size() < offsetof(struct __sk_buff, mark) + 4) return std::nullopt;
+    uint32_t mark = 0;
+    std::memcpy(&mark, ctx_out.data() + offsetof(struct __sk_buff, mark), 4);
+    return mark;
+}
+
+Result<Outcome> run_in_kernel(const ObjectFile& file, const SpecCase& c, ProgramType type) {
+    auto ko = kernel::KernelObject::open(file);
+    if (!ko) return ko.error();
+    if (auto st = ko->load_all(); !st) return st.error();
+    for (const auto& [name, entries] : c.maps) {
+        const MapSpec* spec = file.find_map(name);
+        if (spec == nullptr) return make_error(ErrorCode::kNotFound, "spec names unknown map '" + name + "'");
+        for (const auto& e : entries) {
+            auto key = spec_bytes(e.key, key_size_of(*spec));
+            if (!key) return key.error();
+            auto value = spec_bytes(e.value, spec->value_size);
+            if (!value) return value.error();
+            if (auto st = ko->update_map(name, *key, *value); !st) return st.error();
+        }
+    }
+    kernel::TestRunInput in;
+    in.data = c.data;
+    in.ctx = effective_ctx(c, type);
+    in.repeat = c.repeat;
+    auto run = ko->test_run(c.program, in);
+    if (!run) return run.error();
+    Outcome out;
+    out.retval = run->retval;
+    out.data = run->data;
+    out.mark = mark_of(run->ctx, type);
+    for (const MapSpec& spec : file.maps) {
+        if (!dumpable(spec)) continue;
+        auto dump = ko->dump_map(spec.name);
+        if (!dump) return dump.error();
+        auto& m = out.maps[spec.name];
+        for (auto& [k, v] : *dump) m[hex(k)] = v;
+    }
+    return out;
+}
+
+Result<Outcome> run_in_bpfvm(const std::string& path, const SpecCase& c, ProgramType type, EngineKind engine) {
+    auto obj = Object::open(path);
+    if (!obj) return obj.error();
+    for (const auto& [name, entries] : c.maps) {
+        auto map = obj->map(name);
+        if (!map) return map.error();
+        for (const auto& e : entries) {
+            auto key = spec_bytes(e.key, map->raw().key_size());
+            if (!key) return key.error();
+            auto value = spec_bytes(e.value, map->raw().sys_value_size());
+            if (!value) return value.error();
+            if (auto st = map->update_bytes(*key, *value); !st) return st.error();
+        }
+    }
+    TestRunInput in;
+    in.data = c.data;
+    in.ctx = effective_ctx(c, type);
+    in.repeat = c.repeat;
+    in.engine = engine;
+    auto run = obj->test_run(c.program, in);
+    if (!run) return run.error();
+    Outcome out;
+    out.retval = static_cast<uint32_t>(run->retval);
+    out.data = run->data_out;
+    out.mark = mark_of(run->ctx_out, type);
+    for (const MapSpec& spec : obj->file().maps) {
+        if (!dumpable(spec)) continue;
+        auto map = obj->map(spec.name);
+        if (!map) return map.error();
+        auto& m = out.maps[spec.name];
+        for (const auto& key : map->keys()) {
+            auto value = map->lookup_bytes(key);
+            if (!value) return value.error();
+            m[hex(key)] = *value;
+        }
+    }
+    return out;
+}
+
+/// Differences between two outcomes, one line each ("" when equal).
+std::string compare(const Outcome& want, const Outcome& got, const std::string& want_name,
+                    const std::string& got_name) {
+    std::string diff;
+    if (want.retval != got.retval)
+        diff += "retval: " + want_name + " " + std::to_string(want.retval) + ", " + got_name + " " +
+                std::to_string(got.retval) + "\n";
+    if (want.data != got.data)
+        diff += "data_out: " + want_name + " " + hex(want.data) + ", " + got_name + " " + hex(got.data) + "\n";
+    if (want.mark && got.mark && *want.mark != *got.mark)
+        diff += "skb->mark: " + want_name + " " + std::to_string(*want.mark) + ", " + got_name + " " +
+                std::to_string(*got.mark) + "\n";
+    for (const auto& [name, entries] : want.maps) {
+        auto it = got.maps.find(name);
+        if (it == got.maps.end()) {
+            diff += "map " + name + ": missing in " + got_name + "\n";
+            continue;
+        }
+        for (const auto& [k, v] : entries) {
+            auto e = it->second.find(k);
+            if (e == it->second.end())
+                diff += "map " + name + " key " + k + ": " + want_name + " " + hex(v) + ", absent in " +
+                        got_name + "\n";
+            else if (e->second != v)
+                diff += "map " + name + " key " + k + ": " + want_name + " " + hex(v) + ", " + got_name + " " +
+                        hex(e->second) + "\n";
+        }
+        for (const auto& [k, v] : it->second)
+            if (!entries.count(k))
+                diff += "map " + name + " key " + k + ": absent in " + want_name + ", " + got_name + " " +
+                        hex(v) + "\n";
+    }
+    return diff;
+}
+
+/// Differences between an outcome and the spec's expectations.
+std::string check_expectations(const SpecCase& c, const ObjectFile& file, const Outcome& got, const std::string& who) {
+    std::string diff;
+    if (c.expect_retval && static_cast<uint32_t>(*c.expect_retval) != got.retval)
+        diff += who + " retval " + std::to_string(got.retval) + ", spec expects " + std::to_string(*c.expect_retval) +
+                "\n";
+    if (c.expect_data && *c.expect_data != got.data)
+        diff += who + " data_out " + hex(got.data) + ", spec expects " + hex(*c.expect_data) + "\n";
+    for (const auto& [name, entries] : c.expect_maps) {
+        const MapSpec* spec = file.find_map(name);
+        auto it = got.maps.find(name);
+        if (spec == nullptr || it == got.maps.end()) {
+            diff += who + ": no map '" + name + "'\n";
+            continue;
+        }
+        for (const auto& e : entries) {
+            auto key = spec_bytes(e.key, key_size_of(*spec));
+            auto value = spec_bytes(e.value, spec->value_size);
+            if (!key || !value) {
+                diff += "spec entry of map '" + name + "' does not fit the map\n";
+                continue;
+            }
+            auto found = it->second.find(hex(*key));
+            if (found == it->second.end())
+                diff += who + " map " + name + ": key " + hex(*key) + " absent, spec expects " + hex(*value) + "\n";
+            else if (found->second != *value)
+                diff += who + " map " + name + " key " + hex(*key) + ": " + hex(found->second) + ", spec expects " +
+                        hex(*value) + "\n";
+        }
+    }
+    return diff;
+}
+
+std::vector<EngineKind> engines() {
+#ifdef BPFVM_TEST_HAVE_JIT
+    return {EngineKind::Interp, EngineKind::Jit};
+#else
+    return {EngineKind::Interp};
+#endif
+}
+
+const char* engine_label(EngineKind e) { return e == EngineKind::Interp ? "interp" : "jit"; }
+
+class KernelOracle : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KernelOracle, KernelAndBpfvmAgree) {
+    const std::string name = GetParam();
+    const std::string spec_path = std::string(BPFVM_EXAMPLES_BUILD_DIR) + "/" + name + ".test.json";
+    auto spec = load_spec(spec_path);
+    ASSERT_TRUE(spec.has_value()) << spec.error().to_string();
+    auto file = load_object(spec->object);
+    ASSERT_TRUE(file.has_value()) << file.error().to_string();
+
+    const kernel::Probe probe = kernel::probe();
+    std::string skip_reason;
+    if (!probe.usable) skip_reason = "bpf() not usable: " + probe.reason;
+
+    // Every program must pass the kernel verifier, whether or not it can be test-run.
+    if (probe.usable) {
+        auto ko = kernel::KernelObject::open(*file);
+        ASSERT_TRUE(ko.has_value()) << ko.error().to_string();
+        auto st = ko->load_all();
+        ASSERT_TRUE(st.has_value()) << st.error().to_string();
+    }
+
+    for (const SpecCase& c : spec->cases) {
+        SCOPED_TRACE(name + ": " + c.name);
+        const ProgramSpec* prog = file->find_program(c.program);
+        ASSERT_NE(prog, nullptr) << "no program " << c.program;
+        std::string line = "[oracle] " + name + " / " + c.name + ":";
+
+        std::optional<Outcome> reference;
+        if (probe.usable && kernel::supports_test_run(prog->type)) {
+            auto k = run_in_kernel(*file, c, prog->type);
+            ASSERT_TRUE(k.has_value()) << k.error().to_string();
+            EXPECT_EQ(check_expectations(c, *file, *k, "kernel"), "");
+            reference = std::move(*k);
+            line += " kernel retval=" + std::to_string(reference->retval);
+        } else if (probe.usable) {
+            skip_reason = "the kernel cannot BPF_PROG_TEST_RUN " + program_type_name(prog->type) +
+                          " programs; they were loaded (verifier accepted) and bpfvm was checked against the spec only";
+            line += " kernel: no test-run for " + program_type_name(prog->type);
+        }
+
+        for (EngineKind engine : engines()) {
+            auto v = run_in_bpfvm(spec->object, c, prog->type, engine);
+            ASSERT_TRUE(v.has_value()) << engine_label(engine) << ": " << v.error().to_string();
+            const std::string who = std::string("bpfvm-") + engine_label(engine);
+            EXPECT_EQ(check_expectations(c, *file, *v, who), "");
+            line += " " + who + " retval=" + std::to_string(v->retval);
+            if (reference) {
+                const std::string diff = compare(*reference, *v, "kernel", who);
+                EXPECT_EQ(diff, "");
+                line += diff.empty() ? " (same data, maps" + std::string(reference->mark ? ", mark" : "") + ")"
+                                     : " (DIFFERS)";
+            }
+        }
+        std::cout << line << "\n";
+    }
+    if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, KernelOracle, ::testing::ValuesIn(kExamples),
+                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+
+}  // namespace
+}  // namespace bpfvm::oracle
