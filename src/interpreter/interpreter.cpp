@@ -74,6 +74,10 @@ public:
         // A helper may run another program with the same context; restore what it expects after.
         const auto saved_call = ctx.call_function;
         void* const saved_engine = ctx.engine;
+        const uint64_t saved_stack_begin = ctx.stack_begin, saved_stack_end = ctx.stack_end;
+        // Callbacks run further down the same area, so the bounds hold for the whole run.
+        ctx.stack_begin = reinterpret_cast<uint64_t>(st.stack);
+        ctx.stack_end = ctx.stack_begin + sizeof st.stack;
         ctx.checked = options_.checked;
         ctx.call_function = &call_function;
         ctx.engine = &st;
@@ -88,6 +92,8 @@ public:
 
         ctx.call_function = saved_call;
         ctx.engine = saved_engine;
+        ctx.stack_begin = saved_stack_begin;
+        ctx.stack_end = saved_stack_end;
         return result;
     }
 
@@ -124,7 +130,9 @@ Status fill_slot(const Program& program, size_t i, const HelperTable& helpers, S
         return insn_error(ErrorCode::kMalformed, insn, "invalid register in " + std::string(info.mnemonic));
     if (writes_dst(info.form) && insn.dst == kFrameReg)
         return insn_error(ErrorCode::kMalformed, insn, "write to read-only r10 in " + std::string(info.mnemonic));
-    if (info.form == Form::Atomic && (info.match_value & 1) && insn.src == kFrameReg)
+    // Fetching atomics write the old value to src, except cmpxchg, which writes it to r0.
+    if (info.form == Form::Atomic && (info.match_value & 1) && insn.op != Op::AtomicCmpxchg32 &&
+        insn.op != Op::AtomicCmpxchg64 && insn.src == kFrameReg)
         return insn_error(ErrorCode::kMalformed, insn, "write to read-only r10 (fetch result) in " + std::string(info.mnemonic));
 
     auto resolve_target = [&]() -> Status {
