@@ -69,8 +69,9 @@ int trace_openat(struct sys_enter_openat_args *args)
     bpf_ringbuf_submit(e, 0);
     stat_inc(0);
 
+    /* bpf_trace_printk knows %d %i %u %x %X (with l/ll), %p, %s and %c, but not %o. */
     if (args->flags & O_CREAT_FLAG)
-        bpf_printk("openat O_CREAT mode %o", args->mode);
+        bpf_printk("openat O_CREAT mode %u", args->mode);
     return 0;
 }
 
