@@ -263,7 +263,11 @@ TEST_P(KernelOracle, KernelAndBpfvmAgree) {
         std::optional<Outcome> reference;
         if (probe.usable && kernel::supports_test_run(prog->type)) {
             auto k = run_in_kernel(*file, c, prog->type);
-            ASSERT_TRUE(k.has_value()) << k.error().to_string();
+            if (!k) {
+                ADD_FAILURE() << "kernel: " << k.error().to_string();
+                std::cout << line << " kernel ERROR\n";
+                continue;
+            }
             EXPECT_EQ(check_expectations(c, *file, *k, "kernel"), "");
             reference = std::move(*k);
             line += " kernel retval=" + std::to_string(reference->retval);
@@ -274,9 +278,13 @@ TEST_P(KernelOracle, KernelAndBpfvmAgree) {
         }
 
         for (EngineKind engine : engines()) {
-            auto v = run_in_bpfvm(spec->object, c, prog->type, engine);
-            ASSERT_TRUE(v.has_value()) << engine_label(engine) << ": " << v.error().to_string();
             const std::string who = std::string("bpfvm-") + engine_label(engine);
+            auto v = run_in_bpfvm(spec->object, c, prog->type, engine);
+            if (!v) {  // keep going: the other cases and engines still say something
+                ADD_FAILURE() << who << ": " << v.error().to_string();
+                line += " " + who + " ERROR";
+                continue;
+            }
             EXPECT_EQ(check_expectations(c, *file, *v, who), "");
             line += " " + who + " retval=" + std::to_string(v->retval);
             if (reference) {
