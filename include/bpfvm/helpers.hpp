@@ -4,9 +4,10 @@
 //
 // Pointer arguments. In checked mode (ctx->checked) a pointer the program passes must lie in a
 // RunContext region that permits the access or in the stack area the engine declared
-// (RunContext::stack_begin/stack_end); otherwise the helper faults. If the engine declared no
-// stack (stack_end == 0), pointers outside every region are trusted. Helpers that hand memory to
-// the program (map_lookup_elem, ringbuf_reserve) record it with ctx->allow().
+// (RunContext::stack_begin/stack_end); otherwise the helper faults. Unchecked runs trust pointers
+// (null excepted). Helpers that hand memory to the program (map_lookup_elem, ringbuf_reserve)
+// record it with ctx->allow(). probe_read* copy only from declared memory (regions, stack,
+// HelperEnv::readable) in every mode, else return -EFAULT with the destination zeroed.
 // A map argument (r1) must be a Map* (see maps.hpp); in checked mode it is verified with
 // is_live_map().
 #pragma once

@@ -81,7 +81,7 @@ struct RunContext {
     void* engine = nullptr;  // engine private data for call_function
     // The stack area of the running frame chain [stack_begin, stack_end), set by the engine (and
     // switched while a call_function callback runs on its own stack). Helpers accept pointer
-    // arguments there in checked mode; 0/0 means undeclared (helpers then trust such pointers).
+    // arguments there in checked mode (0/0: no stack, only regions are accepted).
     uint64_t stack_begin = 0;
     uint64_t stack_end = 0;
 

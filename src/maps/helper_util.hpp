@@ -18,14 +18,12 @@ inline bool in_stack(const RunContext* ctx, uint64_t p, uint64_t size) {
 }
 
 /// May the program hand [p, p+size) to a helper for reading (or writing)? Unchecked runs trust
-/// the program; checked runs require a region or the declared stack (undeclared stack: trusted).
+/// the program (null excepted); checked runs require a region or the stack the engine declared.
 inline bool ptr_ok(const RunContext* ctx, uint64_t p, uint64_t size, bool write) {
     if (p == 0) return size == 0;
     if (!ctx->checked || size == 0) return true;
     if (p + size < p) return false;
-    if (ctx->region_allows(p, size, write)) return true;
-    if (ctx->stack_end == 0) return true;
-    return in_stack(ctx, p, size);
+    return ctx->region_allows(p, size, write) || in_stack(ctx, p, size);
 }
 
 /// Bytes readable from `p` onwards inside one declared area (regions, stack, HelperEnv::readable),
@@ -48,9 +46,7 @@ inline uint64_t declared_extent(const RunContext* ctx, uint64_t p) {
 inline uint64_t string_extent(const RunContext* ctx, uint64_t p, uint64_t limit) {
     if (p == 0) return 0;
     if (!ctx->checked) return limit;
-    const uint64_t e = declared_extent(ctx, p);
-    if (e == 0 && ctx->stack_end == 0) return limit;  // engine did not declare its stack: trusted
-    return std::min(e, limit);
+    return std::min(declared_extent(ctx, p), limit);
 }
 
 inline std::string hex(uint64_t v) {

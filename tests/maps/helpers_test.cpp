@@ -78,6 +78,22 @@ TEST_F(Helpers, CheckedModeVerifiesPointersAndAllowsValues) {
                                      " (4 bytes) is outside the stack and every allowed region");
 }
 
+TEST_F(Helpers, CheckedModeWithoutAStackAcceptsOnlyRegions) {
+    ctx.checked = true;
+    auto m = make(kMapArray, 4, 8, 1);
+    uint32_t k = 0;
+    EXPECT_EQ(call(1, u(m.get()), u(&k)), 0u);
+    EXPECT_EQ(ctx.stop, RunContext::kStopFault);
+    ctx.stop = 0;
+    ctx.regions.push_back({u(&k), u(&k) + 4, false});
+    EXPECT_NE(call(1, u(m.get()), u(&k)), 0u);
+    EXPECT_EQ(ctx.stop, 0u);
+    // Writes need a writable region: pop_elem into a read-only one faults.
+    auto q = make(kMapQueue, 0, 4, 1);
+    call(88, u(q.get()), u(&k));
+    EXPECT_EQ(ctx.stop, RunContext::kStopFault);
+}
+
 TEST_F(Helpers, CheckedModeRejectsSomethingThatIsNotAMap) {
     checked();
     uint32_t k = 0;
