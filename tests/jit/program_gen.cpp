@@ -210,6 +210,13 @@ private:
         } else if (roll < 88 && o_.atomics) {
             const Op op = pick(ops.atomic);
             const Place p = place(access_size(op), true);
+            if (op_info(op).match_value == 0xf1 && chance(0.5)) {
+                // Make the compare succeed: r0 = the current value (32-bit: with the upper half
+                // set half of the time, which the result must clear).
+                const bool w64 = op_info(op).width == 64;
+                emit(w64 ? Op::Ldx64 : Op::Ldx32, 0, p.base, p.off);
+                if (!w64) emit(Op::Movsx64_32, 0, 0);
+            }
             emit(op, p.base, data_reg(), p.off);
         } else if (roll < 91 && o_.calls && cur_func_ < num_subs_) {
             fixes_.push_back({emit(Op::CallLocal), cur_func_ + 1 + static_cast<uint32_t>(rnd(num_subs_ - cur_func_))});

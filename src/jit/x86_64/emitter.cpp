@@ -82,8 +82,12 @@ void Emitter::emit_after_helper(uint32_t pc) {
 
 Status Emitter::emit_call_helper(const Insn& insn) {
     const HelperFn fn = insn.imm >= 0 ? helpers_.get(static_cast<uint64_t>(insn.imm)) : nullptr;
-    if (fn == nullptr)
-        return make_error(ErrorCode::kNotFound, "call to unknown helper " + std::to_string(insn.imm), insn.pc);
+    if (fn == nullptr) {  // same text as the interpreter's
+        std::string what = "call to unknown helper " + std::to_string(insn.imm);
+        const auto name = insn.imm > 0 && insn.imm < INT32_MAX ? helper_name(static_cast<int>(insn.imm)) : std::string_view{};
+        if (!name.empty()) what += " (" + std::string(name) + ")";
+        return make_error(ErrorCode::kNotFound, what, insn.pc);
+    }
     if (checked_) emit_budget_tick(insn.pc);
     // r1-r5 already sit in rdi, rsi, rdx, rcx, r8; the sixth argument is the RunContext.
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
