@@ -159,7 +159,7 @@ const CommandRegistrar kRegisterConformance(40, [](CLI::App& app, int& exit_code
         "Select the engine with --plugin_options \"--engine interp\".\n\n"
         "Examples:\n"
         "  bpfvm conformance ../shared/conformance/tests --engine interp\n"
-        "  echo 'b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00' | bpfvm conformance --plugin");
+        "  echo 'b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00' | bpfvm conformance --plugin\n");
     cmd->add_option("PATH", options->paths,
                     "Directories of .data files or single .data files; in plugin mode, the input memory as hex");
     cmd->add_option("--engine", options->engine, "interp or jit (default: jit where available)")

@@ -88,7 +88,7 @@ const CommandRegistrar kRegisterIsa(20, [](CLI::App& app, int& exit_code) {
         "  mov %r0, 1 | add32 %r0, -3 | ldxw %r0, [%r1+4] | stxdw [%r10-8], %r0 | lddw %r0, 0x123456789abcdef0\n"
         "  jeq %r1, 2, label | ja +3 | call 5 | call local fn | call %r2 | be16 %r0 | lock fetch add [%r10-8], %r1\n"
         "A .data file from the conformance suite contributes its -- asm section.\n\n"
-        "Example:\n  bpfvm asm examples/asm/fib.s -o fib.bin");
+        "Example:\n  bpfvm asm examples/asm/fib.s -o fib.bin\n");
     asm_cmd->add_option("FILE", asm_options->input, "Assembly text (.s/.asm) or a conformance .data file")
         ->required()
         ->check(CLI::ExistingFile);
@@ -100,7 +100,7 @@ const CommandRegistrar kRegisterIsa(20, [](CLI::App& app, int& exit_code) {
         app.add_subcommand("disasm", "Disassemble raw bytecode or the programs of an object file (LLVM/kernel syntax)");
     disasm_cmd->footer(
         "Prints one line per instruction with its slot index, e.g. `   2: r0 = *(u32 *)(r1 + 4)`.\n\n"
-        "Examples:\n  bpfvm disasm --raw fib.bin\n  bpfvm disasm prog.bpf.o --program xdp_count");
+        "Examples:\n  bpfvm disasm --raw fib.bin\n  bpfvm disasm prog.bpf.o --program xdp_count\n");
     disasm_cmd->add_option("FILE", disasm_options->file, "Raw bytecode (with --raw) or an ELF object file")
         ->required()
         ->check(CLI::ExistingFile);

@@ -84,7 +84,7 @@ const CommandRegistrar kRegisterRun(30, [](CLI::App& app, int& exit_code) {
         "and prints r0 in hex and decimal. Exit status: 0 ok, 1 the run trapped, 2 bad usage or input.\n\n"
         "Examples:\n"
         "  bpfvm run --raw fib.bin --mem-hex 1e --engine interp\n"
-        "  bpfvm run prog.bpf.o --program xdp_count --data-hex 'ff ff ff ff ff ff' --json");
+        "  bpfvm run prog.bpf.o --program xdp_count --data-hex 'ff ff ff ff ff ff' --json\n");
     cmd->add_option("FILE", options->file, "ELF object file, or raw bytecode with --raw")->required()->check(CLI::ExistingFile);
     cmd->add_flag("--raw", options->raw, "FILE is raw bytecode (8-byte little-endian slots)");
     cmd->add_option("--mem-hex", options->mem_hex, "Input memory for raw programs as hex bytes, e.g. 'aa bb 0c'");
