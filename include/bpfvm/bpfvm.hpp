@@ -5,7 +5,7 @@
 //   auto obj = bpfvm::Object::open("xdp.o").value();
 //   auto r = obj.test_run("xdp_prog", {.data = pkt});
 //   EXPECT_EQ(r->retval, XDP_PASS);
-//   EXPECT_EQ(obj.map("counts")->lookup<uint32_t, uint64_t>(0), 1u);
+//   EXPECT_EQ(obj.map("counts")->value<uint64_t>(0u), 1u);   // or (lookup<uint32_t, uint64_t>(0))
 //
 // Also the `bpfvm test` spec runner (docs/test-spec.md), so that tests can call it directly.
 #pragma once
@@ -30,10 +30,11 @@ namespace bpfvm {
 
 /// Inputs of one test run (the fields of BPF_PROG_TEST_RUN that bpfvm honours).
 struct TestRunInput {
-    std::vector<uint8_t> data;  // packet (xdp, skb types) or memory (r1 = pointer, r2 = length)
-    std::vector<uint8_t> ctx;   // context in: struct xdp_md, struct __sk_buff, u64 args, tracepoint record
+    // Every member has a default initializer, so `{.data = pkt}` compiles cleanly under -Wextra.
+    std::vector<uint8_t> data{};  // packet (xdp, skb types) or memory (r1 = pointer, r2 = length)
+    std::vector<uint8_t> ctx{};   // context in: struct xdp_md, struct __sk_buff, u64 args, tracepoint record
     uint32_t repeat = 1;        // runs; 0 counts as 1 (as in the kernel)
-    std::optional<EngineKind> engine;  // default: default_engine()
+    std::optional<EngineKind> engine{};  // default: default_engine()
     bool checked = true;        // bounds checks and instruction budget
     uint64_t insn_budget = 100'000'000;
 };
@@ -95,6 +96,12 @@ public:
         V v;
         std::memcpy(&v, bytes->data(), sizeof(V));
         return v;
+    }
+    /// Same as lookup<K, V> with K deduced from the key: `value<uint64_t>(0)` (one template
+    /// argument, so it needs no extra parentheses inside EXPECT_EQ).
+    template <class V, class K>
+    std::optional<V> value(const K& key) const {
+        return lookup<K, V>(key);
     }
     template <class K, class V>
     Status update(const K& key, const V& value, uint64_t flags = maps::kAny) {
