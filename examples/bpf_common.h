@@ -39,8 +39,15 @@ static __u64 (*bpf_get_current_pid_tgid)(void) = (void *)BPF_FUNC_get_current_pi
 static long (*bpf_get_current_comm)(void *buf, __u32 size) = (void *)BPF_FUNC_get_current_comm;
 static void *(*bpf_ringbuf_reserve)(void *ringbuf, __u64 size, __u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
 static void (*bpf_ringbuf_submit)(void *data, __u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
+static long (*bpf_xdp_adjust_head)(struct xdp_md *ctx, int delta) = (void *)BPF_FUNC_xdp_adjust_head;
 static long (*bpf_loop)(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                         __u64 flags) = (void *)BPF_FUNC_loop;
+
+/* Legacy packet access (BPF_LD_ABS/BPF_LD_IND) for socket filters: the offset is relative to the
+ * start of the socket buffer's data, the value comes back in host byte order. */
+unsigned long long load_byte(void *skb, unsigned long long off) asm("llvm.bpf.load.byte");
+unsigned long long load_half(void *skb, unsigned long long off) asm("llvm.bpf.load.half");
+unsigned long long load_word(void *skb, unsigned long long off) asm("llvm.bpf.load.word");
 
 /* bpf_printk("fmt", args...): the format string lives on the stack, as trace_printk requires a
  * pointer to readable memory of known size. */

@@ -10,8 +10,10 @@
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -30,7 +32,20 @@ using Bytes = std::vector<uint8_t>;
 // Keyed by the hex of the key (std::less on byte vectors trips a g++ 12 -Wstringop-overread false positive).
 using MapContents = std::map<std::string, std::map<std::string, Bytes>>;
 
-const char* const kExamples[] = {"xdp_counter", "tc_classifier", "tp_ringbuf", "loops_subprog", "tail_calls"};
+/// Every example with a spec in the build folder (X of X.test.json), sorted.
+std::vector<std::string> example_names() {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(BPFVM_EXAMPLES_BUILD_DIR, ec)) {
+        const std::string file = entry.path().filename().string();
+        const std::string suffix = ".test.json";
+        if (file.size() > suffix.size() && file.ends_with(suffix))
+            names.push_back(file.substr(0, file.size() - suffix.size()));
+    }
+    std::sort(names.begin(), names.end());
+    if (names.empty()) names.push_back("missing_examples");  // fails visibly: the examples were not built
+    return names;
+}
 
 /// What one run produced, in a form both engines and the kernel share.
 struct Outcome {
@@ -232,7 +247,7 @@ std::vector<EngineKind> engines() {
 
 const char* engine_label(EngineKind e) { return e == EngineKind::Interp ? "interp" : "jit"; }
 
-class KernelOracle : public ::testing::TestWithParam<const char*> {};
+class KernelOracle : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KernelOracle, KernelAndBpfvmAgree) {
     const std::string name = GetParam();
@@ -299,8 +314,8 @@ TEST_P(KernelOracle, KernelAndBpfvmAgree) {
     if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
 }
 
-INSTANTIATE_TEST_SUITE_P(Examples, KernelOracle, ::testing::ValuesIn(kExamples),
-                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Examples, KernelOracle, ::testing::ValuesIn(example_names()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace bpfvm::oracle
