@@ -203,7 +203,13 @@ Status collect_btf_maps(LoadContext& ctx) {
         BPFVM_TRY(parse_btf_map(ctx, btf, var->type, m, mwhat, &values_bits, 0));
         ctx.obj.maps[index] = std::move(m);
         ctx.map_at[{sec->index, def_off}] = index;
-        if (values_bits != UINT32_MAX) values.push_back({index, def_off + values_bits / 8, def_off + *def_size});
+        if (values_bits != UINT32_MAX) {
+            // `values` is a flexible array: its initializers run past the struct, up to the next map.
+            uint64_t end = sec->size;
+            for (const auto& s : ctx.elf.symbols)
+                if (s.shndx == sec->index && s.type != STT_SECTION && s.value > def_off) end = std::min(end, s.value);
+            values.push_back({index, def_off + values_bits / 8, end});
+        }
     }
     // `.values = { [i] = &x }`: relocations inside a values array name the slot's target.
     for (const auto& r : ctx.elf.relocs[sec->index]) {
