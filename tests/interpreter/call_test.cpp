@@ -133,6 +133,23 @@ TEST(InterpCall, TrapInsideCallbackIsReported) {
     EXPECT_EQ(r.trap.pc, 5u);  // slot of the callback's load
 }
 
+/// f recurses n times, then calls the loop helper once; the callback runs one frame below.
+Code callback_at_depth(int32_t n) {
+    return cat({mov64(0, 0), mov64(1, n), call_local(1), exit_(),
+                jmp(kJeq, 1, 0, 3), alu64(kSub, 1, 1), call_local(-3), exit_(),  // 4..7: f
+                lddw(2, 4, static_cast<uint8_t>(LddwKind::Func)), mov64(1, 1), call_helper(100), exit_(),  // 8..12
+                mov64(0, 42), exit_()});  // 13: callback
+}
+
+TEST(InterpCall, CallbackRespectsDepthLimit) {
+    // n = 5: the deepest f runs in frame 6, its callback in frame 7 (the last allowed).
+    expect_r0(callback_at_depth(5), 42, with_helpers());
+    // n = 6: the callback would need a ninth frame; the trap names the helper call.
+    const RunResult r = run_all(callback_at_depth(6), with_helpers());
+    EXPECT_EQ(r.trap.kind, TrapKind::CallDepth);
+    EXPECT_EQ(r.trap.pc, 11u);
+}
+
 Status prepare_status(const Code& code, const HelperTable& table = HelperTable{}) {
     auto prog = decode_program(std::span<const RawInsn>(code));
     if (!prog) return prog.error();
