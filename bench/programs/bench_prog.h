@@ -15,11 +15,12 @@ struct bench_ctx {
 };
 
 #if defined(__bpf__)
-/* One ELF section per program, named bench/<name>; always_inline keeps helpers out of the ABI. */
+/* One ELF section per program, named bench/<name>, extracted as raw bytecode. */
 #define BENCH_PROGRAM(name) __attribute__((section("bench/" #name), used)) u64 name(struct bench_ctx* ctx)
 #else
 #define BENCH_PROGRAM(name) u64 bench_native_##name(struct bench_ctx* ctx)
 #endif
+/* Helper functions must be inlined: a BPF-to-BPF call would need a relocation the raw section lacks. */
 #define BENCH_INLINE static inline __attribute__((always_inline))
 
 #endif

@@ -65,7 +65,7 @@ struct RunState {
     }
 };
 
-/// The four loop instantiations of one dispatch strategy.
+/// The checked and unchecked loops of one dispatch strategy.
 struct Dispatch {
     ExecFn checked;
     ExecFn unchecked;
