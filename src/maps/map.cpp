@@ -44,9 +44,23 @@ uint32_t current_cpu() {
 
 void set_current_cpu(uint32_t cpu) { t_cpu = cpu; }
 
+// Bumped whenever a map dies, so that a thread's cached answer for its last handle is re-checked.
+static std::atomic<uint64_t> g_map_generation{0};
+
 bool is_live_map(const void* handle) {
+    // Programs call helpers on the same few maps over and over: remember the last handle found
+    // live on this thread and skip the shared registry (and its contended lock) until a map dies.
+    thread_local const void* t_last = nullptr;
+    thread_local uint64_t t_generation = 0;
+    const uint64_t gen = g_map_generation.load(std::memory_order_acquire);
+    if (handle != nullptr && handle == t_last && gen == t_generation) return true;
     std::shared_lock lock(registry_mutex());
-    return registry().count(handle) != 0;
+    const bool live = registry().count(handle) != 0;
+    if (live) {
+        t_last = handle;
+        t_generation = gen;
+    }
+    return live;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -59,6 +73,7 @@ Map::Map(MapAttr attr) : attr_(std::move(attr)) {
 Map::~Map() {
     std::unique_lock lock(registry_mutex());
     registry().erase(this);
+    g_map_generation.fetch_add(1, std::memory_order_acq_rel);
 }
 
 bool Map::is_percpu() const {

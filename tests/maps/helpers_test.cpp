@@ -102,6 +102,16 @@ TEST_F(Helpers, CheckedModeRejectsSomethingThatIsNotAMap) {
     EXPECT_EQ(ctx.fault_message, "map_lookup_elem: 0x1000 is not a map");
 }
 
+TEST(LiveMaps, RegistryForgetsDestroyedMaps) {
+    auto m = make(kMapArray, 4, 8, 1);
+    const void* addr = m.get();
+    EXPECT_TRUE(is_live_map(addr));
+    EXPECT_TRUE(is_live_map(addr));  // cached on this thread
+    m.reset();
+    EXPECT_FALSE(is_live_map(addr));
+    EXPECT_FALSE(is_live_map(nullptr));
+}
+
 TEST_F(Helpers, ReadOnlyProgMapsAreAllowedReadOnly) {
     checked();
     auto m = make(kMapArray, 4, 8, 1, kFRdonlyProg);
