@@ -74,6 +74,11 @@ Result<std::optional<std::vector<uint8_t>>> next_key(int map_fd, std::span<const
 /// BPF_MAP_FREEZE: no more writes from user space.
 Status freeze_map(int map_fd);
 
+/// Consumes every committed record of the ring buffer map `map_fd` (data size `size` bytes, its
+/// max_entries) through the map's mmap interface, in production order; discarded records are
+/// skipped. Errors: mmap failures (kIo) and a record still being written (kRuntime).
+Result<std::vector<std::vector<uint8_t>>> drain_ringbuf(int map_fd, uint32_t size);
+
 /// Inputs of BPF_PROG_TEST_RUN. Output buffers are sized by the caller's hints; the kernel's
 /// ENOSPC is reported as an error.
 struct TestRunInput {
@@ -127,6 +132,9 @@ public:
     /// Every (key, value) of map `name`, in the kernel's iteration order. Program arrays, ring
     /// buffers and other maps without lookups yield an error (kUnsupported).
     Result<std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>> dump_map(std::string_view name) const;
+
+    /// Consumes the records of the ring buffer map `name` (see drain_ringbuf).
+    Result<std::vector<std::vector<uint8_t>>> drain_ringbuf(std::string_view name) const;
 
     /// Runs program `name` (loading it first if needed).
     Result<TestRunOutput> test_run(std::string_view name, const TestRunInput& input);

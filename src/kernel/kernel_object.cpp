@@ -355,6 +355,18 @@ Result<std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>> Kerne
     return out;
 }
 
+Result<std::vector<std::vector<uint8_t>>> KernelObject::drain_ringbuf(std::string_view name) const {
+    auto index = object_->map_index(name);
+    if (!index) return make_error(ErrorCode::kNotFound, "no map named '" + std::string(name) + "'");
+    const MapSpec& spec = object_->maps[*index];
+    if (spec.type != MapType::Ringbuf)
+        return make_error(ErrorCode::kInvalidArgument, "map '" + spec.name + "' is a " + map_type_name(spec.type) +
+                                                           ", not a ringbuf");
+    auto records = kernel::drain_ringbuf(maps_[*index].get(), spec.max_entries);
+    if (!records) records.error().message = "map '" + spec.name + "': " + records.error().message;
+    return records;
+}
+
 Result<TestRunOutput> KernelObject::test_run(std::string_view name, const TestRunInput& input) {
     auto fd = load_program(name);
     if (!fd) return fd.error();

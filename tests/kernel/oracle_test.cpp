@@ -53,6 +53,7 @@ struct Outcome {
     Bytes data;
     std::optional<uint32_t> mark;  // skb->mark from ctx_out (tc programs)
     MapContents maps;
+    std::map<std::string, std::vector<Bytes>> events;  // ring buffer records by map name
 };
 
 /// Maps whose contents can be read back element by element (not prog arrays, ring buffers, ...).
@@ -121,6 +122,12 @@ Result<Outcome> run_in_kernel(const ObjectFile& file, const SpecCase& c, Program
     out.data = run->data;
     out.mark = mark_of(run->ctx, type);
     for (const MapSpec& spec : file.maps) {
+        if (spec.type == MapType::Ringbuf) {
+            auto records = ko->drain_ringbuf(spec.name);
+            if (!records) return records.error();
+            out.events[spec.name] = std::move(*records);
+            continue;
+        }
         if (!dumpable(spec)) continue;
         auto dump = ko->dump_map(spec.name);
         if (!dump) return dump.error();
@@ -155,6 +162,9 @@ Result<Outcome> run_in_bpfvm(const std::string& path, const SpecCase& c, Program
     out.retval = static_cast<uint32_t>(run->retval);
     out.data = run->data_out;
     out.mark = mark_of(run->ctx_out, type);
+    for (const MapSpec& spec : obj->file().maps)
+        if (spec.type == MapType::Ringbuf) out.events[spec.name];  // present even when empty
+    for (const RunEvent& e : run->events) out.events[e.map].push_back(e.data);
     for (const MapSpec& spec : obj->file().maps) {
         if (!dumpable(spec)) continue;
         auto map = obj->map(spec.name);
@@ -181,6 +191,18 @@ std::string compare(const Outcome& want, const Outcome& got, const std::string& 
     if (want.mark && got.mark && *want.mark != *got.mark)
         diff += "skb->mark: " + want_name + " " + std::to_string(*want.mark) + ", " + got_name + " " +
                 std::to_string(*got.mark) + "\n";
+    for (const auto& [name, records] : want.events) {
+        auto it = got.events.find(name);
+        const std::vector<Bytes> none;
+        const std::vector<Bytes>& other = it == got.events.end() ? none : it->second;
+        if (records.size() != other.size())
+            diff += "ringbuf " + name + ": " + want_name + " " + std::to_string(records.size()) + " records, " +
+                    got_name + " " + std::to_string(other.size()) + "\n";
+        for (size_t i = 0; i < records.size() && i < other.size(); ++i)
+            if (records[i] != other[i])
+                diff += "ringbuf " + name + " record " + std::to_string(i) + ": " + want_name + " " + hex(records[i]) +
+                        ", " + got_name + " " + hex(other[i]) + "\n";
+    }
     for (const auto& [name, entries] : want.maps) {
         auto it = got.maps.find(name);
         if (it == got.maps.end()) {
@@ -321,8 +343,12 @@ TEST_P(KernelOracle, KernelAndBpfvmAgree) {
             if (reference) {
                 const std::string diff = compare(*reference, *v, "kernel", who);
                 EXPECT_EQ(diff, "");
-                line += diff.empty() ? " (same data, maps" + std::string(reference->mark ? ", mark" : "") + ")"
-                                     : " (DIFFERS)";
+                size_t records = 0;
+                for (const auto& [map, list] : reference->events) records += list.size();
+                std::string same = " (same data, maps";
+                if (reference->mark) same += ", mark";
+                if (!reference->events.empty()) same += ", " + std::to_string(records) + " ringbuf records";
+                line += diff.empty() ? same + ")" : " (DIFFERS)";
             }
         }
         std::cout << line << "\n";
