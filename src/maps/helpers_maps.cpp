@@ -148,6 +148,21 @@ uint64_t perf_event_output(uint64_t, uint64_t r2, uint64_t r3, uint64_t r4, uint
     return ret(pe->output(r3, reinterpret_cast<const void*>(r4), r5));
 }
 
+// Callbacks run on a stack of their own, but their context pointer usually points into the
+// caller's stack (the kernel allows that): in checked mode the caller's stack becomes a region for
+// the duration of the callbacks. Returns the region count to restore to, stack region included.
+size_t open_caller_stack(RunContext* ctx) {
+    if (ctx->checked && ctx->stack_end > ctx->stack_begin)
+        ctx->regions.push_back({ctx->stack_begin, ctx->stack_end, true});
+    return ctx->regions.size();
+}
+
+void close_caller_stack(RunContext* ctx, size_t base) {
+    // Drop everything from the caller-stack region on (it is the last one before `base`).
+    const size_t keep = (ctx->checked && ctx->stack_end > ctx->stack_begin && base > 0) ? base - 1 : base;
+    if (ctx->regions.size() > keep) ctx->regions.resize(keep);
+}
+
 // bpf_for_each_map_elem(map, callback, callback_ctx, flags): callback(map, key, value, ctx),
 // non-zero return stops. Returns the number of elements visited.
 uint64_t for_each_map_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t, RunContext* ctx) {
@@ -158,7 +173,7 @@ uint64_t for_each_map_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, u
         ctx->fault("for_each_map_elem: the engine cannot call BPF functions");
         return 0;
     }
-    const size_t base = ctx->regions.size();
+    const size_t base = open_caller_stack(ctx);
     const bool writable = (m->attr().flags & kFRdonlyProg) == 0;
     const long n = m->for_each_elem([&](const void* key, void* value) -> uint64_t {
         ctx->allow(key, m->key_size(), false);
@@ -169,6 +184,7 @@ uint64_t for_each_map_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, u
         if (ctx->regions.size() > base) ctx->regions.resize(base);
         return ctx->stop != 0 ? 1 : r;
     });
+    close_caller_stack(ctx, base);
     return ret(n);
 }
 
@@ -181,12 +197,23 @@ uint64_t loop(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t, RunC
         ctx->fault("loop: the engine cannot call BPF functions");
         return 0;
     }
+    const size_t base = open_caller_stack(ctx);
+    uint64_t result = r1;
     for (uint64_t i = 0; i < r1; ++i) {
         const uint64_t r = ctx->call_function(ctx, r2, i, r3, 0, 0, 0);
-        if (ctx->stop != 0) return 0;
-        if (r != 0) return i + 1;
+        // Regions a callback obtained (map values) do not outlive it: keeps `regions` bounded.
+        if (ctx->regions.size() > base) ctx->regions.resize(base);
+        if (ctx->stop != 0) {
+            result = 0;
+            break;
+        }
+        if (r != 0) {
+            result = i + 1;
+            break;
+        }
     }
-    return r1;
+    close_caller_stack(ctx, base);
+    return result;
 }
 
 // bpf_spin_lock / bpf_spin_unlock on a struct bpf_spin_lock (a u32) inside a map value. A run

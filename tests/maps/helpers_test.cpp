@@ -327,6 +327,20 @@ TEST_F(Helpers, LoopCallsTheCallback) {
     EXPECT_EQ(ctx.fault_message, "loop: the engine cannot call BPF functions");
 }
 
+TEST_F(Helpers, LoopCallbacksMayUseTheCallersStackInCheckedMode) {
+    checked();
+    bool allowed = false;
+    Callback cb = [&](uint64_t, uint64_t, uint64_t cbctx, uint64_t, uint64_t) -> uint64_t {
+        allowed = ctx.region_allows(cbctx, 8, true);
+        return 1;
+    };
+    ctx.call_function = fake_call;
+    ctx.engine = &cb;
+    EXPECT_EQ(call(181, 4, 0, u(stack + 16), 0), 1u);
+    EXPECT_TRUE(allowed);
+    EXPECT_TRUE(ctx.regions.empty());
+}
+
 TEST_F(Helpers, ForEachMapElemPassesKeyValueAndAllowsThemDuringTheCallback) {
     checked();
     auto m = make(kMapArray, 4, 8, 3);
