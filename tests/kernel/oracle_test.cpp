@@ -137,7 +137,8 @@ Result<Outcome> run_in_kernel(const ObjectFile& file, const SpecCase& c, Program
     return out;
 }
 
-Result<Outcome> run_in_bpfvm(const std::string& path, const SpecCase& c, ProgramType type, EngineKind engine) {
+Result<Outcome> run_in_bpfvm(const std::string& path, const SpecCase& c, ProgramType type, EngineKind engine,
+                             bool checked = true) {
     auto obj = Object::open(path);
     if (!obj) return obj.error();
     for (const auto& [name, entries] : c.maps) {
@@ -156,6 +157,7 @@ Result<Outcome> run_in_bpfvm(const std::string& path, const SpecCase& c, Program
     in.ctx = effective_ctx(c, type);
     in.repeat = c.repeat;
     in.engine = engine;
+    in.checked = checked;
     auto run = obj->test_run(c.program, in);
     if (!run) return run.error();
     Outcome out;
@@ -336,6 +338,13 @@ TEST_P(KernelOracle, KernelAndBpfvmAgree) {
             if (!v) {  // keep going: the other cases and engines still say something
                 ADD_FAILURE() << who << ": " << v.error().to_string();
                 line += " " + who + " ERROR";
+                // A trap in checked mode: say whether the unchecked run would have matched the kernel,
+                // which tells a bounds-checker gap from a wrong result.
+                if (v.error().code == ErrorCode::kRuntime && reference) {
+                    auto u = run_in_bpfvm(spec->object, c, prog->type, engine, /*checked=*/false);
+                    if (u) line += compare(*reference, *u, "kernel", who).empty() ? " (unchecked: same as kernel)"
+                                                                                   : " (unchecked: differs)";
+                }
                 continue;
             }
             EXPECT_EQ(check_expectations(c, *file, *v, who), "");
