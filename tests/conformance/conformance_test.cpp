@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <tuple>
@@ -71,7 +72,11 @@ TEST(ConformanceSuiteFiles, AllAssembleAndDecode) {
         EXPECT_TRUE(test->has_asm) << file;
         EXPECT_TRUE(test->result.has_value()) << file;
         auto program = decode_program(std::span<const RawInsn>(test->program));
-        EXPECT_TRUE(program.has_value()) << file << ": " << program.error().to_string();
+        ASSERT_TRUE(program.has_value()) << file << ": " << program.error().to_string();
+        // decode -> encode gives back the assembled bytes, jump offsets included.
+        const auto again = encode_program(*program);
+        ASSERT_EQ(again.size(), test->program.size()) << file;
+        EXPECT_EQ(std::memcmp(again.data(), test->program.data(), again.size() * sizeof(RawInsn)), 0) << file;
     }
 }
 
