@@ -37,7 +37,7 @@ void print_program(const ObjectFile& file, const ProgramSpec& spec) {
         if (entry && entry->line_index < spec.line_table.size()) {
             const SourceLine& line = spec.line_table[entry->line_index];
             const std::string location = line.location();
-            if (location != last_location) {
+            if (location != last_location && line.line != 0) {  // line 0: compiler-generated code
                 const std::string text = trim(line.text);
                 std::printf("; %s  // %s\n", text.empty() ? "(no source text)" : text.c_str(), location.c_str());
                 last_location = location;
