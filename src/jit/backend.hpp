@@ -23,6 +23,12 @@ struct JitRuntime {
     const HelperTable* helpers = nullptr;
     Trap trap{};                      // set before returning when a run stops early
     uint64_t host_sp = 0;             // backend scratch: host stack pointer at entry, to unwind on a trap
+    // Checked mode: the last RunContext region that allowed a load (read_*) or a store (write_*),
+    // filled by bpfvm_jit_check_access so that generated code can skip the call. An access of at most
+    // 8 bytes at addr is inside when addr - lo < starts (unsigned); starts = region size - 7, 0 = empty.
+    // Generated code empties both after every helper call (helpers may drop regions).
+    uint64_t read_lo = 0, read_starts = 0;
+    uint64_t write_lo = 0, write_starts = 0;
 };
 
 /// A trap recorded by the driver during a helper call whose pc is not known there (a callback
@@ -41,6 +47,7 @@ using JitCallEntry = uint64_t (*)(JitRuntime* runtime, uint64_t target, const ui
 /// Slow path of checked memory accesses, called by generated code for an address outside the
 /// current stack frame: returns 1 when RunContext regions allow [addr, addr+size) (for a write when
 /// `write` != 0), else 0. The generated code then records the trap (kind, pc, addr, size, write).
+/// On success it also caches the region in runtime->read_* / write_*.
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write);
 
 /// Output of a backend: position-independent machine code (absolute addresses such as helpers are

@@ -180,7 +180,18 @@ Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers
 }  // namespace
 
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write) {
-    return runtime->ctx->region_allows(addr, size, write != 0) ? 1 : 0;
+    for (const MemRegion& r : runtime->ctx->regions) {
+        if (addr < r.begin || addr + size > r.end || addr + size < addr || (write != 0 && !r.writable)) continue;
+        const uint64_t starts = r.end - r.begin >= 8 ? r.end - r.begin - 7 : 0;
+        runtime->read_lo = r.begin;
+        runtime->read_starts = starts;
+        if (r.writable) {
+            runtime->write_lo = r.begin;
+            runtime->write_starts = starts;
+        }
+        return 1;
+    }
+    return 0;
 }
 
 bool host_supported() {

@@ -7,7 +7,7 @@ namespace bpfvm::jit::x86 {
 using CC = ax::CondCode;
 using Id = ax::Inst::Id;
 
-Status Emitter::emit_insn(uint32_t index) {
+bool Emitter::emit_insn(uint32_t index) {
     const Insn& insn = prog_.insns[index];
     switch (insn.op) {
         // ALU, immediate and register forms.
@@ -141,8 +141,9 @@ Status Emitter::emit_insn(uint32_t index) {
         case Op::CallLocal: emit_call_local(insn); break;
         case Op::Callx: emit_callx(insn); break;
         case Op::CallKfunc:
-            return make_error(ErrorCode::kUnsupported,
-                              "kfunc call (btf id " + std::to_string(insn.imm) + ") is not supported by the JIT", insn.pc);
+            error_ = make_error(ErrorCode::kUnsupported,
+                                "kfunc call (btf id " + std::to_string(insn.imm) + ") is not supported by the JIT", insn.pc);
+            return false;
         case Op::Exit: as_.ret(); break;
 
         case Op::Lddw:
@@ -151,10 +152,11 @@ Status Emitter::emit_insn(uint32_t index) {
             } else if (insn.src == static_cast<uint8_t>(LddwKind::Func)) {
                 as_.mov(d(insn.dst), insn.target);  // a function reference is the callee's instruction index
             } else {
-                return make_error(ErrorCode::kUnsupported,
-                                  "lddw with unresolved pseudo source " + std::to_string(insn.src) +
-                                      " (map or BTF reference) cannot be compiled",
-                                  insn.pc);
+                error_ = make_error(ErrorCode::kUnsupported,
+                                    "lddw with unresolved pseudo source " + std::to_string(insn.src) +
+                                        " (map or BTF reference) cannot be compiled",
+                                    insn.pc);
+                return false;
             }
             break;
 
@@ -201,7 +203,7 @@ Status Emitter::emit_insn(uint32_t index) {
         case Op::AtomicXchg64:
         case Op::AtomicCmpxchg64: emit_atomic(insn, 8); break;
     }
-    return {};
+    return true;
 }
 
 }  // namespace bpfvm::jit::x86

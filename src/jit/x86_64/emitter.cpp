@@ -75,25 +75,31 @@ void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool 
 void Emitter::emit_after_helper(uint32_t pc) {
     // A helper that faults or tail-calls sets ctx->stop; the stub records the pc (the kind stays
     // None: the driver turns kStopFault into HelperFault and kStopTailCall into a tail call).
+    if (checked_) {  // the helper may have dropped the cached regions
+        as_.xor_(kTmp1.r32(), kTmp1.r32());
+        as_.mov(BPFVM_RT_FIELD(read_starts, 8), kTmp1);
+        as_.mov(BPFVM_RT_FIELD(write_starts, 8), kTmp1);
+    }
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
     as_.cmp(ax::dword_ptr(kTmp2, stop_offset()), 0);
     as_.j(ax::CondCode::kNotEqual, trap_label(TrapKind::None, pc));
 }
 
-Status Emitter::emit_call_helper(const Insn& insn) {
+bool Emitter::emit_call_helper(const Insn& insn) {
     const HelperFn fn = insn.imm >= 0 ? helpers_.get(static_cast<uint64_t>(insn.imm)) : nullptr;
     if (fn == nullptr) {  // same text as the interpreter's
         std::string what = "call to unknown helper " + std::to_string(insn.imm);
         const auto name = insn.imm > 0 && insn.imm < INT32_MAX ? helper_name(static_cast<int>(insn.imm)) : std::string_view{};
         if (!name.empty()) what += " (" + std::string(name) + ")";
-        return make_error(ErrorCode::kNotFound, what, insn.pc);
+        error_ = make_error(ErrorCode::kNotFound, what, insn.pc);
+        return false;
     }
     if (checked_) emit_budget_tick(insn.pc);
     // r1-r5 already sit in rdi, rsi, rdx, rcx, r8; the sixth argument is the RunContext.
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
     call_abs(reinterpret_cast<const void*>(fn));
     emit_after_helper(insn.pc);
-    return {};
+    return true;
 }
 
 void Emitter::emit_callx(const Insn& insn) {
@@ -195,8 +201,12 @@ Status Emitter::emit(EmittedCode& out) {
         if (!labels_[target].isValid()) labels_[target] = as_.newLabel();
     };
     mark(0);
-    for (const Insn& insn : prog_.insns)
-        if (insn.op == Op::CallLocal || is_jump(insn.op)) mark(insn.target);
+    for (const Insn& insn : prog_.insns) {
+        const Form form = op_info(insn.op).form;
+        if (form == Form::CallLocal || form == Form::Ja || form == Form::Gotol || form == Form::JmpImm ||
+            form == Form::JmpReg)
+            mark(insn.target);
+    }
     unwind_ = as_.newLabel();
     traps_.reserve(checked_ ? n : 16);
 
@@ -205,7 +215,7 @@ Status Emitter::emit(EmittedCode& out) {
     for (uint32_t i = 0; i < n; ++i) {
         if (labels_[i].isValid()) as_.bind(labels_[i]);
         out.insn_offsets[i] = static_cast<uint32_t>(as_.offset());
-        BPFVM_TRY(emit_insn(i));
+        if (!emit_insn(i)) return std::move(*error_);
     }
     out.body_end_offset = as_.offset();
     emit_check_stubs();

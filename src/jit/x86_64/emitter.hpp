@@ -12,6 +12,7 @@
 #include <asmjit/x86.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "backend.hpp"
@@ -94,7 +95,9 @@ public:
     Status emit(EmittedCode& out);
 
 private:
-    Status emit_insn(uint32_t index);  // dispatch.cpp
+    // dispatch.cpp. Returns false after storing the error in error_: a Status per instruction would
+    // cost a 120-byte zero fill on the hot path of compilation.
+    bool emit_insn(uint32_t index);
     // alu.cpp
     void emit_binop(const Insn& insn, unsigned width, bool is_imm, a::InstId id);
     void emit_mov(const Insn& insn, unsigned width, bool is_imm);
@@ -115,7 +118,7 @@ private:
     void emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool is_imm, unsigned width, bool test);
     void emit_budget_tick(uint32_t pc);
     void emit_after_helper(uint32_t pc);
-    Status emit_call_helper(const Insn& insn);
+    bool emit_call_helper(const Insn& insn);
     void emit_callx(const Insn& insn);
     void emit_call_local(const Insn& insn);
     a::Label trap_label(TrapKind kind, uint32_t pc);
@@ -131,6 +134,7 @@ private:
     std::vector<TrapStub> traps_;
     std::vector<CheckStub> checks_;
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue
+    std::optional<Error> error_;  // the first instruction that cannot be compiled
 };
 
 }  // namespace bpfvm::jit::x86

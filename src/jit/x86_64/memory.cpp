@@ -42,12 +42,31 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
     // current frame [r10 - 512, r10) inline, calling the region check out of line otherwise.
     if (!checked_ || (base == kFrameReg && off >= -static_cast<int32_t>(kStackSize) && off + static_cast<int32_t>(bytes) <= 0))
         return mem(q(base), off, bytes);
-    as_.lea(kTmp0, ax::qword_ptr(q(base), off));
-    as_.lea(kTmp1, ax::qword_ptr(kTmp0, static_cast<int32_t>(kStackSize)));
-    as_.sub(kTmp1, q(kFrameReg));  // addr - (r10 - 512): in [0, 512 - bytes] when inside the frame
-    as_.cmp(kTmp1, static_cast<int32_t>(kStackSize - bytes));
+    // Two inline tests: the current frame, and the region that last allowed an access of this kind
+    // (JitRuntime::read_* / write_*). r10-based pointers test the frame first, others the region.
     CheckStub stub{as_.newLabel(), as_.newLabel(), pc, static_cast<uint8_t>(bytes), write};
-    as_.j(CC::kUnsignedGT, stub.label);
+    as_.lea(kTmp0, ax::qword_ptr(q(base), off));
+    auto frame_test = [&] {
+        as_.lea(kTmp1, ax::qword_ptr(kTmp0, static_cast<int32_t>(kStackSize)));
+        as_.sub(kTmp1, q(kFrameReg));  // addr - (r10 - 512): in [0, 512 - bytes] when inside the frame
+        as_.cmp(kTmp1, static_cast<int32_t>(kStackSize - bytes));
+    };
+    auto region_test = [&] {
+        as_.mov(kTmp1, kTmp0);
+        as_.sub(kTmp1, write ? BPFVM_RT_FIELD(write_lo, 8) : BPFVM_RT_FIELD(read_lo, 8));
+        as_.cmp(kTmp1, write ? BPFVM_RT_FIELD(write_starts, 8) : BPFVM_RT_FIELD(read_starts, 8));
+    };
+    if (base == kFrameReg) {
+        frame_test();
+        as_.j(CC::kUnsignedLE, stub.resume);
+        region_test();
+        as_.j(CC::kUnsignedGE, stub.label);
+    } else {
+        region_test();
+        as_.j(CC::kUnsignedLT, stub.resume);
+        frame_test();
+        as_.j(CC::kUnsignedGT, stub.label);
+    }
     as_.bind(stub.resume);
     checks_.push_back(stub);
     return mem(kTmp0, 0, bytes);
