@@ -38,6 +38,7 @@ struct Linker {
 
     Status index_code();
     std::optional<uint32_t> builtin(const std::string& name);
+    bool is_ksym_func(const std::string& name) const;
     Status link(const Func& main, ProgramSpec& prog);
 };
 
@@ -45,6 +46,7 @@ Status Linker::index_code() {
     for (const auto& sec : ctx.elf.sections) {
         if (!sec.executable() || sec.size == 0) continue;
         const std::string what = "section " + sec.name;
+        if (sec.data.size() != sec.size) return ctx.error(ErrorCode::kMalformed, what, "contents could not be read");
         if (sec.data.size() % sizeof(RawInsn) != 0)
             return ctx.error(ErrorCode::kMalformed, what, "size " + std::to_string(sec.data.size()) + " is not a multiple of 8");
         if (sec.data.size() / sizeof(RawInsn) > kMaxLinkedSlots)
@@ -128,6 +130,18 @@ std::optional<uint32_t> Linker::builtin(const std::string& name) {
     return std::nullopt;
 }
 
+bool Linker::is_ksym_func(const std::string& name) const {
+    if (!ctx.obj.btf) return false;
+    const Btf& btf = *ctx.obj.btf;
+    auto ds = btf.find(".ksyms", BtfKind::Datasec);
+    if (!ds) return false;
+    for (const auto& v : btf.types[*ds].vars) {
+        const BtfType* t = btf.get(v.type);
+        if (t != nullptr && t->kind == BtfKind::Func && t->name == name) return true;
+    }
+    return false;
+}
+
 /// The function of `cs` containing slot `slot`; a section without function symbols is one function.
 std::optional<Func> func_at(const CodeSection& cs, uint32_t slot) {
     if (cs.funcs.empty()) return Func{cs.index, 0, static_cast<uint32_t>(cs.insns.size()), cs.name};
@@ -187,6 +201,20 @@ Status Linker::link(const Func& main, ProgramSpec& prog) {
             if (insn.opcode == kOpCall && (insn.src() == 1 || sym != nullptr)) {
                 std::optional<uint32_t> lib;
                 if (sym != nullptr && sym->shndx == SHN_UNDEF) {
+                    if (is_ksym_func(sym->name)) {
+                        // A kernel function (extern ... __ksym): call by target BTF id (src 2).
+                        auto t = core_target(ctx);
+                        if (!t) return ctx.error(t.error().code, insn_where, "kfunc '" + sym->name + "' needs a target BTF: " + t.error().message);
+                        std::optional<uint32_t> id;
+                        auto it = (*t)->by_name.find(sym->name);
+                        if (it != (*t)->by_name.end())
+                            for (uint32_t cand : it->second)
+                                if ((*t)->btf->types[cand].kind == BtfKind::Func && (*t)->btf->types[cand].name == sym->name) id = cand;
+                        if (!id) return ctx.error(ErrorCode::kNotFound, insn_where, "kfunc '" + sym->name + "' not found in the target BTF");
+                        out[at].set_src(2);
+                        out[at].set_imm(static_cast<int32_t>(*id));
+                        continue;
+                    }
                     lib = builtin(sym->name);
                     if (!lib) return ctx.error(ErrorCode::kUnsupported, insn_where, "call to undefined external function '" + sym->name + "'");
                 }
