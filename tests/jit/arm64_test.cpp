@@ -320,7 +320,7 @@ TEST(Arm64Jit, AtomicsBothStrategiesAndMisaligned) {
         ldxw %r0, [%r6+51]
         lock cmpxchg32 [%r6+51], %r2
         stxdw [%r10-16], %r2
-        stxdw [%r10-8], %r6
+        stxdw [%r10-8], %r3
         lock fetch add [%r10-16], %r2
         lock fetch or32 [%r10-7], %r2
         add %r0, %r2
@@ -551,7 +551,7 @@ TEST(Arm64Jit, FarBranches) {
         raw[0].opcode = 0xb7;
         raw[1].opcode = 0xb7, raw[1].set_dst(6), raw[1].set_imm(3);
         raw[2].opcode = 0x55, raw[2].set_dst(6), raw[2].set_off(1);
-        raw[3].opcode = 0x06, raw[3].set_imm(kAdds + 2);
+        raw[3].opcode = 0x06, raw[3].set_imm(kAdds + 3);
         raw[4].opcode = 0x17, raw[4].set_dst(6), raw[4].set_imm(1);
         raw[5].opcode = 0x79, raw[5].set_dst(2), raw[5].set_src(1);
         for (int32_t i = 0; i < kAdds; ++i) raw[6 + i].opcode = 0x07, raw[6 + i].set_imm(1);
@@ -588,9 +588,9 @@ TEST(Arm64Jit, CompileErrorsNameTheInstruction) {
     RawInsn helper;
     helper.opcode = 0x85, helper.set_imm(199);
     const Case cases[] = {
-        {{exit_insn, kfunc, exit_insn}, "insn 1: jit-arm64: kfunc"},
-        {{exit_insn, map_lo, map_hi, exit_insn}, "insn 1: jit-arm64: lddw with unresolved pseudo source 1"},
-        {{helper, exit_insn}, "insn 0: jit-arm64: call to unknown helper 199"},
+        {{exit_insn, kfunc, exit_insn}, "insn 1: kfunc call (btf id 1234) is not supported by the JIT"},
+        {{exit_insn, map_lo, map_hi, exit_insn}, "insn 1: lddw with unresolved pseudo source 1 (map or BTF reference) cannot be compiled"},
+        {{helper, exit_insn}, "insn 0: call to unknown helper 199"},
     };
     for (const Case& c : cases) {
         auto program = decode_program(std::span<const RawInsn>(c.raw));

@@ -1,6 +1,8 @@
 // AArch64 backend: jumps, helper calls, callx, BPF-to-BPF calls, exit and lddw
 // (RFC 9669 sections 4.3 and 5.4).
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "emitter.hpp"
 
@@ -72,12 +74,18 @@ void Emitter::cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned wi
 
 void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
     // r1-r5 already sit in x0-x4; the sixth argument is the RunContext. x30 is this BPF
-    // function's return address, so it is kept on the host stack across the call.
+    // function's return address, so it is kept on the host stack across the call. r1-r5 are
+    // restored too: the ABI leaves them undefined after a call, but the interpreter keeps them,
+    // and engines must agree on every program.
+    as_->stp(bx(1), bx(2), a64::ptr_pre(a64::sp, -48));
+    as_->stp(bx(3), bx(4), a64::ptr(a64::sp, 16));
+    as_->stp(bx(5), a64::x30, a64::ptr(a64::sp, 32));
     as_->mov(a64::x5, xr(kRegCtx));
-    as_->str(a64::x30, a64::ptr_pre(a64::sp, -16));
     as_->blr(fn);
-    as_->ldr(a64::x30, a64::ptr_post(a64::sp, 16));
     as_->mov(bx(0), a64::x0);
+    as_->ldp(bx(5), a64::x30, a64::ptr(a64::sp, 32));
+    as_->ldp(bx(3), bx(4), a64::ptr(a64::sp, 16));
+    as_->ldp(bx(1), bx(2), a64::ptr_post(a64::sp, 48));
     // A fault or a tail call stops the program: record the pc, keep kind None (the driver turns
     // RunContext::stop into HelperFault or a tail call) and unwind.
     as_->ldr(wr(kTmp1), a64::ptr(xr(kRegCtx), stop_offset()));
@@ -95,7 +103,12 @@ void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
 
 Status Emitter::call_helper(const Insn& insn) {
     const HelperFn fn = helpers_.get(static_cast<uint64_t>(insn.imm));
-    if (fn == nullptr) return unsupported(insn, "call to unknown helper " + std::to_string(insn.imm));
+    if (fn == nullptr) {  // same text as the interpreter and the x86-64 backend
+        std::string what = "call to unknown helper " + std::to_string(insn.imm);
+        const auto name = insn.imm > 0 && insn.imm < INT32_MAX ? helper_name(static_cast<int>(insn.imm)) : std::string_view{};
+        if (!name.empty()) what += " (" + std::string(name) + ")";
+        return make_error(ErrorCode::kNotFound, what, insn.pc);
+    }
     emit_budget(insn.pc);
     mov_imm(xr(kImm), reinterpret_cast<uint64_t>(fn));
     call_helper_at(insn, xr(kImm));
@@ -164,7 +177,7 @@ Status Emitter::lddw(const Insn& insn) {
             break;
     }
     return unsupported(insn, "lddw with unresolved pseudo source " + std::to_string(insn.src) +
-                                 " (map or BTF reference): relocate the program before compiling it");
+                                 " (map or BTF reference) cannot be compiled");
 }
 
 }  // namespace bpfvm::jit::arm64

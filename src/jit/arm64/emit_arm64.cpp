@@ -24,7 +24,7 @@ Emitter::Emitter(const Program& program, const HelperTable& helpers, const Engin
     : program_(program), helpers_(helpers), options_(options), use_lse_(lse_available()) {}
 
 Status Emitter::unsupported(const Insn& insn, const std::string& what) const {
-    return make_error(ErrorCode::kUnsupported, "jit-arm64: " + what, insn.pc);
+    return make_error(ErrorCode::kUnsupported, what, insn.pc);
 }
 
 void Emitter::raw(uint32_t word) { as_->embedUInt32(word); }
@@ -310,7 +310,8 @@ Status Emitter::emit_insn(size_t index) {
         // Calls and exit.
         case Op::CallHelper: return call_helper(insn);
         case Op::CallLocal: call_local(insn); break;
-        case Op::CallKfunc: return unsupported(insn, "kfunc calls cannot be compiled (no kernel functions in userspace)");
+        case Op::CallKfunc:
+            return unsupported(insn, "kfunc call (btf id " + std::to_string(insn.imm) + ") is not supported by the JIT");
         case Op::Callx: callx(insn); break;
         case Op::Exit: exit_insn(); break;
         // Loads and stores (section 5).
@@ -381,7 +382,7 @@ Result<EmittedCode> Emitter::run() {
         out.insn_offsets[i] = static_cast<uint32_t>(as.offset());
         BPFVM_TRY(emit_insn(i));
         if (errors_.first != asmjit::kErrorOk)
-            return make_error(ErrorCode::kUnsupported, "jit-arm64: assembler error: " + errors_.message, program_.insns[i].pc);
+            return make_error(ErrorCode::kUnsupported, "jit: arm64 assembler error: " + errors_.message, program_.insns[i].pc);
     }
     emit_deferred();
 
@@ -410,10 +411,10 @@ Result<EmittedCode> Emitter::run() {
     code_.flatten();
     code_.resolveUnresolvedLinks();
     if (errors_.first != asmjit::kErrorOk)
-        return make_error(ErrorCode::kUnsupported, "jit-arm64: assembler error: " + errors_.message);
+        return make_error(ErrorCode::kUnsupported, "jit: arm64 assembler error: " + errors_.message);
     out.bytes.resize(code_.codeSize());
     if (code_.copyFlattenedData(out.bytes.data(), out.bytes.size()) != asmjit::kErrorOk)
-        return make_error(ErrorCode::kUnsupported, "jit-arm64: cannot copy the generated code");
+        return make_error(ErrorCode::kUnsupported, "jit: cannot copy the arm64 code");
     as_ = nullptr;
     return out;
 }

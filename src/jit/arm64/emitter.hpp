@@ -119,6 +119,7 @@ private:
     void atomic(const Insn& insn, AtomicOp op, bool fetch, unsigned width);
     void atomic_llsc(AtomicOp op, bool fetch, unsigned width, uint8_t src);
     void atomic_lse(AtomicOp op, bool fetch, unsigned width, uint8_t src);
+    void atomic_plain(AtomicOp op, bool fetch, unsigned width, uint8_t src);
     void stlxr(const GpW& status, const GpX& value, const GpX& base, unsigned width);
     void ld_packet(const Insn& insn, unsigned size, bool indirect);
 

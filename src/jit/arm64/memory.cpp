@@ -188,10 +188,50 @@ void Emitter::atomic(const Insn& insn, AtomicOp op, bool fetch, unsigned width) 
     const uint32_t size = width / 8;
     add_offset(xr(kAddr), bx(insn.dst), insn.off);
     if (options_.checked && !in_static_frame(insn.dst, insn.off, size)) check_address(insn.pc, size, true);
+    // Exclusive and LSE accesses fault when misaligned; the kernel verifier rejects such programs,
+    // and the interpreter runs them as plain read-modify-writes, so do the same out of line.
+    Label misaligned = as_->newLabel();
+    Label done = as_->newLabel();
+    as_->tst(xr(kAddr), size - 1);
+    branch_if(CondCode::kNE, misaligned);
     if (use_lse_)
         atomic_lse(op, fetch, width, insn.src);
     else
         atomic_llsc(op, fetch, width, insn.src);
+    as_->bind(done);
+    const uint8_t src = insn.src;
+    deferred_.push_back([this, misaligned, done, op, fetch, width, src] {
+        as_->bind(misaligned);
+        atomic_plain(op, fetch, width, src);
+        as_->b(done);
+    });
+}
+
+void Emitter::atomic_plain(AtomicOp op, bool fetch, unsigned width, uint8_t src) {
+    auto reg = [width](uint32_t id) { return width == 64 ? a64::Gp(xr(id)) : a64::Gp(wr(id)); };
+    const a64::Gp s = reg(kHostReg[src]);
+    const a64::Gp old = reg(kTmp1);
+    const a64::Gp next = reg(kTmp2);
+    const a64::Mem m = a64::ptr(xr(kAddr));
+    as_->ldr(old, m);
+    switch (op) {
+        case AtomicOp::Add: as_->add(next, old, s); break;
+        case AtomicOp::Or: as_->orr(next, old, s); break;
+        case AtomicOp::And: as_->and_(next, old, s); break;
+        case AtomicOp::Xor: as_->eor(next, old, s); break;
+        case AtomicOp::Xchg: as_->mov(next, s); break;
+        case AtomicOp::Cmpxchg: {
+            Label skip = as_->newLabel();
+            as_->cmp(old, reg(kHostReg[0]));
+            as_->b(CondCode::kNE, skip);
+            as_->str(s, m);
+            as_->bind(skip);
+            as_->mov(reg(kHostReg[0]), old);
+            return;
+        }
+    }
+    as_->str(next, m);
+    if (fetch) as_->mov(s, old);
 }
 
 void Emitter::atomic_llsc(AtomicOp op, bool fetch, unsigned width, uint8_t src) {
@@ -254,9 +294,12 @@ void Emitter::atomic_lse(AtomicOp op, bool fetch, unsigned width, uint8_t src) {
 void Emitter::ld_packet(const Insn& insn, unsigned size, bool indirect) {
     // r0 = big-endian load at imm (+ src for ld_ind). The C helper clobbers the caller-saved
     // registers; r1-r5 are restored so that the instruction only writes r0.
+    // The offset is a signed 32-bit value (the kernel's int offset): ld_ind adds in 32 bits and
+    // sign-extends; a negative offset is outside the packet.
     if (indirect) {
-        mov_imm(xr(kImm), static_cast<uint64_t>(insn.imm));
-        as_->add(xr(kAddr), bx(insn.src), xr(kImm));
+        mov_imm32(wr(kImm), static_cast<uint32_t>(insn.imm));
+        as_->add(wr(kAddr), bw(insn.src), wr(kImm));
+        as_->sxtw(xr(kAddr), wr(kAddr));
     } else {
         mov_imm(xr(kAddr), static_cast<uint64_t>(insn.imm));
     }
