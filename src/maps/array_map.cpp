@@ -179,6 +179,8 @@ Result<std::unique_ptr<Map>> create_array(const MapAttr& attr) {
     if (attr.max_entries == 0) return map_error(attr, "max_entries must not be 0");
     if (attr.flags & (kFNoPrealloc | kFNoCommonLru | kFZeroSeed))
         return map_error(attr, "map_flags not allowed for arrays");
+    if (attr.type == kMapPercpuArray && round_up8(attr.value_size) > kMaxPercpuValueSize)
+        return map_error(attr, "per-CPU value_size " + std::to_string(attr.value_size) + " exceeds 32768");
     if (attr.type == kMapPercpuArray && (attr.flags & kFMmapable))
         return map_error(attr, "BPF_F_MMAPABLE not allowed for per-CPU arrays");
     const uint64_t stride = round_up8(attr.value_size);

@@ -345,6 +345,9 @@ Result<std::unique_ptr<Map>> create_hash(const MapAttr& attr) {
     if (attr.value_size == 0) return map_error(attr, "value_size must not be 0");
     if (attr.value_size > (1u << 22)) return map_error(attr, "value_size " + std::to_string(attr.value_size) + " is too large");
     if (attr.max_entries == 0) return map_error(attr, "max_entries must not be 0");
+    const bool percpu = attr.type == kMapPercpuHash || attr.type == kMapLruPercpuHash;
+    if (percpu && round_up8(attr.value_size) > kMaxPercpuValueSize)
+        return map_error(attr, "per-CPU value_size " + std::to_string(attr.value_size) + " exceeds 32768");
     if (lru && (attr.flags & kFNoPrealloc)) return map_error(attr, "LRU maps do not support BPF_F_NO_PREALLOC");
     if (!lru && (attr.flags & kFNoCommonLru)) return map_error(attr, "BPF_F_NO_COMMON_LRU needs an LRU map");
     if (attr.flags & kFMmapable) return map_error(attr, "BPF_F_MMAPABLE not allowed for hash maps");

@@ -141,7 +141,7 @@ public:
 private:
     uint64_t chunk_blocks() const {
         const uint64_t by_bytes = (uint64_t{1} << 20) / block_size_;
-        return std::max<uint64_t>(16, by_bytes);
+        return std::max<uint64_t>(1, by_bytes);
     }
     SpinLock lock_;
     size_t block_size_;
@@ -153,6 +153,9 @@ private:
     uint64_t chunk_left_ = 0;
     std::deque<uint8_t*> free_;
 };
+
+/// Largest per-CPU value, as the kernel's PCPU_MIN_UNIT_SIZE (larger ones fail with E2BIG).
+inline constexpr uint32_t kMaxPercpuValueSize = 32768;
 
 /// True for prog_array and the map-in-map types, whose values are pointers.
 inline bool has_pointer_values(uint32_t type) {

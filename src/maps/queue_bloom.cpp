@@ -128,7 +128,8 @@ Result<std::unique_ptr<Map>> create_queue_stack(const MapAttr& attr) {
     if (attr.value_size == 0) return map_error(attr, "value_size must not be 0");
     if (attr.value_size > (1u << 22)) return map_error(attr, "value_size is too large");
     if (attr.max_entries == 0) return map_error(attr, "max_entries must not be 0");
-    if (uint64_t{attr.max_entries} * attr.value_size > (uint64_t{1} << 32)) return map_error(attr, "map is too large");
+    if ((uint64_t{attr.max_entries} + 1) * attr.value_size > (uint64_t{1} << 30))
+        return map_error(attr, "map is too large (bpfvm limit: 1 GiB of elements)");
     if (attr.flags & ~(kFNumaNode | kFRdonly | kFWronly | kFRdonlyProg | kFWronlyProg))
         return map_error(attr, "map_flags not allowed for queue/stack");
     return std::unique_ptr<Map>(new QueueStack(attr));

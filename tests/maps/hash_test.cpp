@@ -94,6 +94,10 @@ TEST(HashMap, CreationChecks) {
     EXPECT_EQ(create_error(attr(kMapHash, 4, 4, 1, kFNoCommonLru)),
               "map m (hash): BPF_F_NO_COMMON_LRU needs an LRU map");
     EXPECT_EQ(create_error(attr(kMapHash, 4, 4, 1, kFNoPrealloc)), "");
+    EXPECT_EQ(create_error(attr(kMapPercpuHash, 4, 32769, 1)),
+              "map m (percpu_hash): per-CPU value_size 32769 exceeds 32768");
+    EXPECT_EQ(create_error(attr(kMapQueue, 0, 1 << 20, 4096)),
+              "map m (queue): map is too large (bpfvm limit: 1 GiB of elements)");
 }
 
 TEST(PercpuHash, ProgramWritesThisCpuCallerSeesAll) {
