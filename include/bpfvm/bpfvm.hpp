@@ -118,9 +118,17 @@ private:
     maps::Map* map_;
 };
 
+/// Load options with keep_going set: a program the loader cannot link does not keep the other
+/// programs of the object from running (its error is reported when it is run).
+inline LoadOptions object_load_defaults() {
+    LoadOptions o;
+    o.keep_going = true;
+    return o;
+}
+
 /// Options for Object::open.
 struct ObjectOptions {
-    LoadOptions load;  // target BTF for CO-RE, keep_going, ...
+    LoadOptions load = object_load_defaults();  // target BTF for CO-RE, keep_going, ...
 };
 
 /// An opened object: the parsed ObjectFile, its maps (created from the MapSpecs, global data

@@ -226,3 +226,35 @@ INSTANTIATE_TEST_SUITE_P(Engines, TestRun, ::testing::ValuesIn(engines()),
                          [](const auto& info) { return std::string(info.param == EngineKind::Jit ? "jit" : "interp"); });
 
 }  // namespace
+
+namespace {
+
+TEST(TestRunTraps, OutOfBoundsNamesInstructionAndSourceLine) {
+    auto obj = bpfvm::Object::open(BPFVM_VM_BPF_DIR "/vm_xdp.o").value();
+    std::vector<uint8_t> pkt(64, 0);
+    auto r = obj.test_run("xdp_oob", {.data = pkt, .engine = bpfvm::EngineKind::Interp});
+    ASSERT_FALSE(r);
+    const bpfvm::Error& e = r.error();
+    EXPECT_EQ(e.code, bpfvm::ErrorCode::kRuntime);
+    ASSERT_TRUE(e.pc.has_value());
+    EXPECT_NE(e.message.find("out-of-bounds load of 1 bytes"), std::string::npos) << e.message;
+    EXPECT_NE(e.where.find("xdp_oob"), std::string::npos) << e.where;
+    EXPECT_NE(e.source.find("vm_xdp.c:"), std::string::npos) << e.source;
+    EXPECT_NE(e.source.find("return data[5000];"), std::string::npos) << e.source;
+}
+
+TEST(TestRunRawTp, ArgumentsComeFromCtx) {
+    auto obj = bpfvm::Object::open(BPFVM_VM_BPF_DIR "/vm_misc.o").value();
+    std::vector<uint8_t> args(16, 0);
+    args[0] = 3;
+    args[8] = 4;
+    auto r = obj.test_run("raw_args", {.ctx = args});
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->retval, 7u);
+    // The program reads 16 bytes of arguments: a shorter ctx is refused, as by the kernel.
+    r = obj.test_run("raw_args", {.ctx = std::vector<uint8_t>(8, 0)});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("(EINVAL)"), std::string::npos) << r.error().message;
+}
+
+}  // namespace

@@ -108,3 +108,11 @@ int stage_b(struct xdp_md *ctx)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Reads past the 4096-byte frame without a bounds check: traps in checked mode. */
+SEC("xdp")
+int xdp_oob(struct xdp_md *ctx)
+{
+    __u8 *data = (void *)(long)ctx->data;
+    return data[5000];
+}
