@@ -210,7 +210,8 @@ Result<std::unique_ptr<Map>> create_pointer_array(const MapAttr& attr) {
         return map_error(attr, "map_flags not allowed for this map type");
     if (attr.type == kMapArrayOfMaps) {
         if (!attr.inner) return map_error(attr, "an inner map template is required");
-        if (has_pointer_values(attr.inner->type)) return map_error(attr, "the inner map cannot itself hold maps or programs");
+        if (has_pointer_values(attr.inner->type))
+            return map_error(attr, "the inner map cannot itself hold maps or programs");
     }
     return std::unique_ptr<Map>(new PointerArray(attr));
 }

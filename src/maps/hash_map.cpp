@@ -343,7 +343,8 @@ Result<std::unique_ptr<Map>> create_hash(const MapAttr& attr) {
     if (attr.key_size == 0) return map_error(attr, "key_size must not be 0");
     if (attr.key_size > 512) return map_error(attr, "key_size " + std::to_string(attr.key_size) + " exceeds 512");
     if (attr.value_size == 0) return map_error(attr, "value_size must not be 0");
-    if (attr.value_size > (1u << 22)) return map_error(attr, "value_size " + std::to_string(attr.value_size) + " is too large");
+    if (attr.value_size > (1u << 22))
+        return map_error(attr, "value_size " + std::to_string(attr.value_size) + " is too large");
     if (attr.max_entries == 0) return map_error(attr, "max_entries must not be 0");
     const bool percpu = attr.type == kMapPercpuHash || attr.type == kMapLruPercpuHash;
     if (percpu && round_up8(attr.value_size) > kMaxPercpuValueSize)
@@ -353,9 +354,11 @@ Result<std::unique_ptr<Map>> create_hash(const MapAttr& attr) {
     if (attr.flags & kFMmapable) return map_error(attr, "BPF_F_MMAPABLE not allowed for hash maps");
     if (attr.type == kMapHashOfMaps) {
         if (attr.value_size != 4 && attr.value_size != 8)
-            return map_error(attr, "value_size must be 4 (a file descriptor) or 8, got " + std::to_string(attr.value_size));
+            return map_error(attr,
+                             "value_size must be 4 (a file descriptor) or 8, got " + std::to_string(attr.value_size));
         if (!attr.inner) return map_error(attr, "an inner map template is required");
-        if (has_pointer_values(attr.inner->type)) return map_error(attr, "the inner map cannot itself hold maps or programs");
+        if (has_pointer_values(attr.inner->type))
+            return map_error(attr, "the inner map cannot itself hold maps or programs");
     }
     return std::unique_ptr<Map>(new HashMap(attr));
 }

@@ -67,7 +67,8 @@ Result<std::string> format_bpf_string(const char* fmt, size_t fmt_len, const uin
             }
             const char c = at(i);
             if (c != 'd' && c != 'i' && c != 'u' && c != 'x' && c != 'X')
-                return bad(start, std::string("unsupported conversion '%") + (c == '\0' ? std::string() : std::string(1, c)) + "'");
+                return bad(start, std::string("unsupported conversion '%") +
+                                      (c == '\0' ? std::string() : std::string(1, c)) + "'");
             const bool is_signed = c == 'd' || c == 'i';
             if (longs == 0) {
                 // Without 'l' the argument is a 32-bit int, as in the kernel's argument packing.
