@@ -81,7 +81,8 @@ const CommandRegistrar kRegisterRun(30, [](CLI::App& app, int& exit_code) {
     CLI::App* cmd = app.add_subcommand("run", "Run raw bytecode (--raw) or a program of an ELF object file");
     cmd->footer(
         "Raw bytecode runs with r1 = a writable copy of the input memory (--mem-hex/--mem) and r2 = its length,\n"
-        "and prints r0 in hex and decimal. Exit status: 0 ok, 1 the run trapped, 2 bad usage or input.\n\n"
+        "and prints r0 in hex and decimal; its helpers are the conformance suite's (helper 5 returns its first\n"
+        "argument). Exit status: 0 ok, 1 the run trapped, 2 bad usage or input.\n\n"
         "Examples:\n"
         "  bpfvm run --raw fib.bin --mem-hex 1e --engine interp\n"
         "  bpfvm run prog.bpf.o --program xdp_count --data-hex 'ff ff ff ff ff ff' --json\n");
