@@ -41,16 +41,17 @@ fi
 
 # ---- configure and build ---------------------------------------------------------------------
 say "configuring $BUILD_DIR (aarch64, qemu-user)"
-cmake -S . -B "$BUILD_DIR" -G Ninja --log-level=WARNING \
-    -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake \
-    -DCMAKE_BUILD_TYPE=Release \
-    -DBPFVM_BUILD_BENCH=OFF -DBPFVM_BUILD_EXAMPLES=OFF -DBPFVM_BUILD_TOOLS=OFF >/dev/null
+config=(-DCMAKE_BUILD_TYPE=Release -DBPFVM_BUILD_BENCH=OFF -DBPFVM_BUILD_EXAMPLES=OFF -DBPFVM_BUILD_TOOLS=OFF)
+# The toolchain file only matters on the first configure (CMake ignores it, noisily, afterwards).
+[[ -f "$BUILD_DIR/CMakeCache.txt" ]] || config+=(-DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake)
+cmake -S . -B "$BUILD_DIR" -G Ninja --log-level=WARNING "${config[@]}" >/dev/null
 
 # Only the test executables of the selected folders (and what they link).
+all_targets=$(ninja -C "$BUILD_DIR" -t targets all)
 targets=()
 IFS='|' read -r -a labels <<<"$LABELS"
 for label in "${labels[@]}"; do
-    if ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q "^test_${label}:"; then
+    if grep -q "^test_${label}:" <<<"$all_targets"; then
         targets+=("test_${label}")
     fi
 done

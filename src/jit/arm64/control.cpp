@@ -81,7 +81,11 @@ void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
     as_->stp(bx(3), bx(4), a64::ptr(a64::sp, 16));
     as_->stp(bx(5), a64::x30, a64::ptr(a64::sp, 32));
     as_->mov(a64::x5, xr(kRegCtx));
+    // Callbacks (RunContext::call_function) share the budget through JitRuntime::budget.
+    const a64::Mem budget = a64::ptr(xr(kRegRuntime), offsetof(JitRuntime, budget));
+    if (options_.checked) as_->str(xr(kRegBudget), budget);
     as_->blr(fn);
+    if (options_.checked) as_->ldr(xr(kRegBudget), budget);
     as_->mov(bx(0), a64::x0);
     as_->ldp(bx(5), a64::x30, a64::ptr(a64::sp, 32));
     as_->ldp(bx(3), bx(4), a64::ptr(a64::sp, 16));
@@ -93,9 +97,23 @@ void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
     branch_if_nonzero(xr(kTmp1), stopped);
     const uint32_t pc = insn.pc;
     deferred_.push_back([this, stopped, pc] {
+        // The pc is this call's unless a callback already recorded a more precise trap (kind set
+        // and pc not the kTrapPcAtCallSite placeholder).
+        const a64::Mem kind = a64::ptr(xr(kRegRuntime), static_cast<int32_t>(offsetof(JitRuntime, trap) + offsetof(Trap, kind)));
+        const a64::Mem trap_pc = a64::ptr(xr(kRegRuntime), static_cast<int32_t>(offsetof(JitRuntime, trap) + offsetof(Trap, pc)));
+        static_assert(kTrapPcAtCallSite == 0xffffffffu);
+        Label store = as_->newLabel();
+        Label keep = as_->newLabel();
         as_->bind(stopped);
+        as_->ldrb(wr(kTmp1), kind);
+        as_->cbz(wr(kTmp1), store);
+        as_->ldr(wr(kTmp1), trap_pc);
+        as_->cmn(wr(kTmp1), 1);
+        as_->b(CondCode::kNE, keep);
+        as_->bind(store);
         mov_imm32(wr(kTmp2), pc);
-        as_->str(wr(kTmp2), a64::ptr(xr(kRegRuntime), static_cast<int32_t>(offsetof(JitRuntime, trap) + offsetof(Trap, pc))));
+        as_->str(wr(kTmp2), trap_pc);
+        as_->bind(keep);
         as_->mov(a64::sp, xr(kRegEntrySp));
         as_->b(epilogue_);
     });

@@ -14,9 +14,10 @@ constexpr int32_t kFrameBytes = 96;  // x29, x30 and x19-x28, 16-byte aligned
 
 constexpr int32_t trap_field(size_t field) { return static_cast<int32_t>(offsetof(JitRuntime, trap) + field); }
 
-// Conditional branches reach +-1 MiB. Every BPF instruction expands to at most ~25 host
-// instructions plus its slow path, so below this count no branch can be out of range.
-constexpr size_t kFarThreshold = 8192;
+// Conditional branches reach +-1 MiB. A BPF instruction expands to at most ~60 host instructions
+// counting its out-of-line slow paths (a checked misaligned atomic), so with fewer than 4096
+// instructions (under 1 MiB of code) every branch is in range; larger programs use far branches.
+constexpr size_t kFarThreshold = 4096;
 
 }  // namespace
 
@@ -384,6 +385,7 @@ Result<EmittedCode> Emitter::run() {
         if (errors_.first != asmjit::kErrorOk)
             return make_error(ErrorCode::kUnsupported, "jit: arm64 assembler error: " + errors_.message, program_.insns[i].pc);
     }
+    out.body_end_offset = as.offset();
     emit_deferred();
 
     out.entry_offset = as.offset();
@@ -404,6 +406,8 @@ Result<EmittedCode> Emitter::run() {
     // Shared epilogue: r0 is the return value.
     as.bind(epilogue_);
     as.mov(a64::x0, bx(0));
+    // The driver hands the remaining budget of a callback back to its caller.
+    as.str(xr(kRegBudget), a64::ptr(rt, offsetof(JitRuntime, budget)));
     for (uint32_t r = 27, off = 80; r >= 19; r -= 2, off -= 16) as.ldp(xr(r), xr(r + 1), a64::ptr(a64::sp, off));
     as.ldp(a64::x29, a64::x30, a64::ptr_post(a64::sp, kFrameBytes));
     as.ret(a64::x30);
