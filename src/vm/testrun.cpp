@@ -236,7 +236,11 @@ Status setup_skb(const Object::Impl& impl, const ProgEntry& e, ProgramType type,
     s.r1 = reinterpret_cast<uint64_t>(&s.skb);
     const auto frame = reinterpret_cast<uint64_t>(s.packet.frame.data());
     s.regions.push_back({frame, frame + s.packet.frame.size(), true});
-    s.regions.push_back({s.r1, s.r1 + sizeof(vm::SkbKernCtx), true});
+    // The uapi part is writable (the conversion pass already rejected writes to read-only
+    // fields); the real packet pointers behind it are not, so that no store can redirect the
+    // packet helpers to other memory.
+    s.regions.push_back({s.r1, s.r1 + sizeof(vm::SkBuffMd), true});
+    s.regions.push_back({s.r1 + sizeof(vm::SkBuffMd), s.r1 + sizeof(vm::SkbKernCtx), false});
     return {};
 }
 
