@@ -306,8 +306,7 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
     auto obj = Object::open(object, oopts);
     if (!obj) {
         Error e = obj.error();
-        e.message = "object: " + (e.where.empty() ? "" : e.where + ": ") + e.message;
-        e.where = path;
+        e.message = path + ": object: " + e.message;
         return e;
     }
     SpecReport report;
