@@ -306,7 +306,8 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
     auto obj = Object::open(object, oopts);
     if (!obj) {
         Error e = obj.error();
-        e.message = path + ": object: " + e.message;
+        e.message = "object: " + (e.where.empty() ? "" : e.where + ": ") + e.message;
+        e.where = path;
         return e;
     }
     SpecReport report;
