@@ -72,15 +72,14 @@ inline uint64_t load_be(const uint8_t* p) {
     return ctx.region_allows(addr, size, write);
 }
 
-/// The stack part of the check covers the running frame chain: the current frame [r10 - 512, r10)
-/// and every caller's frame above it up to `stack_end` (the top of the entry frame). Programs pass
-/// pointers to their own stack to subprograms and bpf_loop callbacks (the kernel verifier allows
-/// it); frames below the current one are dead and stay out of bounds.
-inline bool access_ok(const RunContext& ctx, uint64_t frame_top, uint64_t stack_end, uint64_t addr, uint32_t size,
-                      bool write) {
-    // One unsigned compare covers both ends: below the frame, addr - lo wraps to a huge value.
-    const uint64_t lo = frame_top - kStackSize;
-    if (addr - lo <= stack_end - lo - size) return true;
+// Only the current frame counts as stack (DEVELOPERS.md, shared with the JIT). The kernel also lets
+// a subprogram or callback use a pointer into its callers' frames (examples/loops_subprog does);
+// allowing [r10 - 512, entry frame top) here needs the same change in the JIT at the same time,
+// or the differential test diverges.
+inline bool access_ok(const RunContext& ctx, uint64_t frame_top, uint64_t addr, uint32_t size, bool write) {
+    // One unsigned compare covers both ends of [r10 - 512, r10): below the frame, addr - lo wraps
+    // to a huge value.
+    if (addr - (frame_top - kStackSize) <= kStackSize - size) return true;
     return region_ok(ctx, addr, size, write);
 }
 
@@ -171,7 +170,7 @@ inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
     }
 #define BPFVM_CHECK(addr, size, write)                                                         \
     if constexpr (kChecked) {                                                                  \
-        if (__builtin_expect(!access_ok(ctx, reg[kFrameReg], stack_end, addr, size, write), 0)) {         \
+        if (__builtin_expect(!access_ok(ctx, reg[kFrameReg], addr, size, write), 0)) {         \
             st.set_trap(TrapKind::OutOfBounds, ip, addr, size, write);                         \
             goto done;                                                                         \
         }                                                                                      \
@@ -253,7 +252,6 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
     uint64_t reg[kNumRegs] = {};
     for (int i = 0; i < 5; ++i) reg[1 + i] = args[i];
     reg[kFrameReg] = st.frame_top(depth);
-    [[maybe_unused]] const uint64_t stack_end = st.frame_top(0);
     [[maybe_unused]] uint64_t n = st.insns;
     [[maybe_unused]] const uint64_t budget = st.budget;
     const Slot* ip = entry;

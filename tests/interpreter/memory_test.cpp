@@ -173,18 +173,6 @@ TEST(InterpChecked, AccessAtOrAboveFrameTop) {
     EXPECT_EQ(s.trap.kind, TrapKind::OutOfBounds);
 }
 
-TEST(InterpChecked, CalleeMayUseCallerFramesButNotDeadFrames) {
-    // main: [r10-8] = 77; r1 = r10 - 8; call f; exit.  f: r0 = *(u64 *)r1 (the caller's frame).
-    expect_r0(cat({st(kDW, 10, -8, 77), mov64r(1, 10), alu64(kAdd, 1, -8), call_local(1), exit_(),
-                   ldx(kDW, 0, 1, 0), exit_()}),
-              77);
-    // After f returns, its frame (below main's) is dead: main may not read it.
-    const RunResult r = run_all(cat({call_local(2), ldx(kDW, 0, 10, -520), exit_(), st(kDW, 10, -8, 5), exit_()}),
-                                checked_only());
-    EXPECT_EQ(r.trap.kind, TrapKind::OutOfBounds);
-    EXPECT_EQ(r.trap.pc, 1u);
-}
-
 TEST(InterpChecked, StoreIntoReadOnlyRegion) {
     Input in;
     RunSpec spec = in.spec;
