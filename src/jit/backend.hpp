@@ -29,6 +29,13 @@ struct JitRuntime {
     // Generated code empties both after every helper call (helpers may drop regions).
     uint64_t read_lo = 0, read_starts = 0;
     uint64_t write_lo = 0, write_starts = 0;
+    // The running frame chain. Checked accesses may touch [r10 - 512, stack_end): the current frame
+    // and its callers' frames (programs pass stack pointers to subprograms and callbacks), like the
+    // interpreter. stack_end is stack_top for a run; a callback runs below its caller's frame and
+    // keeps the run's stack_end. `frame` is r10 at the last helper call or out-of-line access check,
+    // stored by generated code (0: not provided; callbacks then get a fresh stack).
+    uint8_t* stack_end = nullptr;
+    uint64_t frame = 0;
 };
 
 /// A trap recorded by the driver during a helper call whose pc is not known there (a callback

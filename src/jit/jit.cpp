@@ -50,6 +50,11 @@ private:
 
 constexpr size_t kStackBytes = size_t{kStackSize} * kMaxCallDepth;
 
+/// Checked mode: whether a subprogram or callback may access its callers' stack frames
+/// ([r10 - 512, JitRuntime::stack_end)) as the kernel allows, or only its own frame (today's rule,
+/// shared with the interpreter).
+constexpr bool kAllowCallerFrames = false;
+
 class JitExecutable;
 
 /// Per-run state reachable from RunContext::engine while a run (or a callback) executes.
@@ -69,6 +74,7 @@ public:
         JitRuntime rt;
         init_runtime(rt, ctx, stack);
         rt.budget = static_cast<int64_t>(options_.insn_budget);
+        rt.stack_end = rt.stack_top;
         rt.r1 = r1;
         rt.r2 = r2;
         // A helper may run another program with the same context: restore what it expects after.
@@ -118,10 +124,11 @@ private:
         }
     }
 
-    // Runs a BPF function (bpf_loop/for_each_map_elem callback) on a fresh stack area, sharing the
-    // caller's instruction budget. Like the interpreter: a callback that would exceed kMaxCallDepth
-    // frames traps CallDepth at the helper call, and a trap inside the callback becomes the run's trap
-    // (the helper sees a fault and stops iterating).
+    // Runs a BPF function (bpf_loop/for_each_map_elem callback) for RunContext::call_function, like
+    // the interpreter: in a new frame right below the frame of the helper's caller (so it may use
+    // stack pointers its caller passed), sharing the instruction budget. A callback that would exceed
+    // kMaxCallDepth frames traps CallDepth at the helper call; a trap inside the callback becomes the
+    // run's trap (the helper sees a fault and stops iterating).
     static uint64_t call_function(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                                   uint64_t r5) {
         auto* frame = static_cast<RunFrame*>(ctx->engine);
@@ -131,18 +138,27 @@ private:
             return 0;
         }
         JitRuntime* outer = frame->rt;
-        if (frame->nesting + 1 >= kMaxCallDepth) {
+        // A backend that does not record the caller's frame gets a fresh stack area per callback.
+        alignas(16) uint8_t fresh[kStackBytes];
+        const bool shared = outer->frame != 0;
+        uint8_t* const entry_frame = shared ? reinterpret_cast<uint8_t*>(outer->frame) - kStackSize : fresh + kStackBytes;
+        uint8_t* const bottom = shared ? outer->stack_bottom : fresh;
+        const bool too_deep = shared ? entry_frame - kStackSize < bottom : frame->nesting + 1 >= kMaxCallDepth;
+        if (too_deep) {
             outer->trap = Trap{TrapKind::CallDepth, kTrapPcAtCallSite, 0, 0, false};
             ctx->fault("callback would exceed " + std::to_string(kMaxCallDepth) + " frames");
             return 0;
         }
-        alignas(16) uint8_t stack[kStackBytes];
         JitRuntime rt;
-        self->init_runtime(rt, *ctx, stack);
+        self->init_runtime(rt, *ctx, bottom);
+        rt.stack_top = entry_frame;
+        rt.stack_end = shared ? outer->stack_end : entry_frame;
         rt.budget = outer->budget;
         const uint64_t saved_begin = ctx->stack_begin, saved_end = ctx->stack_end;
-        ctx->stack_begin = reinterpret_cast<uint64_t>(stack);
-        ctx->stack_end = ctx->stack_begin + kStackBytes;
+        if (!shared) {
+            ctx->stack_begin = reinterpret_cast<uint64_t>(fresh);
+            ctx->stack_end = ctx->stack_begin + kStackBytes;
+        }
         frame->rt = &rt;
         ++frame->nesting;
         const uint64_t args[5] = {r1, r2, r3, r4, r5};
@@ -180,6 +196,12 @@ Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers
 }  // namespace
 
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write) {
+    if (addr + size < addr) return 0;
+    // The frame chain above the current frame (the current frame itself is tested inline). Off until
+    // the interpreter allows callers' frames too (its access_ok): the engines must agree.
+    if (kAllowCallerFrames && runtime->frame != 0 && addr >= runtime->frame - kStackSize &&
+        addr + size <= reinterpret_cast<uint64_t>(runtime->stack_end))
+        return 1;
     for (const MemRegion& r : runtime->ctx->regions) {
         if (addr < r.begin || addr + size > r.end || addr + size < addr || (write != 0 && !r.writable)) continue;
         const uint64_t starts = r.end - r.begin >= 8 ? r.end - r.begin - 7 : 0;

@@ -95,7 +95,9 @@ bool Emitter::emit_call_helper(const Insn& insn) {
         return false;
     }
     if (checked_) emit_budget_tick(insn.pc);
-    // r1-r5 already sit in rdi, rsi, rdx, rcx, r8; the sixth argument is the RunContext.
+    // r1-r5 already sit in rdi, rsi, rdx, rcx, r8; the sixth argument is the RunContext. The frame
+    // is recorded for callbacks (they run below it).
+    as_.mov(BPFVM_RT_FIELD(frame, 8), q(kFrameReg));
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
     call_abs(reinterpret_cast<const void*>(fn));
     emit_after_helper(insn.pc);
@@ -112,6 +114,7 @@ void Emitter::emit_callx(const Insn& insn) {
     as_.mov(kTmp1, ax::qword_ptr(kTmp1, kTmp0, 3, static_cast<int32_t>(offsetof(HelperTable, fns))));
     as_.test(kTmp1, kTmp1);
     as_.j(ax::CondCode::kZero, unknown);
+    as_.mov(BPFVM_RT_FIELD(frame, 8), q(kFrameReg));
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
     as_.call(kTmp1);
     emit_after_helper(insn.pc);
@@ -197,25 +200,41 @@ void Emitter::emit_trap_stubs() {
 Status Emitter::emit(EmittedCode& out) {
     const auto n = static_cast<uint32_t>(prog_.insns.size());
     labels_.assign(n, a::Label());
+    loop_heads_.assign(n, false);
     auto mark = [&](uint32_t target) {
         if (!labels_[target].isValid()) labels_[target] = as_.newLabel();
     };
     mark(0);
-    for (const Insn& insn : prog_.insns) {
+    for (uint32_t i = 0; i < n; ++i) {
+        const Insn& insn = prog_.insns[i];
         const Form form = op_info(insn.op).form;
         if (form == Form::CallLocal || form == Form::Ja || form == Form::Gotol || form == Form::JmpImm ||
-            form == Form::JmpReg)
+            form == Form::JmpReg) {
             mark(insn.target);
+            if (insn.target <= i && form != Form::CallLocal) loop_heads_[insn.target] = true;
+        } else if (form == Form::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func)) {
+            mark(insn.target);  // a callback entry: never fused into the instruction before it
+        }
     }
     unwind_ = as_.newLabel();
     traps_.reserve(checked_ ? n : 16);
 
     emit_entry_points(out);
     out.insn_offsets.resize(n);
-    for (uint32_t i = 0; i < n; ++i) {
-        if (labels_[i].isValid()) as_.bind(labels_[i]);
+    for (uint32_t i = 0; i < n;) {
+        if (labels_[i].isValid()) {
+            // Loop heads start on a 16-byte boundary (the padding runs once, on loop entry).
+            if (loop_heads_[i]) as_.align(a::AlignMode::kCode, 16);
+            as_.bind(labels_[i]);
+        }
         out.insn_offsets[i] = static_cast<uint32_t>(as_.offset());
-        if (!emit_insn(i)) return std::move(*error_);
+        uint32_t used = emit_fused(i);
+        if (used == 0) {
+            if (!emit_insn(i)) return std::move(*error_);
+            used = 1;
+        }
+        for (uint32_t k = 1; k < used; ++k) out.insn_offsets[i + k] = static_cast<uint32_t>(as_.offset());
+        i += used;
     }
     out.body_end_offset = as_.offset();
     emit_check_stubs();

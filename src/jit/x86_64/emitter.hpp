@@ -85,7 +85,7 @@ public:
 };
 
 /// Emits one program. Methods are spread over emitter.cpp (driver, control flow, calls),
-/// dispatch.cpp (the switch on Op), alu.cpp and memory.cpp.
+/// dispatch.cpp (the switch on Op), fuse.cpp (peepholes), alu.cpp and memory.cpp.
 class Emitter {
 public:
     Emitter(const Program& program, const HelperTable& helpers, const EngineOptions& options, ax::Assembler& as)
@@ -106,6 +106,11 @@ private:
     void emit_shift(const Insn& insn, unsigned width, bool is_imm, a::InstId id);
     void emit_endian(const Insn& insn, bool swap, unsigned width);
     void emit_movsx(const Insn& insn, unsigned width, unsigned from);
+    // fuse.cpp: peepholes over short instruction sequences; returns how many instructions it
+    // emitted (0: none, emit `index` alone).
+    uint32_t emit_fused(uint32_t index);
+    bool fusible(uint32_t index) const { return index < prog_.insns.size() && !labels_[index].isValid(); }
+    void emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m);
     // memory.cpp
     ax::Mem access(uint8_t base, int16_t off, unsigned bytes, bool write, uint32_t pc);
     void emit_load(const Insn& insn, unsigned bytes, bool sign);
@@ -131,6 +136,7 @@ private:
     const bool checked_;
     ax::Assembler& as_;
     std::vector<a::Label> labels_;  // per instruction index; valid only for jump/call targets
+    std::vector<bool> loop_heads_;  // targets of backward jumps
     std::vector<TrapStub> traps_;
     std::vector<CheckStub> checks_;
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue

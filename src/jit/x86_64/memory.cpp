@@ -72,30 +72,58 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
     return mem(kTmp0, 0, bytes);
 }
 
+// The out-of-line part of a checked access. Each site has a three-instruction stub that loads a
+// packed descriptor (pc << 8 | size << 1 | write) into kTmp1 and calls one shared routine, which
+// asks bpfvm_jit_check_access and returns on success, or records the trap and unwinds.
 void Emitter::emit_check_stubs() {
+    if (checks_.empty()) return;
+    const a::Label shared = as_.newLabel();
     for (const CheckStub& s : checks_) {
         as_.bind(s.label);
-        for (const ax::Gp& r : kVolatile) as_.push(r);
-        as_.mov(ax::rdi, kRt);
-        as_.mov(ax::rsi, kTmp0);
-        as_.mov(ax::edx, s.size);
-        as_.mov(ax::ecx, s.write ? 1 : 0);
-        call_abs(reinterpret_cast<const void*>(&bpfvm_jit_check_access));
-        as_.mov(kTmp1, ax::rax);
-        for (size_t i = std::size(kVolatile); i-- > 0;) as_.pop(kVolatile[i]);
-        as_.test(kTmp1, kTmp1);
-        as_.j(CC::kNotZero, s.resume);
-        as_.mov(BPFVM_RT_TRAP(addr, 8), kTmp0);
-        as_.mov(BPFVM_RT_TRAP(size, 4), s.size);
-        as_.mov(BPFVM_RT_TRAP(write, 1), s.write ? 1 : 0);
-        as_.mov(BPFVM_RT_TRAP(pc, 4), s.pc);
-        as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(TrapKind::OutOfBounds));
-        as_.jmp(unwind_);
+        as_.mov(kTmp1.r32(), (s.pc << 8) | (uint32_t{s.size} << 1) | (s.write ? 1u : 0u));
+        as_.call(shared);
+        as_.jmp(s.resume);
     }
+    // Entered by `call` from BPF code (rsp 8 mod 16): nine slots restore the alignment.
+    as_.bind(shared);
+    for (const ax::Gp& r : kVolatile) as_.push(r);
+    as_.push(kTmp1);
+    as_.mov(BPFVM_RT_FIELD(frame, 8), q(kFrameReg));  // callers' frames are allowed too
+    as_.mov(ax::rdi, kRt);
+    as_.mov(ax::rsi, kTmp0);
+    as_.mov(ax::edx, kTmp1.r32());
+    as_.shr(ax::edx, 1);
+    as_.and_(ax::edx, 0x7f);
+    as_.mov(ax::ecx, kTmp1.r32());
+    as_.and_(ax::ecx, 1);
+    call_abs(reinterpret_cast<const void*>(&bpfvm_jit_check_access));
+    as_.mov(kTmp2, ax::rax);
+    as_.pop(kTmp1);
+    for (size_t i = std::size(kVolatile); i-- > 0;) as_.pop(kVolatile[i]);
+    as_.test(kTmp2, kTmp2);
+    const a::Label fail = as_.newLabel();
+    as_.j(CC::kZero, fail);
+    as_.ret();
+    as_.bind(fail);
+    as_.mov(BPFVM_RT_TRAP(addr, 8), kTmp0);
+    as_.mov(kTmp2.r32(), kTmp1.r32());
+    as_.shr(kTmp2.r32(), 1);
+    as_.and_(kTmp2.r32(), 0x7f);
+    as_.mov(BPFVM_RT_TRAP(size, 4), kTmp2.r32());
+    as_.mov(kTmp2.r32(), kTmp1.r32());
+    as_.and_(kTmp2.r32(), 1);
+    as_.mov(BPFVM_RT_TRAP(write, 1), kTmp2.r8());
+    as_.shr(kTmp1.r32(), 8);
+    as_.mov(BPFVM_RT_TRAP(pc, 4), kTmp1.r32());
+    as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(TrapKind::OutOfBounds));
+    as_.jmp(unwind_);
 }
 
 void Emitter::emit_load(const Insn& insn, unsigned bytes, bool sign) {
-    const ax::Mem m = access(insn.src, insn.off, bytes, false, insn.pc);
+    emit_load_from(insn, bytes, sign, access(insn.src, insn.off, bytes, false, insn.pc));
+}
+
+void Emitter::emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m) {
     if (sign) {
         if (bytes == 4)
             as_.movsxd(q(insn.dst), m);
