@@ -326,6 +326,41 @@ TEST(JitEdge, CallbacksThroughCallFunction) {
     }
 }
 
+TEST(JitEdge, CallbackRecursionTrapsCallDepthLikeTheInterpreter) {
+    // main: r1 = &cb; call helper_loop. cb: r1 = &cb; call helper_loop (unbounded recursion).
+    std::vector<RawInsn> raw;
+    auto add = [&](Op op, uint8_t dst, uint8_t src, int64_t imm) {
+        Insn insn;
+        insn.op = op;
+        insn.dst = dst;
+        insn.src = src;
+        insn.imm = imm;
+        encode_insn(insn, raw);
+    };
+    add(Op::Lddw, 1, static_cast<uint8_t>(LddwKind::Func), 3);  // slots 0-1 -> slot 4
+    add(Op::CallHelper, 0, 0, 3);                                // slot 2
+    add(Op::Exit, 0, 0, 0);                                      // slot 3
+    add(Op::Lddw, 1, static_cast<uint8_t>(LddwKind::Func), -1);  // slots 4-5 -> slot 4
+    add(Op::CallHelper, 0, 0, 3);                                // slot 6
+    add(Op::Exit, 0, 0, 0);
+    auto program = decode_program(std::span<const RawInsn>(raw));
+    ASSERT_TRUE(program.has_value()) << program.error().to_string();
+    for (bool checked : {true, false}) {
+        EngineOptions eo;
+        eo.checked = checked;
+        auto jit = jit::compile(*program, helpers(), eo);
+        auto interp = interp::prepare(*program, helpers(), eo);
+        ASSERT_TRUE(jit.has_value() && interp.has_value());
+        RunContext jit_ctx, interp_ctx;
+        const RunResult got = (*jit)->run(jit_ctx, 0, 0);
+        const RunResult want = (*interp)->run(interp_ctx, 0, 0);
+        EXPECT_EQ(got.trap.kind, TrapKind::CallDepth);
+        EXPECT_EQ(got.trap.pc, 6u);
+        EXPECT_EQ(static_cast<int>(want.trap.kind), static_cast<int>(got.trap.kind));
+        EXPECT_EQ(want.trap.pc, got.trap.pc);
+    }
+}
+
 TEST(JitEdge, PacketLoads) {
     const uint8_t pkt[] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66};
     Options o;
