@@ -159,6 +159,13 @@ Status parse_btf_map(LoadContext& ctx, const Btf& btf, uint32_t struct_id, MapSp
     // Map-in-map: the value is an inner map fd.
     if ((m.type == MapType::ArrayOfMaps || m.type == MapType::HashOfMaps) && m.value_size == 0) m.value_size = 4;
     if (m.type == MapType::ProgArray && m.value_size == 0) m.value_size = 4;
+    // The kernel wants 4-byte keys and values for perf event arrays (libbpf fills them in) and no
+    // key or value for ring buffers (a declared `value` type only documents the records).
+    if (m.type == MapType::PerfEventArray) {
+        if (m.key_size == 0) m.key_size = 4;
+        if (m.value_size == 0) m.value_size = 4;
+    }
+    if (m.type == MapType::Ringbuf || m.type == MapType::UserRingbuf) m.key_size = m.value_size = 0;
     return {};
 }
 

@@ -18,6 +18,7 @@ namespace {
 #define LOADER_PROGRAMS_OBJ ""
 #define LOADER_MAPS_OBJ ""
 #define LOADER_CORE_OBJ ""
+#define LOADER_KFUNC_OBJ ""
 #endif
 
 ObjectFile load_ok(const char* path) {
@@ -236,9 +237,29 @@ TEST(Loader, CoreWithMissingTargetBtfNamesProgramAndInsn) {
     EXPECT_TRUE(load_object(LOADER_CORE_OBJ, options));
 }
 
+TEST(Loader, KfuncCallsResolveToTargetBtfIds) {
+    REQUIRE_OBJECTS();
+    if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) GTEST_SKIP() << "/sys/kernel/btf/vmlinux not present";
+    auto vmlinux = Btf::load_file("/sys/kernel/btf/vmlinux");
+    ASSERT_TRUE(vmlinux);
+    auto acquire = vmlinux->find("bpf_task_acquire", BtfKind::Func);
+    if (!acquire) GTEST_SKIP() << "this kernel has no bpf_task_acquire kfunc";
+    const ObjectFile obj = load_ok(LOADER_KFUNC_OBJ);
+    const ProgramSpec* p = obj.find_program("acquire_release");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->type, ProgramType::Tracing);
+    EXPECT_EQ(p->expected_attach_type, AttachType::TraceRawTp);
+    std::vector<int64_t> kfuncs;
+    for (const auto& insn : p->program.insns)
+        if (insn.op == Op::CallKfunc) kfuncs.push_back(insn.imm);
+    ASSERT_EQ(kfuncs.size(), 2u);
+    EXPECT_EQ(kfuncs[0], *acquire);
+    EXPECT_EQ(kfuncs[1], *vmlinux->find("bpf_task_release", BtfKind::Func));
+}
+
 TEST(Loader, EveryTruncationFailsCleanly) {
     REQUIRE_OBJECTS();
-    for (const char* path : {LOADER_PROGRAMS_OBJ, LOADER_MAPS_OBJ, LOADER_CORE_OBJ}) {
+    for (const char* path : {LOADER_PROGRAMS_OBJ, LOADER_MAPS_OBJ, LOADER_CORE_OBJ, LOADER_KFUNC_OBJ}) {
         const auto bytes = read_file(path);
         ASSERT_GT(bytes.size(), 1000u);
         for (size_t len = 0; len < bytes.size(); ++len) {
