@@ -6,6 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <utility>
 
 #if BPFVM_HAVE_CAPSTONE
 #include <capstone/capstone.h>
@@ -18,6 +20,44 @@
 namespace bpfvm::jit {
 namespace {
 
+/// Mappings released by ExecMemory, kept (RX, populated) for reuse: a compile then costs two
+/// mprotect calls instead of mmap, page faults, mprotect and munmap.
+class MappingCache {
+public:
+    static MappingCache& instance() {
+        // Never destroyed: executables held by static objects release their code at exit.
+        static MappingCache* cache = new MappingCache;
+        return *cache;
+    }
+    /// A cached mapping of exactly `size` bytes, or null.
+    void* take(size_t size) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (size_t i = 0; i < free_.size(); ++i) {
+            if (free_[i].second != size) continue;
+            void* p = free_[i].first;
+            free_[i] = free_.back();
+            free_.pop_back();
+            return p;
+        }
+        return nullptr;
+    }
+    void give(void* p, size_t size) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (free_.size() < kMaxCached) {
+                free_.emplace_back(p, size);
+                return;
+            }
+        }
+        munmap(p, size);
+    }
+
+private:
+    static constexpr size_t kMaxCached = 64;
+    std::mutex mutex_;
+    std::vector<std::pair<void*, size_t>> free_;
+};
+
 /// Code memory: written through a RW mapping, then switched to RX. Never writable and
 /// executable at once.
 class ExecMemory {
@@ -25,7 +65,12 @@ public:
     static Result<ExecMemory> create(const std::vector<uint8_t>& code) {
         const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
         const size_t size = (code.size() + page - 1) / page * page;
-        void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void* p = MappingCache::instance().take(size);
+        if (p != nullptr && mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
+            munmap(p, size);
+            p = nullptr;
+        }
+        if (p == nullptr) p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) return make_error(ErrorCode::kIo, "jit: cannot map " + std::to_string(size) + " bytes of code memory");
         std::memcpy(p, code.data(), code.size());
         __builtin___clear_cache(static_cast<char*>(p), static_cast<char*>(p) + code.size());
@@ -38,7 +83,7 @@ public:
     ExecMemory(ExecMemory&& o) noexcept : base_(std::exchange(o.base_, nullptr)), size_(o.size_) {}
     ExecMemory& operator=(ExecMemory&&) = delete;
     ~ExecMemory() {
-        if (base_) munmap(base_, size_);
+        if (base_) MappingCache::instance().give(base_, size_);
     }
     uint8_t* base() const { return base_; }
 
