@@ -67,20 +67,23 @@ inline uint64_t load_be(const uint8_t* p) {
     return v;
 }
 
-// Checked mode: the region list is consulted only when the access misses the current frame.
-[[gnu::noinline]] bool region_ok(const RunContext& ctx, uint64_t addr, uint32_t size, bool write) {
+// Checked mode: the caller frames and the region list are consulted only when the access misses
+// the current frame.
+[[gnu::noinline]] bool region_ok(const RunContext& ctx, uint64_t frame_top, uint64_t addr, uint32_t size, bool write) {
+    // The callers' frames: like the kernel, a subprogram or callback may use a pointer into the
+    // stack of a function below it on the call chain (examples/loops_subprog passes a stack buffer
+    // to a subprogram). The live stack is [r10 - 512, stack_end): frames are contiguous and
+    // callbacks run below their caller. The JITs apply the same rule (bpfvm_jit_check_access).
+    const uint64_t lo = frame_top - kStackSize;
+    if (addr >= lo && addr + size <= ctx.stack_end && addr + size > addr) return true;
     return ctx.region_allows(addr, size, write);
 }
 
-// Only the current frame counts as stack (DEVELOPERS.md, shared with the JIT). The kernel also lets
-// a subprogram or callback use a pointer into its callers' frames (examples/loops_subprog does);
-// allowing [r10 - 512, entry frame top) here needs the same change in the JIT at the same time,
-// or the differential test diverges.
 inline bool access_ok(const RunContext& ctx, uint64_t frame_top, uint64_t addr, uint32_t size, bool write) {
     // One unsigned compare covers both ends of [r10 - 512, r10): below the frame, addr - lo wraps
     // to a huge value.
     if (addr - (frame_top - kStackSize) <= kStackSize - size) return true;
-    return region_ok(ctx, addr, size, write);
+    return region_ok(ctx, frame_top, addr, size, write);
 }
 
 enum class AtomicOp { Add, Or, And, Xor, Xchg };

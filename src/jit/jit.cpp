@@ -95,11 +95,6 @@ private:
 
 constexpr size_t kStackBytes = size_t{kStackSize} * kMaxCallDepth;
 
-/// Checked mode: whether a subprogram or callback may access its callers' stack frames
-/// ([r10 - 512, JitRuntime::stack_end)) as the kernel allows, or only its own frame (today's rule,
-/// shared with the interpreter).
-constexpr bool kAllowCallerFrames = false;
-
 class JitExecutable;
 
 /// Per-run state reachable from RunContext::engine while a run (or a callback) executes.
@@ -242,9 +237,11 @@ Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers
 
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write) {
     if (addr + size < addr) return 0;
-    // The frame chain above the current frame (the current frame itself is tested inline). Off until
-    // the interpreter allows callers' frames too (its access_ok): the engines must agree.
-    if (kAllowCallerFrames && runtime->frame != 0 && addr >= runtime->frame - kStackSize &&
+    // The callers' frames above the current one (the current frame itself is tested inline): a
+    // subprogram or callback may use a pointer into its callers' stack, as in the kernel. The
+    // interpreter applies the same rule (its region_ok); generated code stores r10 in `frame`
+    // before calling here.
+    if (runtime->frame != 0 && addr >= runtime->frame - kStackSize &&
         addr + size <= reinterpret_cast<uint64_t>(runtime->stack_end))
         return 1;
     for (const MemRegion& r : runtime->ctx->regions) {

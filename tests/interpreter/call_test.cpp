@@ -128,7 +128,8 @@ TEST(InterpCall, FunctionReferenceEvaluatesToInstructionIndex) {
 }
 
 TEST(InterpCall, TrapInsideCallbackIsReported) {
-    const RunResult r = run_all(loop_program(cat({ldx(kDW, 0, 10, 0), exit_()})), with_helpers(true));
+    // Below the callback's own frame: out of bounds (its callers' frames above r10 are allowed).
+    const RunResult r = run_all(loop_program(cat({ldx(kDW, 0, 10, -520), exit_()})), with_helpers(true));
     EXPECT_EQ(r.trap.kind, TrapKind::OutOfBounds);
     EXPECT_EQ(r.trap.pc, 5u);  // slot of the callback's load
 }

@@ -80,6 +80,7 @@ public:
         std::vector<size_t> starts(num_subs_ + 1);
         for (uint32_t f = 0; f <= num_subs_; ++f) {
             starts[f] = code_.size();
+            current_fn_ = f;
             function(f);
         }
         for (const Fix& fix : fixes_) code_[fix.slot].set_imm(static_cast<int32_t>(starts[fix.sub] - fix.slot - 1));
@@ -341,7 +342,13 @@ private:
             case 0: p = {9, static_cast<int16_t>(o_.buffer_size - size + 1 + rnd(size + 8))}; break;
             case 1: p = {9, static_cast<int16_t>(-1 - static_cast<int64_t>(rnd(16)))}; break;
             case 2: p = {kFrameReg, static_cast<int16_t>(-static_cast<int32_t>(kStackSize) - 1 - static_cast<int32_t>(rnd(8)))}; break;
-            default: p = {kFrameReg, static_cast<int16_t>(-static_cast<int32_t>(rnd(size)))}; break;
+            default:
+                // Straddling the top of the frame is out of bounds only in the entry function: a
+                // subprogram's r10 + 0 is its caller's frame, which checked mode allows (as the
+                // kernel does), so there the access goes above every possible frame instead.
+                p = current_fn_ == 0 ? Place{kFrameReg, static_cast<int16_t>(-static_cast<int32_t>(rnd(size)))}
+                                     : Place{kFrameReg, static_cast<int16_t>(kStackSize * kMaxCallDepth + rnd(8))};
+                break;
         }
         if (load)
             emit(op, data_reg(), p.base, p.off);
@@ -375,6 +382,7 @@ private:
     uint32_t cur_func_ = 0;
     bool in_loop_ = false;
     bool oob_pending_ = false;
+    uint32_t current_fn_ = 0;  // 0: the entry function; k: subprogram k
     bool fault_pending_ = false;
     bool may_oob_ = false;
 };

@@ -84,6 +84,9 @@ void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
     // Callbacks (RunContext::call_function) share the budget through JitRuntime::budget.
     const a64::Mem budget = a64::ptr(xr(kRegRuntime), offsetof(JitRuntime, budget));
     if (options_.checked) as_->str(xr(kRegBudget), budget);
+    // r10 at the call: callbacks (bpf_loop) run in the frame below it, on the same stack, and
+    // checked accesses may reach the callers' frames above it.
+    as_->str(bx(kFrameReg), a64::ptr(xr(kRegRuntime), offsetof(JitRuntime, frame)));
     as_->blr(fn);
     if (options_.checked) as_->ldr(xr(kRegBudget), budget);
     as_->mov(bx(0), a64::x0);

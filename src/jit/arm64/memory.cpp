@@ -106,6 +106,8 @@ void Emitter::check_address(uint32_t pc, uint32_t size, bool write) {
         as_->stp(bx(3), bx(4), a64::ptr(a64::sp, 16));
         as_->stp(bx(5), bx(0), a64::ptr(a64::sp, 32));
         as_->stp(xr(kAddr), a64::x30, a64::ptr(a64::sp, 48));
+        // The slow path also accepts the callers' frames [r10 - 512, stack_end): it needs r10.
+        as_->str(bx(kFrameReg), a64::ptr(xr(kRegRuntime), offsetof(JitRuntime, frame)));
         as_->mov(a64::x0, xr(kRegRuntime));
         as_->mov(a64::x1, xr(kAddr));
         mov_imm(a64::x2, size);
