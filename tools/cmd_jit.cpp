@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "bpfvm/bpfvm.hpp"
 #include "bpfvm/conformance.hpp"
 #include "bpfvm/jit.hpp"
 #include "command.hpp"
@@ -13,6 +14,7 @@ namespace {
 
 struct JitOptions {
     std::string file;
+    std::string program;  // --program NAME (objects)
     bool dump = false;
     bool raw = false;
     bool unchecked = false;
@@ -31,11 +33,26 @@ int fail(const std::string& message) {
 
 int run_jit(const JitOptions& options) {
     if (!options.dump) return fail("nothing to do: use --dump");
-    if (!options.raw) return fail(options.file + ": object files are not supported yet by `jit --dump` (use --raw for bytecode)");
-    auto bytes = read_input_file(options.file);
-    if (!bytes) return fail(bytes.error().to_string());
-    const auto* data = reinterpret_cast<const uint8_t*>(bytes->data());
-    auto program = decode_program(std::span<const uint8_t>(data, bytes->size()));
+    Result<Program> program = make_error(ErrorCode::kInvalidArgument, "no program");
+    if (options.raw) {
+        auto bytes = read_input_file(options.file);
+        if (!bytes) return fail(bytes.error().to_string());
+        const auto* data = reinterpret_cast<const uint8_t*>(bytes->data());
+        program = decode_program(std::span<const uint8_t>(data, bytes->size()));
+    } else {
+        // An object: the program as it would run (maps resolved, context accesses converted).
+        auto object = Object::open(options.file);
+        if (!object) return fail(object.error().to_string());
+        std::string name = options.program;
+        const auto names = object->program_names();
+        if (name.empty() && names.size() == 1) name = names.front();
+        if (name.empty()) {
+            std::string list;
+            for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+            return fail(options.file + ": several programs, choose one with --program (" + list + ")");
+        }
+        program = object->runnable_program(name);
+    }
     if (!program) return fail(options.file + ": " + program.error().to_string());
     if (!jit::host_supported()) return fail("no JIT backend for this host architecture");
     HelperTable helpers = conformance_helpers();
@@ -56,8 +73,9 @@ const CommandRegistrar kRegisterJit(50, [](CLI::App& app, int& exit_code) {
         "--dump prints, for each BPF instruction, its slot and disassembly, then the offset and bytes of the\n"
         "host code generated for it (with the host disassembly when built with capstone), followed by the\n"
         "entry points and the out-of-line stubs. Checked mode (bounds checks, budget) unless --unchecked.\n\n"
-        "Example:\n  bpfvm jit --dump --raw fib.bin\n");
-    cmd->add_option("FILE", options->file, "Raw bytecode (with --raw)")->required()->check(CLI::ExistingFile);
+        "Examples:\n  bpfvm jit --dump --raw fib.bin\n  bpfvm jit --dump xdp_counter.bpf.o --program xdp_count\n");
+    cmd->add_option("FILE", options->file, "ELF object, or raw bytecode with --raw")->required()->check(CLI::ExistingFile);
+    cmd->add_option("--program", options->program, "Program of the object (function or section name)");
     cmd->add_flag("--dump", options->dump, "Print the generated code per instruction");
     cmd->add_flag("--raw", options->raw, "FILE is raw bytecode (8-byte little-endian slots)");
     cmd->add_flag("--unchecked", options->unchecked, "Show the unchecked code (no bounds checks, no budget)");
