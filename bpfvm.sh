@@ -48,6 +48,10 @@ demo() {
     if [ -f "$BUILD/examples/xdp_counter.bpf.o" ]; then
         log "inspect a clang-built XDP object and run it on a packet, without root"
         "$bpfvm" inspect "$BUILD/examples/xdp_counter.bpf.o"
+        log "disassemble it with its source lines, then run it on one UDP packet (retval 2 = XDP_PASS)"
+        "$bpfvm" disasm "$BUILD/examples/xdp_counter.bpf.o" | head -n 24
+        "$bpfvm" run "$BUILD/examples/xdp_counter.bpf.o" --program xdp_count \
+            --data-hex ffffffffffff02000000000108004500001c00000000401166cf0a0000010a0000023039003500080000
         log "run the unit tests of every example program (bpfvm test)"
         for spec in "$BUILD"/examples/*.test.json; do "$bpfvm" test "$spec"; done
     fi
