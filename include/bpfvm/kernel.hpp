@@ -111,6 +111,10 @@ struct KernelOptions {
     bool load_btf = true;          // load the object's BTF and pass func_info (needed for bpf_loop callbacks)
 };
 
+/// Whether a map's contents can be read back element by element through bpf() (false for program
+/// arrays, ring buffers, perf event arrays, map-in-maps, queues, stacks and bloom filters).
+bool map_contents_readable(const MapSpec& spec);
+
 /// An object's maps created in the kernel and its programs loaded on demand. Program arrays with
 /// static initializers (MapSpec::slot_inits) are filled when `load_all` runs.
 class KernelObject {

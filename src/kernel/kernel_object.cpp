@@ -309,11 +309,8 @@ Status KernelObject::update_map(std::string_view name, std::span<const uint8_t> 
     return st;
 }
 
-Result<std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>> KernelObject::dump_map(
-    std::string_view name) const {
-    auto index = object_->map_index(name);
-    if (!index) return make_error(ErrorCode::kNotFound, "no map named '" + std::string(name) + "'");
-    const MapSpec& spec = object_->maps[*index];
+bool map_contents_readable(const MapSpec& spec) {
+    if (is_global_data(spec.kind)) return true;
     switch (spec.type) {
         case MapType::ProgArray:
         case MapType::Ringbuf:
@@ -324,13 +321,19 @@ Result<std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>> Kerne
         case MapType::Queue:
         case MapType::Stack:
         case MapType::BloomFilter:
-            if (!is_global_data(spec.kind))
-                return make_error(ErrorCode::kUnsupported,
-                                  "map '" + spec.name + "' (" + map_type_name(spec.type) + ") cannot be dumped");
-            break;
+            return false;
         default:
-            break;
+            return true;
     }
+}
+
+Result<std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>> KernelObject::dump_map(
+    std::string_view name) const {
+    auto index = object_->map_index(name);
+    if (!index) return make_error(ErrorCode::kNotFound, "no map named '" + std::string(name) + "'");
+    const MapSpec& spec = object_->maps[*index];
+    if (!map_contents_readable(spec))
+        return make_error(ErrorCode::kUnsupported, "map '" + spec.name + "' (" + map_type_name(spec.type) + ") cannot be dumped");
     const uint32_t key_size = is_global_data(spec.kind) ? 4 : spec.key_size;
     const uint32_t value_size = is_global_data(spec.kind) ? spec.value_size : syscall_value_size(spec);
     std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> out;

@@ -56,23 +56,6 @@ struct Outcome {
     std::map<std::string, std::vector<Bytes>> events;  // ring buffer records by map name
 };
 
-/// Maps whose contents can be read back element by element (not prog arrays, ring buffers, ...).
-bool dumpable(const MapSpec& spec) {
-    switch (spec.type) {
-        case MapType::ProgArray:
-        case MapType::Ringbuf:
-        case MapType::UserRingbuf:
-        case MapType::PerfEventArray:
-        case MapType::ArrayOfMaps:
-        case MapType::HashOfMaps:
-        case MapType::Queue:
-        case MapType::Stack:
-        case MapType::BloomFilter:
-            return false;
-        default:
-            return true;
-    }
-}
 
 uint32_t key_size_of(const MapSpec& spec) {
     return spec.kind == MapKind::BtfMap || spec.kind == MapKind::Legacy ? spec.key_size : 4;
@@ -128,7 +111,7 @@ Result<Outcome> run_in_kernel(const ObjectFile& file, const SpecCase& c, Program
             out.events[spec.name] = std::move(*records);
             continue;
         }
-        if (!dumpable(spec)) continue;
+        if (!kernel::map_contents_readable(spec)) continue;
         auto dump = ko->dump_map(spec.name);
         if (!dump) return dump.error();
         auto& m = out.maps[spec.name];
@@ -168,7 +151,7 @@ Result<Outcome> run_in_bpfvm(const std::string& path, const SpecCase& c, Program
         if (spec.type == MapType::Ringbuf) out.events[spec.name];  // present even when empty
     for (const RunEvent& e : run->events) out.events[e.map].push_back(e.data);
     for (const MapSpec& spec : obj->file().maps) {
-        if (!dumpable(spec)) continue;
+        if (!kernel::map_contents_readable(spec)) continue;
         auto map = obj->map(spec.name);
         if (!map) return map.error();
         auto& m = out.maps[spec.name];
