@@ -53,16 +53,7 @@ public:
     long sys_lookup_and_delete(const void*, void*) override { return -kENotSupp; }
 
     long get_next_key(const void* key, void* next_key) override {
-        uint32_t next = 0;
-        if (key != nullptr) {
-            const uint32_t idx = load_u32(key);
-            if (idx < attr_.max_entries) {
-                if (idx + 1 == attr_.max_entries) return -ENOENT;
-                next = idx + 1;
-            }
-        }
-        std::memcpy(next_key, &next, 4);
-        return 0;
+        return array_next_key(attr_.max_entries, key, next_key);
     }
 
     long for_each_elem(const std::function<uint64_t(const void*, void*)>& fn) override {
@@ -153,16 +144,7 @@ public:
     }
 
     long get_next_key(const void* key, void* next_key) override {
-        uint32_t next = 0;
-        if (key != nullptr) {
-            const uint32_t idx = load_u32(key);
-            if (idx < attr_.max_entries) {
-                if (idx + 1 == attr_.max_entries) return -ENOENT;
-                next = idx + 1;
-            }
-        }
-        std::memcpy(next_key, &next, 4);
-        return 0;
+        return array_next_key(attr_.max_entries, key, next_key);
     }
 
     long for_each_elem(const std::function<uint64_t(const void*, void*)>&) override { return -EINVAL; }

@@ -96,6 +96,21 @@ inline uint32_t load_u32(const void* p) {
     return v;
 }
 
+/// get_next_key of the index-keyed maps (array, percpu_array, prog_array, array_of_maps): the
+/// index after `key`, index 0 for a missing or out-of-range key, -ENOENT after the last one.
+inline long array_next_key(uint32_t max_entries, const void* key, void* next_key) {
+    uint32_t next = 0;
+    if (key != nullptr) {
+        const uint32_t idx = load_u32(key);
+        if (idx < max_entries) {
+            if (idx + 1 == max_entries) return -ENOENT;
+            next = idx + 1;
+        }
+    }
+    std::memcpy(next_key, &next, 4);
+    return 0;
+}
+
 /// Fixed-size blocks carved lazily from chunks that are never returned to the allocator before
 /// the pool dies: a freed block goes to a FIFO free list, so a stale pointer a program still holds
 /// stays readable and writable memory (the userspace stand-in for the kernel's RCU grace period),

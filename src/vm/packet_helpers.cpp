@@ -206,6 +206,28 @@ uint16_t replace2(uint16_t sum, uint16_t from, uint16_t to) {
 /// csum_replace_by_diff: *sum = csum_fold(csum_add(diff, ~csum_unfold(*sum))).
 uint16_t replace_by_diff(uint16_t sum, uint32_t diff) { return csum_fold(csum_add(diff, ~static_cast<uint32_t>(sum))); }
 
+/// Updates the 16-bit checksum at `ptr` for a field of `size` bytes changing from `from` to `to`
+/// (size 0: `to` is a csum_diff result and `from` must be 0). L3 uses csum_replace2 for 2-byte
+/// fields; L4 (inet_proto_csum_replace2) widens them and uses the 4-byte form. False: bad size or
+/// a non-zero `from` with size 0 (EINVAL).
+bool replace_field(uint8_t* ptr, uint64_t size, uint64_t from, uint64_t to, bool l4) {
+    switch (size) {
+        case 0:
+            if (from != 0) return false;
+            store16(ptr, replace_by_diff(load16(ptr), static_cast<uint32_t>(to)));
+            return true;
+        case 2:
+            store16(ptr, l4 ? replace4(load16(ptr), static_cast<uint16_t>(from), static_cast<uint16_t>(to))
+                            : replace2(load16(ptr), static_cast<uint16_t>(from), static_cast<uint16_t>(to)));
+            return true;
+        case 4:
+            store16(ptr, replace4(load16(ptr), static_cast<uint32_t>(from), static_cast<uint32_t>(to)));
+            return true;
+        default:
+            return false;
+    }
+}
+
 uint64_t l3_csum_replace(uint64_t r1, uint64_t r2, uint64_t from, uint64_t to, uint64_t flags, RunContext* ctx) {
     PacketState* p = expect_skb(ctx, r1, "l3_csum_replace", true);
     if (!p) return 0;
@@ -214,20 +236,7 @@ uint64_t l3_csum_replace(uint64_t r1, uint64_t r2, uint64_t from, uint64_t to, u
     if (offset > 0xffff || (offset & 1)) return err(kEFAULT);
     if (offset + 2 > p->skb_len()) return err(kEFAULT);
     uint8_t* ptr = p->skb_data() + offset;
-    switch (flags & kFHdrFieldMask) {
-        case 0:
-            if (from != 0) return err(kEINVAL);
-            store16(ptr, replace_by_diff(load16(ptr), static_cast<uint32_t>(to)));
-            break;
-        case 2:
-            store16(ptr, replace2(load16(ptr), static_cast<uint16_t>(from), static_cast<uint16_t>(to)));
-            break;
-        case 4:
-            store16(ptr, replace4(load16(ptr), static_cast<uint32_t>(from), static_cast<uint32_t>(to)));
-            break;
-        default:
-            return err(kEINVAL);
-    }
+    if (!replace_field(ptr, flags & kFHdrFieldMask, from, to, false)) return err(kEINVAL);
     return 0;
 }
 
@@ -243,20 +252,7 @@ uint64_t l4_csum_replace(uint64_t r1, uint64_t r2, uint64_t from, uint64_t to, u
     if (mmzero && !mforce && load16(ptr) == 0) return 0;
     // inet_proto_csum_replace*: test-run skbs are CHECKSUM_NONE, so the pseudo-header flag only
     // matters for skb->csum, which nothing here reads.
-    switch (flags & kFHdrFieldMask) {
-        case 0:
-            if (from != 0) return err(kEINVAL);
-            store16(ptr, replace_by_diff(load16(ptr), static_cast<uint32_t>(to)));
-            break;
-        case 2:
-            store16(ptr, replace4(load16(ptr), static_cast<uint16_t>(from), static_cast<uint16_t>(to)));
-            break;
-        case 4:
-            store16(ptr, replace4(load16(ptr), static_cast<uint32_t>(from), static_cast<uint32_t>(to)));
-            break;
-        default:
-            return err(kEINVAL);
-    }
+    if (!replace_field(ptr, flags & kFHdrFieldMask, from, to, true)) return err(kEINVAL);
     if (mmzero && load16(ptr) == 0) store16(ptr, 0xffff);  // CSUM_MANGLED_0
     return 0;
 }
