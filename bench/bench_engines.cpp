@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "bpfvm/interpreter.hpp"
+#include "bpfvm/detail/interpreter.hpp"
 #include "bpfvm/vm.hpp"
 #include "interpreter/internal.hpp"
 #include "switch_interp.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "bpfvm/asm.hpp"
-#include "bpfvm/conformance.hpp"
+#include "bpfvm/runners/conformance.hpp"
 #include "command.hpp"
 
 namespace bpfvm::cli {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "bpfvm/asm.hpp"
-#include "bpfvm/object.hpp"
+#include "bpfvm/bpfvm.hpp"
 #include "run_options.hpp"
 
 namespace bpfvm::cli {
@@ -56,25 +56,22 @@ void print_program(const ObjectFile& file, const ProgramSpec& spec) {
 }  // namespace
 
 int disasm_object_command(const std::string& file, const std::string& program) {
-    LoadOptions options;
-    options.keep_going = true;  // show what can be shown
-    auto obj = load_object(file, options);
+    auto obj = Object::open(file);  // keep_going: show what can be shown
     if (!obj) {
         std::fprintf(stderr, "bpfvm disasm: %s\n", obj.error().to_string().c_str());
         return 2;
     }
+    // A section name shows every program of the section.
     bool printed = false;
-    for (const ProgramSpec& spec : obj->programs) {
+    for (const ProgramSpec& spec : obj->file().programs) {
         if (!program.empty() && spec.name != program && spec.section != program) continue;
         if (printed) std::printf("\n");
-        print_program(*obj, spec);
+        print_program(obj->file(), spec);
         printed = true;
     }
     if (!printed) {
-        std::string list;
-        for (const auto& p : obj->programs) list += " " + p.name;
-        std::fprintf(stderr, "bpfvm disasm: %s: no program named '%s' (programs:%s)\n", file.c_str(), program.c_str(),
-                     list.empty() ? " none" : list.c_str());
+        auto missing = obj->program(program);  // the facade's message, listing the programs
+        std::fprintf(stderr, "bpfvm disasm: %s\n", missing ? "no programs" : missing.error().to_string().c_str());
         return 2;
     }
     return 0;

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "bpfvm/object.hpp"
+#include "bpfvm/bpfvm.hpp"
 #include "command.hpp"
 
 namespace bpfvm::cli {
@@ -111,19 +111,19 @@ const CommandRegistrar kInspect(60, [](CLI::App& app, int& exit_code) {
     cmd->add_flag("--keep-going", args->keep_going, "List programs that fail to load with their error");
     cmd->add_option("--btf", args->btf, "Target BTF for CO-RE (default /sys/kernel/btf/vmlinux)");
     cmd->callback([args, &exit_code] {
-        LoadOptions options;
-        options.keep_going = args->keep_going;
-        options.target_btf_path = args->btf;
-        auto obj = load_object(args->file, options);
+        ObjectOptions options;
+        options.load.keep_going = args->keep_going;
+        options.load.target_btf_path = args->btf;
+        auto obj = Object::open(args->file, options);
         if (!obj) {
             std::fprintf(stderr, "bpfvm inspect: %s\n", obj.error().to_string().c_str());
             exit_code = 2;
             return;
         }
         if (args->json)
-            std::printf("%s\n", to_json(*obj).dump(2).c_str());
+            std::printf("%s\n", to_json(obj->file()).dump(2).c_str());
         else
-            print_text(*obj);
+            print_text(obj->file());
         exit_code = 0;
     });
 });

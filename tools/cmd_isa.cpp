@@ -6,7 +6,7 @@
 #include <string>
 
 #include "bpfvm/asm.hpp"
-#include "bpfvm/conformance.hpp"
+#include "bpfvm/runners/conformance.hpp"
 #include "command.hpp"
 #include "run_options.hpp"
 

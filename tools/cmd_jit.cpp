@@ -5,8 +5,7 @@
 #include <string>
 
 #include "bpfvm/bpfvm.hpp"
-#include "bpfvm/conformance.hpp"
-#include "bpfvm/jit.hpp"
+#include "bpfvm/io.hpp"
 #include "command.hpp"
 
 namespace bpfvm::cli {
@@ -19,12 +18,6 @@ struct JitOptions {
     bool raw = false;
     bool unchecked = false;
 };
-
-// The dump only compiles: every helper id gets a placeholder so that any helper call compiles.
-uint64_t placeholder_helper(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* ctx) {
-    ctx->fault("placeholder helper (bpfvm jit --dump never runs code)");
-    return 0;
-}
 
 int fail(const std::string& message) {
     std::fprintf(stderr, "bpfvm jit: %s\n", message.c_str());
@@ -54,13 +47,9 @@ int run_jit(const JitOptions& options) {
         program = object->runnable_program(name);
     }
     if (!program) return fail(options.file + ": " + program.error().to_string());
-    if (!jit::host_supported()) return fail("no JIT backend for this host architecture");
-    HelperTable helpers = conformance_helpers();
-    for (uint32_t id = 0; id < kMaxHelperId; ++id)
-        if (!helpers.has(id)) helpers.set(id, &placeholder_helper);
     EngineOptions engine_options;
     engine_options.checked = !options.unchecked;
-    auto text = jit::dump(*program, helpers, engine_options);
+    auto text = dump_machine_code(*program, engine_options);
     if (!text) return fail(options.file + ": " + text.error().to_string());
     std::fputs(text->c_str(), stdout);
     return 0;

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "bpfvm/conformance.hpp"
+#include "bpfvm/runners/conformance.hpp"
 #include "bpfvm/vm.hpp"
 #include "command.hpp"
 #include "run_options.hpp"

@@ -8,7 +8,7 @@
 
 #include "bpfvm/asm.hpp"
 #include "bpfvm/bpfvm.hpp"
-#include "bpfvm/conformance.hpp"
+#include "bpfvm/runners/conformance.hpp"
 #include "run_options.hpp"
 
 namespace bpfvm::cli {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bpfvm/bpfvm.hpp"
+#include "bpfvm/runners/spec.hpp"
 #include "command.hpp"
 
 namespace bpfvm::cli {

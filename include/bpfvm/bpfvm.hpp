@@ -1,13 +1,19 @@
-// The embedding API: open an ELF eBPF object, set up its maps, test-run its programs the way the
-// kernel's BPF_PROG_TEST_RUN does (without root), and read the maps back. Enough for a GoogleTest
-// case in a few lines:
+// The embedding API: an ELF eBPF object through the stages a libbpf user knows, each explicit and
+// done once per program:
+//
+//   open     parse the ELF, BTF, relocations and CO-RE, link subprograms into each program (data only)
+//   verify   the static verifier's verdict on a program (bpfvm has no verifier yet: "not verified")
+//   prepare  create the maps, resolve map references to them, convert context accesses, compile
+//
+// then test-run programs the way the kernel's BPF_PROG_TEST_RUN does (without root) and read the maps
+// back. test_run() runs the stages a program still needs. Enough for a GoogleTest case in a few lines:
 //
 //   auto obj = bpfvm::Object::open("xdp.o").value();
 //   auto r = obj.test_run("xdp_prog", {.data = pkt});
 //   EXPECT_EQ(r->retval, XDP_PASS);
 //   EXPECT_EQ(obj.map("counts")->value<uint64_t>(0u), 1u);   // or (lookup<uint32_t, uint64_t>(0))
 //
-// Also the `bpfvm test` spec runner (docs/test-spec.md), so that tests can call it directly.
+// The conformance and test-spec runners live in bpfvm/runners/; raw bytecode runs through vm.hpp.
 #pragma once
 
 #include <cstdint>
@@ -20,54 +26,13 @@
 #include <type_traits>
 #include <vector>
 
-#include "bpfvm/conformance.hpp"
 #include "bpfvm/maps.hpp"
 #include "bpfvm/object.hpp"
 #include "bpfvm/result.hpp"
+#include "bpfvm/testrun.hpp"
 #include "bpfvm/vm.hpp"
 
 namespace bpfvm {
-
-/// Inputs of one test run (the fields of BPF_PROG_TEST_RUN that bpfvm honours).
-struct TestRunInput {
-    // Every member has a default initializer, so `{.data = pkt}` compiles cleanly under -Wextra.
-    std::vector<uint8_t> data{};  // packet (xdp, skb types) or memory (r1 = pointer, r2 = length)
-    std::vector<uint8_t> ctx{};   // context in: struct xdp_md, struct __sk_buff, u64 args, tracepoint record
-    uint32_t repeat = 1;        // runs; 0 counts as 1 (as in the kernel)
-    std::optional<EngineKind> engine{};  // default: default_engine()
-    bool checked = true;        // bounds checks and instruction budget
-    uint64_t insn_budget = 100'000'000;
-};
-
-/// A ring buffer record or a perf event array record produced during a run.
-struct RunEvent {
-    std::string map;             // name of the ringbuf / perf_event_array map
-    uint32_t cpu = 0;            // perf_event_array index (0 for ring buffers)
-    std::vector<uint8_t> data;
-};
-
-/// A redirect the program asked for (bpf_redirect / bpf_redirect_map): recorded, not performed.
-struct RedirectRecord {
-    std::string helper;          // "redirect" or "redirect_map"
-    uint64_t target = 0;         // ifindex, or the map key for redirect_map
-    std::string map;             // redirect_map: the map's name
-    uint64_t flags = 0;
-};
-
-/// Outputs of one test run (the last run when repeat > 1).
-struct TestRunResult {
-    uint64_t retval = 0;                 // r0 of the last run (the kernel reports its low 32 bits)
-    std::vector<uint8_t> data_out;       // the packet after the run (xdp: from data_meta to data_end)
-    std::vector<uint8_t> ctx_out;        // context out, with the fields the kernel copies back
-    std::vector<std::string> trace;      // bpf_trace_printk lines, without the trailing newline
-    std::vector<RunEvent> events;        // ring buffer and perf event records, in map order
-    std::vector<RedirectRecord> redirects;
-    uint32_t repeat = 1;
-    uint64_t duration_ns = 0;            // average wall time of one run: total / repeat (the kernel's duration)
-    uint32_t tail_calls = 0;             // tail calls taken in the last run
-    std::string engine;                  // engine that ran it ("interp", "jit-x86_64")
-    std::string program;                 // the program that ran first
-};
 
 /// A map of an opened Object, read and written from C++ like the bpf() syscall commands do.
 /// Keys and values are raw bytes sized exactly as the map's key/value size; the typed forms
@@ -131,12 +96,35 @@ struct ObjectOptions {
     LoadOptions load = object_load_defaults();  // target BTF for CO-RE, keep_going, ...
 };
 
-/// An opened object: the parsed ObjectFile, its maps (created from the MapSpecs, global data
-/// initialized, map-in-map and prog_array slots filled from static initializers), and programs
-/// prepared lazily per engine. Movable, not copyable. Not thread-safe: one run at a time.
+/// The verifier's verdict on a program (stage 2).
+enum class Verdict : uint8_t {
+    NotVerified,  // no verdict: the program runs in checked mode only
+    Accept,
+    Reject,
+};
+
+/// The outcome of the verify stage for one program.
+struct Verification {
+    Verdict verdict = Verdict::NotVerified;
+    /// Reject: the first violation (instruction, message, source line); NotVerified: why not.
+    std::optional<Error> error;
+};
+
+/// What the prepare stage builds a program for.
+struct PrepareOptions {
+    std::optional<EngineKind> engine{};  // default: default_engine()
+    bool checked = true;                 // bounds checks and instruction budget
+    uint64_t insn_budget = 100'000'000;  // checked mode only
+};
+
+/// An opened object: the parsed ObjectFile (stage 1), then per program its verification (stage 2)
+/// and its prepared executables (stage 3), each computed once and kept, failures included: a stage
+/// that failed returns the same error again instead of trying again. Maps are created from the
+/// MapSpecs on first use (global data initialized, map-in-map and prog_array slots filled from
+/// static initializers). Movable, not copyable. Not thread-safe: one call at a time.
 class Object {
 public:
-    /// Loads `path` and creates its maps. Errors name the file (and map) that failed.
+    /// Stage 1: loads `path` (parse, relocate, link). Errors name the file.
     static Result<Object> open(const std::string& path, const ObjectOptions& options = {});
     /// Same from an already loaded ObjectFile.
     static Result<Object> from_file(ObjectFile file);
@@ -148,21 +136,32 @@ public:
     const ObjectFile& file() const;
     /// Names of the programs, in object order.
     std::vector<std::string> program_names() const;
+    /// The program called `name` (function name, else a section holding exactly one program);
+    /// kNotFound lists the programs, kInvalidArgument lists the candidates of an ambiguous section.
+    Result<const ProgramSpec*> program(std::string_view name) const;
+
+    /// Stage 2: the verifier's verdict on `program` (computed once).
+    Result<Verification> verify(std::string_view program);
+
+    /// Stage 3: prepares `program` for an engine: maps created, map references resolved, context
+    /// accesses converted, code compiled. Done once per program and options.
+    Status prepare(std::string_view program, const PrepareOptions& options = {});
+    /// The program as prepared code runs it: map references resolved to live maps and context
+    /// accesses converted (the first half of prepare).
+    Result<Program> runnable_program(std::string_view program) const;
+
     /// The map called `name`; kNotFound (listing the maps) if none, or the creation error.
     Result<MapHandle> map(std::string_view name) const;
     /// Puts program `program` into slot `slot` of the prog_array `map` (what libbpf users do with
     /// the program's fd); kNotFound / kInvalidArgument on bad names or slots.
     Status set_prog_array_slot(std::string_view map, uint32_t slot, std::string_view program);
-    /// Resets every map to its state right after open (global data re-initialized).
+    /// Resets every map to its state right after creation (global data re-initialized).
     Status reset_maps();
 
-    /// Test-runs `program` (function or section name) as BPF_PROG_TEST_RUN would. Errors: bad
-    /// input with the kernel's reason and errno name (kInvalidArgument), preparation failures, and
-    /// traps (kRuntime, naming the program, instruction index and source line).
+    /// Test-runs `program` as BPF_PROG_TEST_RUN would, preparing it first if needed. Errors: bad
+    /// input with the kernel's reason and errno name (kInvalidArgument), stage failures, and traps
+    /// (kRuntime, naming the program, instruction index and source line).
     Result<TestRunResult> test_run(std::string_view program, const TestRunInput& input = {});
-
-    /// The runnable program: map references resolved to live maps and context accesses converted.
-    Result<Program> runnable_program(std::string_view program) const;
 
     struct Impl;
 
@@ -170,42 +169,5 @@ private:
     explicit Object(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
-
-// ---------------------------------------------------------------------------------------------
-// The test-spec runner (`bpfvm test SPEC.json`, format in docs/test-spec.md).
-
-/// Options of a spec run.
-struct SpecOptions {
-    std::optional<EngineKind> engine;  // default: default_engine()
-    std::string object_override;       // --object PATH: use this object instead of the spec's
-};
-
-/// The outcome of one case.
-struct SpecCaseResult {
-    std::string name;
-    bool passed = false;
-    std::vector<std::string> failures;  // one message per mismatch ("expected retval 2, got 1", diffs)
-};
-
-/// The outcome of a spec file.
-struct SpecReport {
-    std::vector<SpecCaseResult> cases;
-    size_t passed() const;
-    size_t failed() const;
-};
-
-/// Runs every case of the spec file. A malformed spec or an unloadable object is an error naming
-/// the file and the JSON path (e.g. "spec.json: cases[2].expect.retval: expected an integer").
-Result<SpecReport> run_spec_file(const std::string& path, const SpecOptions& options = {});
-
-/// Same, from JSON text; `path` names the spec in messages and anchors relative object paths.
-Result<SpecReport> run_spec_text(std::string_view text, const std::string& path, const SpecOptions& options = {});
-
-// ---------------------------------------------------------------------------------------------
-// Small utilities shared by the CLI and the spec runner.
-
-/// Hex bytes are parsed with parse_hex_bytes (conformance.hpp).
-/// Lower-case hex without separators.
-std::string to_hex(std::span<const uint8_t> bytes);
 
 }  // namespace bpfvm

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "bpfvm/runtime.hpp"
+#include "bpfvm/detail/runtime.hpp"
 
 namespace bpfvm::interp {
 

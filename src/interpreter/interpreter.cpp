@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "bpfvm/interpreter.hpp"
+#include "bpfvm/detail/interpreter.hpp"
 #include "internal.hpp"
 
 namespace bpfvm::interp {

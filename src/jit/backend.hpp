@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "bpfvm/runtime.hpp"
+#include "bpfvm/detail/runtime.hpp"
 
 namespace bpfvm::jit {
 

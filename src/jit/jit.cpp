@@ -15,7 +15,7 @@
 
 #include "backend.hpp"
 #include "bpfvm/asm.hpp"
-#include "bpfvm/jit.hpp"
+#include "bpfvm/detail/jit.hpp"
 
 namespace bpfvm::jit {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "bpfvm/helpers.hpp"
+#include "bpfvm/detail/helpers.hpp"
 #include "map_internal.hpp"
 
 namespace bpfvm::maps::detail {

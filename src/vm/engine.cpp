@@ -2,10 +2,10 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "bpfvm/interpreter.hpp"
+#include "bpfvm/detail/interpreter.hpp"
 #include "bpfvm/vm.hpp"
 #if BPFVM_HAVE_JIT
-#include "bpfvm/jit.hpp"
+#include "bpfvm/detail/jit.hpp"
 #endif
 
 namespace bpfvm {
@@ -41,6 +41,29 @@ Result<std::unique_ptr<Executable>> prepare(const Program& program, EngineKind e
 #endif
     }
     return make_error(ErrorCode::kInvalidArgument, "unknown engine");
+}
+
+namespace {
+
+// The dump only compiles: every helper id gets a placeholder so that any helper call compiles.
+[[maybe_unused]] uint64_t placeholder_helper(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* ctx) {
+    ctx->fault("placeholder helper (a machine-code dump never runs code)");
+    return 0;
+}
+
+}  // namespace
+
+Result<std::string> dump_machine_code(const Program& program, const EngineOptions& options) {
+#if BPFVM_HAVE_JIT
+    if (!jit::host_supported()) return make_error(ErrorCode::kUnsupported, "no JIT backend for this host architecture");
+    HelperTable helpers;
+    for (uint32_t id = 0; id < kMaxHelperId; ++id) helpers.set(id, &placeholder_helper);
+    return jit::dump(program, helpers, options);
+#else
+    (void)program;
+    (void)options;
+    return make_error(ErrorCode::kUnsupported, "bpfvm was built without a JIT");
+#endif
 }
 
 std::string describe_trap(const Trap& trap, const RunContext& ctx) {

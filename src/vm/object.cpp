@@ -1,12 +1,13 @@
-// Object: an ELF eBPF object made runnable. Creates the maps from the loader's MapSpecs (global
-// data initialized from its section contents, map-in-map and prog_array slots from static
-// initializers), resolves lddw map references into live Map pointers, converts context accesses,
-// and prepares executables per engine on first use.
+// Object: an ELF eBPF object through the stages. Open loads the ObjectFile; verify asks the
+// verifier; prepare creates the maps from the loader's MapSpecs (global data initialized from its
+// section contents, map-in-map and prog_array slots from static initializers), resolves lddw map
+// references into live Map pointers, converts context accesses and compiles per engine options.
 #include <algorithm>
 #include <cstring>
 
-#include "bpfvm/helpers.hpp"
+#include "bpfvm/detail/helpers.hpp"
 #include "object_internal.hpp"
+#include "testrun/testrun_internal.hpp"
 
 namespace bpfvm {
 namespace {
@@ -49,14 +50,28 @@ maps::MapAttr attr_of(const MapSpec& spec) {
 
 std::string Object::Impl::where(const ProgEntry& e) const { return file.path + ": " + file.programs[e.index].name; }
 
+Error Object::Impl::locate(const ProgEntry& e, Error err) const {
+    if (err.where.empty()) err.where = where(e);
+    if (err.pc && err.source.empty()) {
+        if (auto line = spec(e).line_for(*err.pc)) err.source = line->location() + ": " + line->text;
+    }
+    return err;
+}
+
+Status Object::Impl::ensure_maps() {
+    if (maps_created) return {};
+    return create_maps();
+}
+
 Status Object::Impl::create_maps() {
+    maps_created = true;
     maps.clear();
     map_errors.assign(file.maps.size(), std::nullopt);
     value_regions.clear();
     for (auto& p : progs) {
+        p->resolved.reset();
         p->runnable.reset();
-        for (auto& per_engine : p->exec)
-            for (auto& x : per_engine) x.reset();
+        p->execs.clear();
     }
     for (const MapSpec& spec : file.maps) {
         maps::MapAttr attr = attr_of(spec);
@@ -104,13 +119,16 @@ Status Object::Impl::create_maps() {
 }
 
 Status Object::Impl::resolve(ProgEntry& e) {
-    if (e.runnable) return {};
+    if (e.resolved) return *e.resolved;
+    BPFVM_TRY(ensure_maps());
+    Status status = resolve_once(e);
+    e.resolved = status;
+    return status;
+}
+
+Status Object::Impl::resolve_once(ProgEntry& e) {
     const ProgramSpec& spec = file.programs[e.index];
-    if (spec.error) {
-        Error err = *spec.error;
-        if (err.where.empty()) err.where = where(e);
-        return err;
-    }
+    if (spec.error) return locate(e, *spec.error);
     Program prog = spec.program;
     for (Insn& insn : prog.insns) {
         if (insn.op != Op::Lddw || insn.src == 0 || insn.src == static_cast<uint8_t>(LddwKind::Func)) continue;
@@ -148,43 +166,39 @@ Status Object::Impl::resolve(ProgEntry& e) {
         insn.imm = static_cast<int64_t>(value);
         insn.src = 0;
     }
-    auto conv = vm::convert_ctx_access(prog, vm::ctx_layout_for(spec.type));
-    if (!conv) {
-        Error err = conv.error();
-        err.where = where(e);
-        if (err.pc) {
-            if (auto line = spec.line_for(*err.pc)) err.source = line->location() + ": " + line->text;
-        }
-        return err;
-    }
+    auto conv = testrun::convert_ctx_access(prog, testrun::ctx_layout_for(spec.type));
+    if (!conv) return locate(e, conv.error());
     e.max_ctx_end = conv->max_ctx_end;
     e.runnable = std::move(conv->program);
     return {};
 }
 
 Result<const Executable*> Object::Impl::executable(ProgEntry& e, EngineKind engine, const EngineOptions& options) {
-    auto& slot = e.exec[engine == EngineKind::Jit ? 1 : 0][options.checked ? 1 : 0];
-    if (slot) return static_cast<const Executable*>(slot.get());
+    for (const auto& p : e.execs)
+        if (p.engine == engine && p.options.checked == options.checked &&
+            (!options.checked || p.options.insn_budget == options.insn_budget))
+            return static_cast<const Executable*>(p.exec.get());
     BPFVM_TRY(resolve(e));
-    auto prepared = prepare(*e.runnable, engine, helpers, options);
-    if (!prepared) {
-        Error err = prepared.error();
-        if (err.where.empty()) err.where = where(e);
-        if (err.pc && err.source.empty()) {
-            if (auto line = file.programs[e.index].line_for(*err.pc)) err.source = line->location() + ": " + line->text;
-        }
-        return err;
-    }
-    slot = std::move(*prepared);
-    return static_cast<const Executable*>(slot.get());
+    auto prepared = bpfvm::prepare(*e.runnable, engine, helpers, options);
+    if (!prepared) return locate(e, prepared.error());
+    e.execs.push_back(PreparedExec{engine, options, std::move(*prepared)});
+    return static_cast<const Executable*>(e.execs.back().exec.get());
 }
 
-Result<ProgEntry*> Object::Impl::find(std::string_view name) {
+Result<ProgEntry*> Object::Impl::find(std::string_view name) const {
     for (auto& p : progs)
         if (file.programs[p->index].name == name) return p.get();
+    std::vector<ProgEntry*> in_section;
     for (auto& p : progs)
-        if (file.programs[p->index].section == name) return p.get();
+        if (file.programs[p->index].section == name) in_section.push_back(p.get());
+    if (in_section.size() == 1) return in_section[0];
     std::string list;
+    if (!in_section.empty()) {
+        for (const ProgEntry* p : in_section) list += (list.empty() ? "" : ", ") + file.programs[p->index].name;
+        return make_error(ErrorCode::kInvalidArgument, file.path + ": section '" + std::string(name) + "' holds " +
+                                                           std::to_string(in_section.size()) +
+                                                           " programs; name one: " + list);
+    }
     for (const auto& p : file.programs) list += (list.empty() ? "" : ", ") + p.name;
     return make_error(ErrorCode::kNotFound, file.path + ": no program named '" + std::string(name) +
                                                 "' (programs: " + (list.empty() ? "none" : list) + ")");
@@ -219,8 +233,7 @@ Result<Object> Object::from_file(ObjectFile file) {
         impl->progs.push_back(std::move(e));
     }
     impl->helpers = maps::standard_helpers();
-    vm::register_packet_helpers(impl->helpers);
-    BPFVM_TRY(impl->create_maps());
+    testrun::register_packet_helpers(impl->helpers);
     return Object(std::move(impl));
 }
 
@@ -232,7 +245,37 @@ std::vector<std::string> Object::program_names() const {
     return names;
 }
 
+Result<const ProgramSpec*> Object::program(std::string_view name) const {
+    auto e = impl_->find(name);
+    if (!e) return e.error();
+    return &impl_->spec(**e);
+}
+
+Result<Verification> Object::verify(std::string_view program) {
+    auto e = impl_->find(program);
+    if (!e) return e.error();
+    ProgEntry& entry = **e;
+    if (!entry.verification) {
+        Verification v;
+        v.error = make_error(ErrorCode::kUnsupported, "not verified: bpfvm has no static verifier yet");
+        entry.verification = std::move(v);
+    }
+    return *entry.verification;
+}
+
+Status Object::prepare(std::string_view program, const PrepareOptions& options) {
+    auto e = impl_->find(program);
+    if (!e) return e.error();
+    EngineOptions eopts;
+    eopts.checked = options.checked;
+    eopts.insn_budget = options.insn_budget;
+    auto x = impl_->executable(**e, options.engine.value_or(default_engine()), eopts);
+    if (!x) return x.error();
+    return {};
+}
+
 Result<MapHandle> Object::map(std::string_view name) const {
+    BPFVM_TRY(impl_->ensure_maps());
     auto idx = impl_->file.map_index(name);
     if (!idx) {
         std::string list;
@@ -262,7 +305,7 @@ Status Object::reset_maps() { return impl_->create_maps(); }
 Result<TestRunResult> Object::test_run(std::string_view program, const TestRunInput& input) {
     auto e = impl_->find(program);
     if (!e) return e.error();
-    return run_test(*impl_, **e, input);
+    return impl_->run_test(**e, input);
 }
 
 Result<Program> Object::runnable_program(std::string_view program) const {

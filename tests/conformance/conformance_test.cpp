@@ -9,7 +9,7 @@
 #include <tuple>
 #include <vector>
 
-#include "bpfvm/conformance.hpp"
+#include "bpfvm/runners/conformance.hpp"
 
 namespace bpfvm {
 namespace {

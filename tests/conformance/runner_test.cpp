@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bpfvm/conformance.hpp"
+#include "bpfvm/runners/conformance.hpp"
 
 namespace bpfvm {
 namespace {

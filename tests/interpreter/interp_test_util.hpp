@@ -8,7 +8,7 @@
 #include <initializer_list>
 #include <vector>
 
-#include "bpfvm/interpreter.hpp"
+#include "bpfvm/detail/interpreter.hpp"
 #include "interpreter/internal.hpp"
 
 namespace bpfvm::itest {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "bpfvm/asm.hpp"
-#include "bpfvm/conformance.hpp"
-#include "bpfvm/jit.hpp"
+#include "bpfvm/runners/conformance.hpp"
+#include "bpfvm/detail/jit.hpp"
 #include "bpfvm/vm.hpp"
 #include "jit/arm64/features.hpp"
 

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "bpfvm/asm.hpp"
-#include "bpfvm/interpreter.hpp"
-#include "bpfvm/jit.hpp"
+#include "bpfvm/detail/interpreter.hpp"
+#include "bpfvm/detail/jit.hpp"
 #include "program_gen.hpp"
 #if defined(__x86_64__)
 #include "jit/x86_64/features.hpp"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "bpfvm/isa.hpp"
-#include "bpfvm/runtime.hpp"
+#include "bpfvm/detail/runtime.hpp"
 
 namespace bpfvm::testing {
 

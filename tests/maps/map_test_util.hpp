@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "bpfvm/helpers.hpp"
+#include "bpfvm/detail/helpers.hpp"
 #include "bpfvm/maps.hpp"
 
 namespace bpfvm::maps::test {

@@ -8,7 +8,9 @@
 #include <fstream>
 
 #include "bpfvm/bpfvm.hpp"
-#include "vm/testrun_internal.hpp"
+#include "bpfvm/runners/spec.hpp"
+#include "bpfvm/io.hpp"
+#include "testrun/testrun_internal.hpp"
 
 namespace {
 
@@ -54,7 +56,7 @@ TEST(Checksum, ReferenceMatchesAKnownHeader) {
 }
 
 TEST(Checksum, KernelArithmetic) {
-    using namespace bpfvm::vm;
+    using namespace bpfvm::testrun;
     EXPECT_EQ(csum_add(0xffffffffu, 1), 1u);  // end-around carry
     EXPECT_EQ(csum_fold(0x0001fffe), 0x0000);  // 0xfffe + 1 = 0xffff -> ~ = 0
     EXPECT_EQ(csum_fold(0x12345678), static_cast<uint16_t>(~(0x1234 + 0x5678)));

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bpfvm/io.hpp"
 #include "bpfvm/isa.hpp"
-#include "bpfvm/runtime.hpp"
 #include "bpfvm/vm.hpp"
 
 namespace bpfvm {
@@ -33,20 +33,11 @@ struct ConformanceTest {
 /// `-- asm` and `-- raw` that disagree. `-- c` and `-- no register offset` sections are ignored.
 Result<ConformanceTest> parse_conformance_test(std::string_view text, std::string name);
 
-/// Reads a whole file of at most `max_bytes` bytes (the CLI reads bytecode and memory with it).
-/// Errors: "FILE: No such file or directory", "FILE: file too large (N bytes, limit M)".
-Result<std::string> read_input_file(const std::string& path, uint64_t max_bytes = 16u << 20);
-
 /// Reads and parses a `.data` file (at most 16 MiB). Errors name the file.
 Result<ConformanceTest> load_conformance_test(const std::string& path);
 
 /// The `.data` files of a directory, sorted by name. Error if the directory cannot be read.
 Result<std::vector<std::string>> list_conformance_files(const std::string& dir);
-
-/// Parses whitespace-separated hex bytes ("aa bb 0c", optional 0x prefix per byte; a token of more
-/// than two digits is split into bytes left to right when its length is even: "aabb" = aa bb).
-/// Error names the offending token.
-Result<std::vector<uint8_t>> parse_hex_bytes(std::string_view text);
 
 /// The helper table of the suite: helper 5 returns its first argument; every other id is unknown.
 const HelperTable& conformance_helpers();

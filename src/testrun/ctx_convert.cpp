@@ -15,7 +15,7 @@
 
 #include "testrun_internal.hpp"
 
-namespace bpfvm::vm {
+namespace bpfvm::testrun {
 namespace {
 
 enum class Kind : uint8_t { Unknown, Ctx, Fp };
@@ -291,4 +291,4 @@ const CtxLayout* ctx_layout_for(ProgramType type) {
     }
 }
 
-}  // namespace bpfvm::vm
+}  // namespace bpfvm::testrun

@@ -1,6 +1,7 @@
-// Internals of the test-run layer: the kernel-like context structs programs really see, the
-// context access conversion pass, the packet state the packet helpers work on, and the ring that
-// ties them together. Not installed; src/vm only.
+// The test-run layer (src/testrun), used by the facade: the kernel-like context structs programs
+// really see, the context each program type gets and the inputs the kernel refuses (context.cpp),
+// the context access conversion pass (ctx_convert.cpp), and the packet state the packet helpers
+// work on (packet_helpers.cpp). Not installed.
 #pragma once
 
 #include <cstddef>
@@ -8,12 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "bpfvm/bpfvm.hpp"
+#include <memory>
+
+#include "bpfvm/detail/runtime.hpp"
 #include "bpfvm/isa.hpp"
 #include "bpfvm/object.hpp"
-#include "bpfvm/runtime.hpp"
+#include "bpfvm/testrun.hpp"
 
-namespace bpfvm::vm {
+namespace bpfvm::testrun {
 
 // ---- uapi layouts (linux/bpf.h), little-endian hosts.
 
@@ -113,6 +116,49 @@ struct PacketState {
 /// into `table`, over whatever is there.
 void register_packet_helpers(HelperTable& table);
 
+// ---- The context of one run (context.cpp): built as net/bpf/test_run.c builds it.
+
+/// How a program type's test-run presents its input.
+enum class CtxModel : uint8_t {
+    Xdp,     // struct xdp_md over a packet with headroom (bpf_prog_test_run_xdp)
+    Skb,     // struct __sk_buff over a packet (bpf_prog_test_run_skb)
+    Args,    // u64 arguments (raw tracepoints, tracing, LSM: bpf_prog_test_run_raw_tp / _tracing)
+    Bytes,   // a plain context record (tracepoints, kprobes, perf events, syscall programs)
+    Memory,  // r1 = the data, r2 = its length (types without a kernel test-run)
+};
+
+/// The model of `type`.
+CtxModel ctx_model(ProgramType type);
+
+/// Everything one test run owns; lives until the results are copied out.
+struct RunSetup {
+    CtxModel model = CtxModel::Memory;
+    PacketState packet;
+    XdpKernCtx xdp{};
+    SkbKernCtx skb{};
+    std::vector<uint8_t> ctx_buf;   // Args/Bytes contexts (8-byte aligned storage below)
+    std::vector<uint64_t> ctx_words;
+    std::vector<uint8_t> user_ctx;  // skb/xdp: the caller's context (ctx_out starts from it)
+    std::vector<uint8_t> memory;    // Memory model: the data buffer
+    uint64_t r1 = 0, r2 = 0;
+    std::vector<MemRegion> regions;  // what the program may touch besides its stack (checked mode)
+    bool l2 = true;                  // skb: the program sees the Ethernet header
+
+    /// Legacy packet loads (ld_abs/ld_ind) read this: the skb's linear data, or nothing.
+    const uint8_t* legacy_packet() const;
+    uint32_t legacy_packet_len() const;
+};
+
+/// Builds the context the kernel's test-run would build for a program of `type` from `input`,
+/// refusing (kInvalidArgument, with the kernel's errno name and reason) what the kernel refuses.
+/// `max_ctx_end` is the largest context offset+size the program reads (raw tracepoints need that
+/// many argument bytes); `where` ("file: program") prefixes messages.
+Result<std::unique_ptr<RunSetup>> setup_run(ProgramType type, const TestRunInput& input, uint32_t max_ctx_end,
+                                            const std::string& where);
+
+/// Copies what the kernel copies back after a run: data_out and ctx_out.
+void collect_outputs(const RunSetup& setup, TestRunResult& out);
+
 // ---- Checksum arithmetic (the kernel's csum_* on little-endian hosts), exposed for tests.
 uint32_t csum_partial(const uint8_t* data, size_t len, uint32_t seed);
 uint32_t csum_add(uint32_t a, uint32_t b);
@@ -122,4 +168,4 @@ uint16_t csum_fold(uint32_t sum);
 inline constexpr int kEPERM = 1, kENOENT = 2, kEFAULT = 14, kEINVAL = 22, kENOSPC = 28, kENOTSUPP = 524,
                      kEACCES = 13, kENODEV = 19, kEMSGSIZE = 90;
 
-}  // namespace bpfvm::vm
+}  // namespace bpfvm::testrun

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "bpfvm/runtime.hpp"
+#include "bpfvm/detail/runtime.hpp"
 
 namespace bpfvm::interp {
 

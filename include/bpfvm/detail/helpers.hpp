@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "bpfvm/maps.hpp"
-#include "bpfvm/runtime.hpp"
+#include "bpfvm/detail/runtime.hpp"
 
 namespace bpfvm::maps {
 

@@ -1,7 +1,7 @@
 // The conformance-suite runner (conformance.hpp): `.data` parsing and one run per test through the
 // facade. Section semantics follow the suite's own files: `-- c` and `-- no register offset` carry
 // notes for other tools and are ignored; any other unknown directive makes the file a test error.
-#include "bpfvm/conformance.hpp"
+#include "bpfvm/runners/conformance.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -101,31 +101,6 @@ uint64_t conformance_helper_5(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_
 
 }  // namespace
 
-Result<std::vector<uint8_t>> parse_hex_bytes(std::string_view text) {
-    std::vector<uint8_t> out;
-    size_t i = 0;
-    while (i < text.size()) {
-        if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n' || text[i] == ',') {
-            ++i;
-            continue;
-        }
-        const size_t end = std::min(text.find_first_of(" \t\r\n,", i), text.size());
-        std::string_view token = text.substr(i, end - i);
-        const std::string original(token);
-        i = end;
-        if (token.size() > 2 && token[0] == '0' && (token[1] == 'x' || token[1] == 'X')) token.remove_prefix(2);
-        if (token.size() > 2 && token.size() % 2 != 0)
-            return make_error(ErrorCode::kInvalidArgument, "invalid hex byte '" + original + "' (odd number of digits)");
-        for (size_t j = 0; j < token.size(); j += 2) {
-            uint64_t value = 0;
-            if (!parse_hex_digits(token.substr(j, 2), value))
-                return make_error(ErrorCode::kInvalidArgument, "invalid hex byte '" + original + "'");
-            out.push_back(static_cast<uint8_t>(value));
-        }
-    }
-    return out;
-}
-
 Result<ConformanceTest> parse_conformance_test(std::string_view text, std::string name) {
     ConformanceTest test;
     test.name = std::move(name);
@@ -205,23 +180,6 @@ Result<ConformanceTest> parse_conformance_test(std::string_view text, std::strin
         test.program = std::move(assembled);
     }
     return test;
-}
-
-Result<std::string> read_input_file(const std::string& path, uint64_t max_bytes) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) return make_error(ErrorCode::kInvalidArgument, path + ": is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(ErrorCode::kIo, path + ": " + std::strerror(errno));
-    std::string text;
-    char buf[65536];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-        text.append(buf, static_cast<size_t>(in.gcount()));
-        if (text.size() > max_bytes)
-            return make_error(ErrorCode::kInvalidArgument,
-                              path + ": file too large (more than " + std::to_string(max_bytes) + " bytes)");
-    }
-    if (in.bad()) return make_error(ErrorCode::kIo, path + ": read error");
-    return text;
 }
 
 Result<ConformanceTest> load_conformance_test(const std::string& path) {

@@ -6,10 +6,10 @@
 #include <cstring>
 #include <string>
 
-#include "bpfvm/helpers.hpp"
+#include "bpfvm/detail/helpers.hpp"
 #include "testrun_internal.hpp"
 
-namespace bpfvm::vm {
+namespace bpfvm::testrun {
 namespace {
 
 constexpr uint64_t kXdpFrameSize = 40;  // sizeof(struct xdp_frame): kept free at the buffer start
@@ -359,4 +359,4 @@ void register_packet_helpers(HelperTable& table) {
     table.set(190, xdp_store_bytes);
 }
 
-}  // namespace bpfvm::vm
+}  // namespace bpfvm::testrun

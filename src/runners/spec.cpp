@@ -6,7 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bpfvm/runners/spec.hpp"
+
 #include "bpfvm/bpfvm.hpp"
+#include "bpfvm/io.hpp"
 
 namespace bpfvm {
 namespace {
@@ -325,17 +328,6 @@ Result<SpecReport> run_spec_file(const std::string& path, const SpecOptions& opt
     std::ostringstream text;
     text << in.rdbuf();
     return run_spec_text(text.str(), path, options);
-}
-
-std::string to_hex(std::span<const uint8_t> bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    s.reserve(bytes.size() * 2);
-    for (uint8_t b : bytes) {
-        s += digits[b >> 4];
-        s += digits[b & 15];
-    }
-    return s;
 }
 
 }  // namespace bpfvm

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "bpfvm/runtime.hpp"
+#include "bpfvm/detail/runtime.hpp"
 
 namespace bpfvm::jit {
 

@@ -1,0 +1,43 @@
+// The test-spec runner behind `bpfvm test SPEC.json` (format: docs/test-spec.md): every case
+// test-runs a program of the spec's object on fresh maps and compares the outcome with the case's
+// expectations. No printing: the CLI and the tests format the report.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bpfvm/result.hpp"
+#include "bpfvm/vm.hpp"
+
+namespace bpfvm {
+
+/// Options of a spec run.
+struct SpecOptions {
+    std::optional<EngineKind> engine;  // default: default_engine()
+    std::string object_override;       // --object PATH: use this object instead of the spec's
+};
+
+/// The outcome of one case.
+struct SpecCaseResult {
+    std::string name;
+    bool passed = false;
+    std::vector<std::string> failures;  // one message per mismatch ("expected retval 2, got 1", diffs)
+};
+
+/// The outcome of a spec file.
+struct SpecReport {
+    std::vector<SpecCaseResult> cases;
+    size_t passed() const;
+    size_t failed() const;
+};
+
+/// Runs every case of the spec file. A malformed spec or an unloadable object is an error naming
+/// the file and the JSON path (e.g. "spec.json: cases[2].expect.retval: expected an integer").
+Result<SpecReport> run_spec_file(const std::string& path, const SpecOptions& options = {});
+
+/// Same, from JSON text; `path` names the spec in messages and anchors relative object paths.
+Result<SpecReport> run_spec_text(std::string_view text, const std::string& path, const SpecOptions& options = {});
+
+}  // namespace bpfvm

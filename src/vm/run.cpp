@@ -1,0 +1,120 @@
+// Object::test_run: BPF_PROG_TEST_RUN without the kernel. The test-run layer (src/testrun) builds
+// the context the kernel would build and refuses what it refuses; this file prepares the program,
+// runs it `repeat` times on the same buffers (as the kernel does), follows tail calls, and reports
+// retval, data_out, ctx_out, trace output, ring buffer / perf events and the average duration.
+#include <chrono>
+
+#include "bpfvm/detail/helpers.hpp"
+#include "object_internal.hpp"
+#include "testrun/testrun_internal.hpp"
+
+namespace bpfvm {
+namespace {
+
+Error trap_error(const Object::Impl& impl, const ProgEntry& e, const RunResult& rr, const RunContext& rc) {
+    std::string text = describe_trap(rr.trap, rc);
+    const std::string prefix = "insn " + std::to_string(rr.trap.pc) + ": ";
+    if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
+    return impl.locate(e, make_error(ErrorCode::kRuntime, text, rr.trap.pc));
+}
+
+/// bpf_trace_printk output, one entry per line.
+std::vector<std::string> split_lines(const std::string& log) {
+    std::vector<std::string> lines;
+    size_t pos = 0;
+    while (pos < log.size()) {
+        size_t nl = log.find('\n', pos);
+        if (nl == std::string::npos) nl = log.size();
+        lines.push_back(log.substr(pos, nl - pos));
+        pos = nl + 1;
+    }
+    return lines;
+}
+
+/// Ring buffer and perf event records the run produced, in map order.
+void drain_events(Object::Impl& impl, TestRunResult& out) {
+    for (const auto& m : impl.maps) {
+        if (m == nullptr) continue;
+        if (auto* rb = m->as_ringbuf())
+            for (auto& rec : rb->drain()) out.events.push_back({m->name(), 0, std::move(rec)});
+        if (auto* pa = m->as_perf_event_array())
+            for (auto& rec : pa->drain()) out.events.push_back({m->name(), rec.cpu, std::move(rec.data)});
+    }
+}
+
+}  // namespace
+
+Result<TestRunResult> Object::Impl::run_test(ProgEntry& entry, const TestRunInput& input) {
+    const ProgramType type = spec(entry).type;
+    const EngineKind engine = input.engine.value_or(default_engine());
+    EngineOptions eopts;
+    eopts.checked = input.checked;
+    eopts.insn_budget = input.insn_budget;
+
+    auto first = executable(entry, engine, eopts);  // also resolves (max_ctx_end)
+    if (!first) return first.error();
+    auto setup = testrun::setup_run(type, input, entry.max_ctx_end, where(entry));
+    if (!setup) return setup.error();
+    testrun::RunSetup& s = **setup;
+
+    maps::HelperEnv env;
+    env.packet = &s.packet;
+    env.user = this;
+    RunContext rc;
+    rc.env = &env;
+    rc.pkt = s.legacy_packet();
+    rc.pkt_len = s.legacy_packet_len();
+    // The regions every run starts from; helpers append map values as the program looks them up.
+    std::vector<MemRegion> regions = s.regions;
+    regions.insert(regions.end(), value_regions.begin(), value_regions.end());
+
+    TestRunResult out;
+    out.repeat = input.repeat == 0 ? 1 : input.repeat;
+    out.engine = (*first)->engine_name();
+    out.program = spec(entry).name;
+    uint64_t total_ns = 0;
+    for (uint32_t iter = 0; iter < out.repeat; ++iter) {
+        env.tail_calls = 0;
+        env.held_lock = nullptr;
+        ProgEntry* cur = &entry;
+        const Executable* exec = *first;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (uint32_t hops = 0;; ++hops) {
+            if (regions.size() != s.regions.size() + value_regions.size()) {  // a tail-call target added some
+                regions = s.regions;
+                regions.insert(regions.end(), value_regions.begin(), value_regions.end());
+            }
+            rc.regions.assign(regions.begin(), regions.end());
+            rc.stop = 0;
+            rc.fault_message.clear();
+            rc.tail_call_target = nullptr;
+            const RunResult rr = exec->run(rc, s.r1, s.r2);
+            if (!rr.ok()) return trap_error(*this, *cur, rr, rc);
+            if (!rr.tail_call) {
+                out.retval = rr.r0;
+                break;
+            }
+            ProgEntry* next = entry_from_pointer(rc.tail_call_target);
+            if (next == nullptr || hops >= env.max_tail_calls)
+                return make_error(ErrorCode::kRuntime, where(*cur) + ": tail call to an unknown program");
+            if (spec(*next).type != type)
+                return make_error(ErrorCode::kRuntime,
+                                  where(*cur) + ": tail call into " + spec(*next).name + ", a program of another type");
+            auto x = executable(*next, engine, eopts);
+            if (!x) return x.error();
+            exec = *x;
+            cur = next;
+        }
+        total_ns += static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+        out.tail_calls = env.tail_calls;
+    }
+    out.duration_ns = total_ns / out.repeat;
+    out.trace = split_lines(env.trace_log);
+    out.redirects = std::move(s.packet.redirects);
+    testrun::collect_outputs(s, out);
+    drain_events(*this, out);
+    return out;
+}
+
+}  // namespace bpfvm
