@@ -12,52 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include "bpfvm/facts.hpp"
 #include "bpfvm/isa.hpp"
 #include "bpfvm/result.hpp"
 
 namespace bpfvm {
-
-/// Program types, numbered as linux/bpf.h enum bpf_prog_type.
-enum class ProgramType : uint32_t {
-    Unspec = 0, SocketFilter = 1, Kprobe = 2, SchedCls = 3, SchedAct = 4, Tracepoint = 5, Xdp = 6,
-    PerfEvent = 7, CgroupSkb = 8, CgroupSock = 9, LwtIn = 10, LwtOut = 11, LwtXmit = 12, SockOps = 13,
-    SkSkb = 14, CgroupDevice = 15, SkMsg = 16, RawTracepoint = 17, CgroupSockAddr = 18, LwtSeg6local = 19,
-    LircMode2 = 20, SkReuseport = 21, FlowDissector = 22, CgroupSysctl = 23, RawTracepointWritable = 24,
-    CgroupSockopt = 25, Tracing = 26, StructOps = 27, Ext = 28, Lsm = 29, SkLookup = 30, Syscall = 31,
-    Netfilter = 32,
-};
-
-/// Attach types, numbered as linux/bpf.h enum bpf_attach_type.
-enum class AttachType : uint32_t {
-    CgroupInetIngress = 0, CgroupInetEgress = 1, CgroupInetSockCreate = 2, CgroupSockOps = 3,
-    SkSkbStreamParser = 4, SkSkbStreamVerdict = 5, CgroupDevice = 6, SkMsgVerdict = 7, CgroupInet4Bind = 8,
-    CgroupInet6Bind = 9, CgroupInet4Connect = 10, CgroupInet6Connect = 11, CgroupInet4PostBind = 12,
-    CgroupInet6PostBind = 13, CgroupUdp4Sendmsg = 14, CgroupUdp6Sendmsg = 15, LircMode2 = 16,
-    FlowDissector = 17, CgroupSysctl = 18, CgroupUdp4Recvmsg = 19, CgroupUdp6Recvmsg = 20,
-    CgroupGetsockopt = 21, CgroupSetsockopt = 22, TraceRawTp = 23, TraceFentry = 24, TraceFexit = 25,
-    ModifyReturn = 26, LsmMac = 27, TraceIter = 28, CgroupInet4Getpeername = 29, CgroupInet6Getpeername = 30,
-    CgroupInet4Getsockname = 31, CgroupInet6Getsockname = 32, XdpDevmap = 33, CgroupInetSockRelease = 34,
-    XdpCpumap = 35, SkLookup = 36, Xdp = 37, SkSkbVerdict = 38, SkReuseportSelect = 39,
-    SkReuseportSelectOrMigrate = 40, PerfEvent = 41, TraceKprobeMulti = 42, LsmCgroup = 43, StructOps = 44,
-    Netfilter = 45,
-};
-
-/// Map types, numbered as linux/bpf.h enum bpf_map_type. Values outside the list are kept as read.
-enum class MapType : uint32_t {
-    Unspec = 0, Hash = 1, Array = 2, ProgArray = 3, PerfEventArray = 4, PercpuHash = 5, PercpuArray = 6,
-    StackTrace = 7, CgroupArray = 8, LruHash = 9, LruPercpuHash = 10, LpmTrie = 11, ArrayOfMaps = 12,
-    HashOfMaps = 13, Devmap = 14, Sockmap = 15, Cpumap = 16, Xskmap = 17, Sockhash = 18, CgroupStorage = 19,
-    ReuseportSockarray = 20, PercpuCgroupStorage = 21, Queue = 22, Stack = 23, SkStorage = 24,
-    DevmapHash = 25, StructOps = 26, Ringbuf = 27, InodeStorage = 28, TaskStorage = 29, BloomFilter = 30,
-    UserRingbuf = 31, CgrpStorage = 32,
-};
-
-/// "xdp", "socket_filter", ...; "unknown(N)" for values outside the enum.
-std::string program_type_name(ProgramType type);
-/// "hash", "array", "percpu_array", ...; "unknown(N)" for values outside the enum.
-std::string map_type_name(MapType type);
-/// "cgroup_inet_ingress", "xdp", ...; "unknown(N)" for values outside the enum.
-std::string attach_type_name(AttachType type);
 
 // ---------------------------------------------------------------------------------------------
 // BTF
@@ -229,7 +188,8 @@ struct ProgramSpec {
     ProgramType type = ProgramType::Unspec;
     std::optional<AttachType> expected_attach_type;
     std::string attach_target;  // part of the section name after the prefix ("syscalls/sys_enter_write")
-    bool sleepable = false;     // ".s" section variants (fentry.s/, lsm.s/, ...)
+    bool sleepable = false;     // libbpf SEC_SLEEPABLE sections (fentry.s/, lsm.s/, syscall, ...)
+    bool autoload = true;       // false for "?name" sections (libbpf: not loaded unless asked)
     Program program;            // linked and relocated; main function first, subprograms appended
     uint32_t main_slots = 0;    // slots of the main function (subprograms start here)
     std::vector<MapRef> map_refs;

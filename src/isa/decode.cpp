@@ -278,24 +278,6 @@ std::vector<RawInsn> encode_program(const Program& program) {
     return out;
 }
 
-namespace {
-constexpr std::string_view kHelperNames[] = {
-#define BPFVM_HELPER(id, name) #name,
-#include "bpfvm/helpers.def"
-#undef BPFVM_HELPER
-};
-}  // namespace
-
-int helper_id_by_name(std::string_view name) {
-    if (name.substr(0, 4) == "bpf_") name.remove_prefix(4);
-    for (size_t i = 1; i < std::size(kHelperNames); ++i)
-        if (kHelperNames[i] == name) return static_cast<int>(i);
-    return -1;
-}
-
-std::string_view helper_name(int id) {
-    if (id <= 0 || static_cast<size_t>(id) >= std::size(kHelperNames)) return {};
-    return kHelperNames[id];
-}
+// helper_id_by_name and helper_name are in helper_protos.cpp, next to the helper table.
 
 }  // namespace bpfvm

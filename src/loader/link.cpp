@@ -7,7 +7,6 @@
 #include <unordered_map>
 
 #include "context.hpp"
-#include "section_types.hpp"
 
 namespace bpfvm::loader {
 namespace {
@@ -366,7 +365,7 @@ Status collect_programs(LoadContext& ctx) {
                 mains.push_back(f);
             }
         }
-        const SectionKind kind = classify_section(cs.name);
+        const SectionInfo kind = program_type_for_section(cs.name);
         for (const Func& f : mains) {
             ProgramSpec prog;
             prog.name = f.name;
@@ -374,7 +373,8 @@ Status collect_programs(LoadContext& ctx) {
             prog.type = kind.type;
             prog.expected_attach_type = kind.attach;
             prog.attach_target = kind.target;
-            prog.sleepable = kind.sleepable;
+            prog.sleepable = kind.sleepable();
+            prog.autoload = kind.autoload;
             Status st = linker.link(f, prog);
             if (!st) {
                 if (!ctx.options.keep_going) return st.error();
