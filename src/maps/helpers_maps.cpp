@@ -269,24 +269,24 @@ uint64_t spin_unlock(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t, RunCon
 }  // namespace
 
 void register_map_helpers(HelperTable& t) {
-    t.set(1, map_lookup_elem);
-    t.set(2, map_update_elem);
-    t.set(3, map_delete_elem);
-    t.set(12, tail_call);
-    t.set(25, perf_event_output);
-    t.set(87, map_push_elem);
-    t.set(88, map_pop_elem);
-    t.set(89, map_peek_elem);
-    t.set(93, spin_lock);
-    t.set(94, spin_unlock);
-    t.set(130, ringbuf_output);
-    t.set(131, ringbuf_reserve);
-    t.set(132, ringbuf_submit);
-    t.set(133, ringbuf_discard);
-    t.set(134, ringbuf_query);
-    t.set(164, for_each_map_elem);
-    t.set(181, loop);
-    t.set(195, map_lookup_percpu_elem);
+    t.set(HelperId::map_lookup_elem, map_lookup_elem);
+    t.set(HelperId::map_update_elem, map_update_elem);
+    t.set(HelperId::map_delete_elem, map_delete_elem);
+    t.set(HelperId::tail_call, tail_call);
+    t.set(HelperId::perf_event_output, perf_event_output);
+    t.set(HelperId::map_push_elem, map_push_elem);
+    t.set(HelperId::map_pop_elem, map_pop_elem);
+    t.set(HelperId::map_peek_elem, map_peek_elem);
+    t.set(HelperId::spin_lock, spin_lock);
+    t.set(HelperId::spin_unlock, spin_unlock);
+    t.set(HelperId::ringbuf_output, ringbuf_output);
+    t.set(HelperId::ringbuf_reserve, ringbuf_reserve);
+    t.set(HelperId::ringbuf_submit, ringbuf_submit);
+    t.set(HelperId::ringbuf_discard, ringbuf_discard);
+    t.set(HelperId::ringbuf_query, ringbuf_query);
+    t.set(HelperId::for_each_map_elem, for_each_map_elem);
+    t.set(HelperId::loop, loop);
+    t.set(HelperId::map_lookup_percpu_elem, map_lookup_percpu_elem);
 }
 
 }  // namespace bpfvm::maps::detail

@@ -276,25 +276,25 @@ uint64_t snprintf_helper(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uin
 }  // namespace
 
 void register_misc_helpers(HelperTable& t) {
-    t.set(4, probe_read);
-    t.set(5, ktime_get_ns);
-    t.set(6, trace_printk);
-    t.set(7, get_prandom_u32);
-    t.set(8, get_smp_processor_id);
-    t.set(14, get_current_pid_tgid);
-    t.set(15, get_current_uid_gid);
-    t.set(16, get_current_comm);
-    t.set(42, get_numa_node_id);
-    t.set(45, probe_read_str);
-    t.set(112, probe_read_user);
-    t.set(113, probe_read_kernel);
-    t.set(114, probe_read_user_str);
-    t.set(115, probe_read_kernel_str);
-    t.set(125, ktime_get_boot_ns);
-    t.set(160, ktime_get_coarse_ns);
-    t.set(165, snprintf_helper);
-    t.set(182, strncmp_helper);
-    t.set(208, ktime_get_tai_ns);
+    t.set(HelperId::probe_read, probe_read);
+    t.set(HelperId::ktime_get_ns, ktime_get_ns);
+    t.set(HelperId::trace_printk, trace_printk);
+    t.set(HelperId::get_prandom_u32, get_prandom_u32);
+    t.set(HelperId::get_smp_processor_id, get_smp_processor_id);
+    t.set(HelperId::get_current_pid_tgid, get_current_pid_tgid);
+    t.set(HelperId::get_current_uid_gid, get_current_uid_gid);
+    t.set(HelperId::get_current_comm, get_current_comm);
+    t.set(HelperId::get_numa_node_id, get_numa_node_id);
+    t.set(HelperId::probe_read_str, probe_read_str);
+    t.set(HelperId::probe_read_user, probe_read_user);
+    t.set(HelperId::probe_read_kernel, probe_read_kernel);
+    t.set(HelperId::probe_read_user_str, probe_read_user_str);
+    t.set(HelperId::probe_read_kernel_str, probe_read_kernel_str);
+    t.set(HelperId::ktime_get_boot_ns, ktime_get_boot_ns);
+    t.set(HelperId::ktime_get_coarse_ns, ktime_get_coarse_ns);
+    t.set(HelperId::snprintf, snprintf_helper);
+    t.set(HelperId::strncmp, strncmp_helper);
+    t.set(HelperId::ktime_get_tai_ns, ktime_get_tai_ns);
 }
 
 }  // namespace detail

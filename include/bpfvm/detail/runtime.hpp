@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bpfvm/helper_protos.hpp"
 #include "bpfvm/isa.hpp"
 #include "bpfvm/result.hpp"
 
@@ -29,6 +30,8 @@ struct HelperTable {
 
     HelperFn get(uint64_t id) const { return id < kMaxHelperId ? fns[id] : nullptr; }
     void set(uint32_t id, HelperFn fn) { fns.at(id) = fn; }
+    /// Installs `fn` under its helpers.def name: set(HelperId::map_lookup_elem, fn).
+    void set(HelperId id, HelperFn fn) { set(static_cast<uint32_t>(id), fn); }
     bool has(uint64_t id) const { return get(id) != nullptr; }
 };
 
