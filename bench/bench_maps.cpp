@@ -10,16 +10,17 @@
 namespace {
 
 using namespace bpfvm::maps;
+using bpfvm::MapType;
 
 constexpr uint32_t kKeys = 1024;
 
-Map& shared_map(uint32_t type) {
+Map& shared_map(MapType type) {
     // One map per type for the whole process; created before any thread touches it (static
     // initialization is thread-safe).
     static std::unique_ptr<Map> maps[3];
-    const int slot = type == kMapArray ? 0 : type == kMapHash ? 1 : 2;
+    const int slot = type == MapType::Array ? 0 : type == MapType::Hash ? 1 : 2;
     static const bool ready = [] {
-        for (uint32_t t : {kMapArray, kMapHash, kMapLruHash}) {
+        for (MapType t : {MapType::Array, MapType::Hash, MapType::LruHash}) {
             MapAttr a;
             a.type = t;
             a.key_size = 4;
@@ -33,7 +34,7 @@ Map& shared_map(uint32_t type) {
                 const uint64_t v = k;
                 if (m.update_elem(&k, &v, kAny) != 0) std::abort();
             }
-            maps[t == kMapArray ? 0 : t == kMapHash ? 1 : 2] = std::move(r.value());
+            maps[t == MapType::Array ? 0 : t == MapType::Hash ? 1 : 2] = std::move(r.value());
         }
         return true;
     }();
@@ -41,7 +42,7 @@ Map& shared_map(uint32_t type) {
     return *maps[slot];
 }
 
-void lookup(benchmark::State& state, uint32_t type) {
+void lookup(benchmark::State& state, MapType type) {
     Map& m = shared_map(type);
     uint32_t k = static_cast<uint32_t>(state.thread_index()) * 97;
     for (auto _ : state) {
@@ -52,7 +53,7 @@ void lookup(benchmark::State& state, uint32_t type) {
     state.SetItemsProcessed(state.iterations());
 }
 
-void update(benchmark::State& state, uint32_t type) {
+void update(benchmark::State& state, MapType type) {
     Map& m = shared_map(type);
     uint32_t k = static_cast<uint32_t>(state.thread_index()) * 97;
     uint64_t v = 0;
@@ -65,12 +66,12 @@ void update(benchmark::State& state, uint32_t type) {
     state.SetItemsProcessed(state.iterations());
 }
 
-void BM_ArrayLookup(benchmark::State& s) { lookup(s, kMapArray); }
-void BM_ArrayUpdate(benchmark::State& s) { update(s, kMapArray); }
-void BM_HashLookup(benchmark::State& s) { lookup(s, kMapHash); }
-void BM_HashUpdate(benchmark::State& s) { update(s, kMapHash); }
-void BM_LruHashLookup(benchmark::State& s) { lookup(s, kMapLruHash); }
-void BM_LruHashUpdate(benchmark::State& s) { update(s, kMapLruHash); }
+void BM_ArrayLookup(benchmark::State& s) { lookup(s, MapType::Array); }
+void BM_ArrayUpdate(benchmark::State& s) { update(s, MapType::Array); }
+void BM_HashLookup(benchmark::State& s) { lookup(s, MapType::Hash); }
+void BM_HashUpdate(benchmark::State& s) { update(s, MapType::Hash); }
+void BM_LruHashLookup(benchmark::State& s) { lookup(s, MapType::LruHash); }
+void BM_LruHashUpdate(benchmark::State& s) { update(s, MapType::LruHash); }
 
 BENCHMARK(BM_ArrayLookup)->Threads(1)->Threads(2);
 BENCHMARK(BM_ArrayUpdate)->Threads(1)->Threads(2);

@@ -22,26 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "bpfvm/facts.hpp"
 #include "bpfvm/result.hpp"
 
 namespace bpfvm::maps {
-
-// Map type ids: linux/bpf.h enum bpf_map_type (only the types implemented here are named).
-inline constexpr uint32_t kMapHash = 1;
-inline constexpr uint32_t kMapArray = 2;
-inline constexpr uint32_t kMapProgArray = 3;
-inline constexpr uint32_t kMapPerfEventArray = 4;
-inline constexpr uint32_t kMapPercpuHash = 5;
-inline constexpr uint32_t kMapPercpuArray = 6;
-inline constexpr uint32_t kMapLruHash = 9;
-inline constexpr uint32_t kMapLruPercpuHash = 10;
-inline constexpr uint32_t kMapLpmTrie = 11;
-inline constexpr uint32_t kMapArrayOfMaps = 12;
-inline constexpr uint32_t kMapHashOfMaps = 13;
-inline constexpr uint32_t kMapQueue = 22;
-inline constexpr uint32_t kMapStack = 23;
-inline constexpr uint32_t kMapRingbuf = 27;
-inline constexpr uint32_t kMapBloomFilter = 30;
 
 // Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).
 inline constexpr uint64_t kAny = 0;
@@ -76,7 +60,7 @@ inline constexpr long kENotSupp = 524;
 
 /// Parameters of a map, as in the BPF_MAP_CREATE command.
 struct MapAttr {
-    uint32_t type = 0;         // linux/bpf.h enum bpf_map_type (kMap*)
+    MapType type = MapType::Unspec;
     uint32_t key_size = 0;
     uint32_t value_size = 0;   // prog_array and map-in-map: 4 (the kernel's fd size) or 8
     uint32_t max_entries = 0;  // ringbuf: data bytes; perf_event_array: 0 means one slot per CPU
@@ -109,7 +93,7 @@ public:
     Map& operator=(const Map&) = delete;
 
     const MapAttr& attr() const { return attr_; }
-    uint32_t type() const { return attr_.type; }
+    MapType type() const { return attr_.type; }
     uint32_t key_size() const { return attr_.key_size; }
     uint32_t value_size() const { return attr_.value_size; }
     uint32_t max_entries() const { return attr_.max_entries; }
@@ -237,8 +221,5 @@ bool is_live_map(const void* handle);
 
 /// The negative errno of a kernel return code as a Status (0 is success).
 Status errno_status(long rc, const Map& map, const char* what);
-
-/// "hash", "array", ... for the implemented types; "unknown(N)" otherwise.
-std::string map_type_name(uint32_t type);
 
 }  // namespace bpfvm::maps

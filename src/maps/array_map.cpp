@@ -103,7 +103,7 @@ public:
 
     void* lookup_elem(const void* key) override {
         // Programs may not look up program arrays (only bpf_tail_call reads them).
-        if (attr_.type == kMapProgArray) return nullptr;
+        if (attr_.type == MapType::ProgArray) return nullptr;
         return const_cast<void*>(get(key));
     }
     bool lookup_returns_memory() const override { return false; }
@@ -122,7 +122,7 @@ public:
         const void* p;
         std::memcpy(&p, value, sizeof p);
         if (p == nullptr) return -EBADF;
-        if (attr_.type == kMapArrayOfMaps) {
+        if (attr_.type == MapType::ArrayOfMaps) {
             if (!is_live_map(p)) return -EBADF;
             if (!inner_map_matches(*attr_.inner, *static_cast<const Map*>(p))) return -EINVAL;
         }
@@ -161,13 +161,13 @@ Result<std::unique_ptr<Map>> create_array(const MapAttr& attr) {
     if (attr.max_entries == 0) return map_error(attr, "max_entries must not be 0");
     if (attr.flags & (kFNoPrealloc | kFNoCommonLru | kFZeroSeed))
         return map_error(attr, "map_flags not allowed for arrays");
-    if (attr.type == kMapPercpuArray && round_up8(attr.value_size) > kMaxPercpuValueSize)
+    if (attr.type == MapType::PercpuArray && round_up8(attr.value_size) > kMaxPercpuValueSize)
         return map_error(attr, "per-CPU value_size " + std::to_string(attr.value_size) + " exceeds 32768");
-    if (attr.type == kMapPercpuArray && (attr.flags & kFMmapable))
+    if (attr.type == MapType::PercpuArray && (attr.flags & kFMmapable))
         return map_error(attr, "BPF_F_MMAPABLE not allowed for per-CPU arrays");
     const uint64_t stride = round_up8(attr.value_size);
     MapAttr a = attr;
-    const uint32_t cpus = a.type == kMapPercpuArray ? (a.num_cpus != 0 ? a.num_cpus : num_cpus()) : 1;
+    const uint32_t cpus = a.type == MapType::PercpuArray ? (a.num_cpus != 0 ? a.num_cpus : num_cpus()) : 1;
     const uint64_t bytes = stride * cpus * attr.max_entries;
     if (bytes > kMaxArrayBytes) {
         Error e = map_error(attr, "needs " + std::to_string(bytes) + " bytes, more than bpfvm's 4 GiB array limit");
@@ -190,7 +190,7 @@ Result<std::unique_ptr<Map>> create_pointer_array(const MapAttr& attr) {
     if (attr.max_entries == 0) return map_error(attr, "max_entries must not be 0");
     if (attr.flags & (kFNoPrealloc | kFNoCommonLru | kFZeroSeed | kFMmapable))
         return map_error(attr, "map_flags not allowed for this map type");
-    if (attr.type == kMapArrayOfMaps) {
+    if (attr.type == MapType::ArrayOfMaps) {
         if (!attr.inner) return map_error(attr, "an inner map template is required");
         if (has_pointer_values(attr.inner->type))
             return map_error(attr, "the inner map cannot itself hold maps or programs");
@@ -200,7 +200,7 @@ Result<std::unique_ptr<Map>> create_pointer_array(const MapAttr& attr) {
 
 /// Reads slot `key` of a prog_array map (nullptr if empty or not a prog_array): used by tail_call.
 const void* prog_array_get(Map& map, const void* key) {
-    if (map.type() != kMapProgArray) return nullptr;
+    if (map.type() != MapType::ProgArray) return nullptr;
     return static_cast<PointerArray&>(map).get(key);
 }
 

@@ -33,8 +33,8 @@ class HashMap final : public Map {
 public:
     explicit HashMap(const MapAttr& attr)
         : Map(attr),
-          lru_(attr.type == kMapLruHash || attr.type == kMapLruPercpuHash),
-          ptr_values_(attr.type == kMapHashOfMaps),
+          lru_(attr.type == MapType::LruHash || attr.type == MapType::LruPercpuHash),
+          ptr_values_(attr.type == MapType::HashOfMaps),
           vsize_(ptr_values_ ? 8 : attr.value_size),
           key_stride_(round_up8(attr.key_size)),
           val_stride_(round_up8(vsize_)),
@@ -339,20 +339,20 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<Map>> create_hash(const MapAttr& attr) {
-    const bool lru = attr.type == kMapLruHash || attr.type == kMapLruPercpuHash;
+    const bool lru = attr.type == MapType::LruHash || attr.type == MapType::LruPercpuHash;
     if (attr.key_size == 0) return map_error(attr, "key_size must not be 0");
     if (attr.key_size > 512) return map_error(attr, "key_size " + std::to_string(attr.key_size) + " exceeds 512");
     if (attr.value_size == 0) return map_error(attr, "value_size must not be 0");
     if (attr.value_size > (1u << 22))
         return map_error(attr, "value_size " + std::to_string(attr.value_size) + " is too large");
     if (attr.max_entries == 0) return map_error(attr, "max_entries must not be 0");
-    const bool percpu = attr.type == kMapPercpuHash || attr.type == kMapLruPercpuHash;
+    const bool percpu = attr.type == MapType::PercpuHash || attr.type == MapType::LruPercpuHash;
     if (percpu && round_up8(attr.value_size) > kMaxPercpuValueSize)
         return map_error(attr, "per-CPU value_size " + std::to_string(attr.value_size) + " exceeds 32768");
     if (lru && (attr.flags & kFNoPrealloc)) return map_error(attr, "LRU maps do not support BPF_F_NO_PREALLOC");
     if (!lru && (attr.flags & kFNoCommonLru)) return map_error(attr, "BPF_F_NO_COMMON_LRU needs an LRU map");
     if (attr.flags & kFMmapable) return map_error(attr, "BPF_F_MMAPABLE not allowed for hash maps");
-    if (attr.type == kMapHashOfMaps) {
+    if (attr.type == MapType::HashOfMaps) {
         if (attr.value_size != 4 && attr.value_size != 8)
             return map_error(attr,
                              "value_size must be 4 (a file descriptor) or 8, got " + std::to_string(attr.value_size));

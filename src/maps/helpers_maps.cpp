@@ -66,7 +66,7 @@ uint64_t map_peek_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, R
     Map* m = map_arg(ctx, r1, "map_peek_elem");
     if (m == nullptr) return 0;
     // A bloom filter reads the value it is asked about; queue and stack write the element out.
-    const bool write = m->type() != kMapBloomFilter;
+    const bool write = m->type() != MapType::BloomFilter;
     if (!ptr_ok(ctx, r2, m->value_size(), write) || r2 == 0)
         return bad_pointer(ctx, "map_peek_elem", "r2 (value)", r2, m->value_size());
     return ret(m->peek_elem(reinterpret_cast<void*>(r2)));
@@ -77,7 +77,7 @@ uint64_t map_peek_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, R
 uint64_t tail_call(uint64_t, uint64_t r2, uint64_t r3, uint64_t, uint64_t, RunContext* ctx) {
     Map* m = map_arg(ctx, r2, "tail_call");
     if (m == nullptr) return 0;
-    if (m->type() != kMapProgArray) return ret(-EINVAL);
+    if (m->type() != MapType::ProgArray) return ret(-EINVAL);
     const auto index = static_cast<uint32_t>(r3);
     if (index >= m->max_entries()) return ret(-E2BIG);
     HelperEnv* env = env_of(ctx);

@@ -67,7 +67,7 @@ bool is_live_map(const void* handle) {
 // Map defaults
 
 Map::Map(MapAttr attr) : attr_(std::move(attr)) {
-    if (is_percpu() || attr_.type == kMapPerfEventArray) cpus_ = attr_.num_cpus != 0 ? attr_.num_cpus : num_cpus();
+    if (is_percpu() || attr_.type == MapType::PerfEventArray) cpus_ = attr_.num_cpus != 0 ? attr_.num_cpus : num_cpus();
 }
 
 Map::~Map() {
@@ -77,7 +77,7 @@ Map::~Map() {
 }
 
 bool Map::is_percpu() const {
-    return attr_.type == kMapPercpuArray || attr_.type == kMapPercpuHash || attr_.type == kMapLruPercpuHash;
+    return attr_.type == MapType::PercpuArray || attr_.type == MapType::PercpuHash || attr_.type == MapType::LruPercpuHash;
 }
 
 uint32_t Map::sys_value_size() const {
@@ -208,27 +208,6 @@ std::vector<std::vector<uint8_t>> RingBuf::drain() {
 // ---------------------------------------------------------------------------------------------
 // Creation
 
-std::string map_type_name(uint32_t type) {
-    switch (type) {
-        case kMapHash: return "hash";
-        case kMapArray: return "array";
-        case kMapProgArray: return "prog_array";
-        case kMapPerfEventArray: return "perf_event_array";
-        case kMapPercpuHash: return "percpu_hash";
-        case kMapPercpuArray: return "percpu_array";
-        case kMapLruHash: return "lru_hash";
-        case kMapLruPercpuHash: return "lru_percpu_hash";
-        case kMapLpmTrie: return "lpm_trie";
-        case kMapArrayOfMaps: return "array_of_maps";
-        case kMapHashOfMaps: return "hash_of_maps";
-        case kMapQueue: return "queue";
-        case kMapStack: return "stack";
-        case kMapRingbuf: return "ringbuf";
-        case kMapBloomFilter: return "bloom_filter";
-        default: return "unknown(" + std::to_string(type) + ")";
-    }
-}
-
 namespace detail {
 
 Error map_error(const MapAttr& attr, const std::string& what) {
@@ -257,24 +236,24 @@ Result<std::unique_ptr<Map>> create_map(const MapAttr& attr) {
     }());
     if ((attr.flags & kFRdonlyProg) && (attr.flags & kFWronlyProg))
         return map_error(attr, "BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG together");
-    if (attr.map_extra != 0 && attr.type != kMapBloomFilter) return map_error(attr, "map_extra must be 0");
+    if (attr.map_extra != 0 && attr.type != MapType::BloomFilter) return map_error(attr, "map_extra must be 0");
     Result<std::unique_ptr<Map>> made = make_error(ErrorCode::kUnsupported, "");
     switch (attr.type) {
-        case kMapArray:
-        case kMapPercpuArray: made = create_array(attr); break;
-        case kMapProgArray:
-        case kMapArrayOfMaps: made = create_pointer_array(attr); break;
-        case kMapHash:
-        case kMapPercpuHash:
-        case kMapLruHash:
-        case kMapLruPercpuHash:
-        case kMapHashOfMaps: made = create_hash(attr); break;
-        case kMapLpmTrie: made = create_lpm_trie(attr); break;
-        case kMapQueue:
-        case kMapStack: made = create_queue_stack(attr); break;
-        case kMapBloomFilter: made = create_bloom_filter(attr); break;
-        case kMapRingbuf: made = create_ringbuf(attr); break;
-        case kMapPerfEventArray: made = create_perf_event_array(attr); break;
+        case MapType::Array:
+        case MapType::PercpuArray: made = create_array(attr); break;
+        case MapType::ProgArray:
+        case MapType::ArrayOfMaps: made = create_pointer_array(attr); break;
+        case MapType::Hash:
+        case MapType::PercpuHash:
+        case MapType::LruHash:
+        case MapType::LruPercpuHash:
+        case MapType::HashOfMaps: made = create_hash(attr); break;
+        case MapType::LpmTrie: made = create_lpm_trie(attr); break;
+        case MapType::Queue:
+        case MapType::Stack: made = create_queue_stack(attr); break;
+        case MapType::BloomFilter: made = create_bloom_filter(attr); break;
+        case MapType::Ringbuf: made = create_ringbuf(attr); break;
+        case MapType::PerfEventArray: made = create_perf_event_array(attr); break;
         default: {
             Error e = map_error(attr, "map type not supported by bpfvm");
             e.code = ErrorCode::kUnsupported;

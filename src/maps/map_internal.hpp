@@ -173,8 +173,8 @@ private:
 inline constexpr uint32_t kMaxPercpuValueSize = 32768;
 
 /// True for prog_array and the map-in-map types, whose values are pointers.
-inline bool has_pointer_values(uint32_t type) {
-    return type == kMapProgArray || type == kMapArrayOfMaps || type == kMapHashOfMaps;
+inline bool has_pointer_values(MapType type) {
+    return type == MapType::ProgArray || type == MapType::ArrayOfMaps || type == MapType::HashOfMaps;
 }
 
 /// Checks that `inner` may be stored in a map-in-map created with template `tmpl` (the kernel's

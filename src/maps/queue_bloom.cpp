@@ -11,7 +11,7 @@ namespace {
 class QueueStack final : public Map {
 public:
     explicit QueueStack(const MapAttr& attr)
-        : Map(attr), lifo_(attr.type == kMapStack), size_(uint64_t{attr.max_entries} + 1),
+        : Map(attr), lifo_(attr.type == MapType::Stack), size_(uint64_t{attr.max_entries} + 1),
           elems_(size_ * attr.value_size) {}
 
     void* lookup_elem(const void*) override { return nullptr; }

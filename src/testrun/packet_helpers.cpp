@@ -344,19 +344,19 @@ uint32_t csum_partial(const uint8_t* data, size_t len, uint32_t seed) {
 }
 
 void register_packet_helpers(HelperTable& table) {
-    table.set(9, skb_store_bytes);
-    table.set(10, l3_csum_replace);
-    table.set(11, l4_csum_replace);
-    table.set(23, redirect);
-    table.set(26, skb_load_bytes);
-    table.set(28, csum_diff);
-    table.set(39, skb_pull_data);
-    table.set(44, xdp_adjust_head);
-    table.set(51, redirect_map);
-    table.set(54, xdp_adjust_meta);
-    table.set(65, xdp_adjust_tail);
-    table.set(189, xdp_load_bytes);
-    table.set(190, xdp_store_bytes);
+    table.set(HelperId::skb_store_bytes, skb_store_bytes);
+    table.set(HelperId::l3_csum_replace, l3_csum_replace);
+    table.set(HelperId::l4_csum_replace, l4_csum_replace);
+    table.set(HelperId::redirect, redirect);
+    table.set(HelperId::skb_load_bytes, skb_load_bytes);
+    table.set(HelperId::csum_diff, csum_diff);
+    table.set(HelperId::skb_pull_data, skb_pull_data);
+    table.set(HelperId::xdp_adjust_head, xdp_adjust_head);
+    table.set(HelperId::redirect_map, redirect_map);
+    table.set(HelperId::xdp_adjust_meta, xdp_adjust_meta);
+    table.set(HelperId::xdp_adjust_tail, xdp_adjust_tail);
+    table.set(HelperId::xdp_load_bytes, xdp_load_bytes);
+    table.set(HelperId::xdp_store_bytes, xdp_store_bytes);
 }
 
 }  // namespace bpfvm::testrun

@@ -20,14 +20,14 @@ bool is_global_data(MapKind kind) {
 /// implementation; they become hash maps of the same shape, so redirect_map can look entries up.
 maps::MapAttr attr_of(const MapSpec& spec) {
     maps::MapAttr a;
-    a.type = static_cast<uint32_t>(spec.type);
+    a.type = spec.type;
     a.key_size = spec.key_size;
     a.value_size = spec.value_size;
     a.max_entries = spec.max_entries;
     a.flags = spec.map_flags;
     a.name = spec.name;
     if (is_global_data(spec.kind)) {
-        a.type = maps::kMapArray;
+        a.type = MapType::Array;
         a.key_size = 4;
         a.max_entries = 1;
         if (spec.readonly) a.flags |= maps::kFRdonlyProg;
@@ -37,7 +37,7 @@ maps::MapAttr attr_of(const MapSpec& spec) {
         case MapType::DevmapHash:
         case MapType::Cpumap:
         case MapType::Xskmap:
-            a.type = maps::kMapHash;
+            a.type = MapType::Hash;
             a.flags &= ~(maps::kFRdonlyProg | maps::kFWronlyProg);
             break;
         default:
@@ -154,7 +154,7 @@ Status Object::Impl::resolve_once(ProgEntry& e) {
         uint64_t value = reinterpret_cast<uint64_t>(m);
         if (kind == LddwKind::MapIdxValue) {
             const uint32_t zero = 0;
-            void* base = (m->type() == maps::kMapArray && m->key_size() == 4) ? m->lookup_elem(&zero) : nullptr;
+            void* base = (m->type() == MapType::Array && m->key_size() == 4) ? m->lookup_elem(&zero) : nullptr;
             if (base == nullptr) return fail("map " + m->name() + " has no direct value address (not an array)");
             if (offset >= m->value_size()) return fail("offset " + std::to_string(offset) + " past the value of map " + m->name());
             value = reinterpret_cast<uint64_t>(base) + offset;
@@ -290,7 +290,7 @@ Result<MapHandle> Object::map(std::string_view name) const {
 Status Object::set_prog_array_slot(std::string_view map_name, uint32_t slot, std::string_view program) {
     auto m = map(map_name);
     if (!m) return m.error();
-    if (m->raw().type() != maps::kMapProgArray)
+    if (m->raw().type() != MapType::ProgArray)
         return make_error(ErrorCode::kInvalidArgument, impl_->file.path + ": map " + std::string(map_name) + " is not a prog_array");
     auto e = impl_->find(program);
     if (!e) return e.error();

@@ -8,7 +8,7 @@ namespace bpfvm::maps::test {
 namespace {
 
 TEST(ArrayMap, ElementsExistZeroedAndStable) {
-    auto m = make(kMapArray, 4, 12, 3);
+    auto m = make(MapType::Array, 4, 12, 3);
     uint32_t k = 2;
     auto* p = static_cast<uint8_t*>(m->lookup_elem(&k));
     ASSERT_NE(p, nullptr);
@@ -22,7 +22,7 @@ TEST(ArrayMap, ElementsExistZeroedAndStable) {
 }
 
 TEST(ArrayMap, UpdateFlagsAndErrors) {
-    auto m = make(kMapArray, 4, 8, 4);
+    auto m = make(MapType::Array, 4, 8, 4);
     uint32_t k = 1;
     uint64_t v = 7;
     EXPECT_EQ(m->update_elem(&k, &v, kExist), 0);
@@ -37,7 +37,7 @@ TEST(ArrayMap, UpdateFlagsAndErrors) {
 }
 
 TEST(ArrayMap, GetNextKeyWalksIndices) {
-    auto m = make(kMapArray, 4, 4, 3);
+    auto m = make(MapType::Array, 4, 4, 3);
     EXPECT_EQ(m->keys().size(), 3u);
     uint32_t next = 99;
     EXPECT_EQ(m->get_next_key(nullptr, &next), 0);
@@ -53,7 +53,7 @@ TEST(ArrayMap, GetNextKeyWalksIndices) {
 }
 
 TEST(ArrayMap, CallerApiChecksSizes) {
-    auto m = make(kMapArray, 4, 8, 2);
+    auto m = make(MapType::Array, 4, 8, 2);
     uint32_t k = 0;
     uint64_t v = 5;
     ASSERT_TRUE(m->update(bytes(k), bytes(v)));
@@ -74,21 +74,21 @@ TEST(ArrayMap, CallerApiChecksSizes) {
 }
 
 TEST(ArrayMap, CreationChecks) {
-    EXPECT_EQ(create_error(attr(kMapArray, 8, 4, 1)), "map m (array): key_size must be 4, got 8");
-    EXPECT_EQ(create_error(attr(kMapArray, 4, 0, 1)), "map m (array): value_size must not be 0");
-    EXPECT_EQ(create_error(attr(kMapArray, 4, 4, 0)), "map m (array): max_entries must not be 0");
-    EXPECT_EQ(create_error(attr(kMapArray, 4, 4, 1, kFNoPrealloc)), "map m (array): map_flags not allowed for arrays");
-    EXPECT_EQ(create_error(attr(kMapArray, 4, 4, 1, 1u << 20)), "map m (array): unknown map_flags 0x100000");
-    EXPECT_EQ(create_error(attr(kMapPercpuArray, 4, 4, 1, kFMmapable)),
+    EXPECT_EQ(create_error(attr(MapType::Array, 8, 4, 1)), "map m (array): key_size must be 4, got 8");
+    EXPECT_EQ(create_error(attr(MapType::Array, 4, 0, 1)), "map m (array): value_size must not be 0");
+    EXPECT_EQ(create_error(attr(MapType::Array, 4, 4, 0)), "map m (array): max_entries must not be 0");
+    EXPECT_EQ(create_error(attr(MapType::Array, 4, 4, 1, kFNoPrealloc)), "map m (array): map_flags not allowed for arrays");
+    EXPECT_EQ(create_error(attr(MapType::Array, 4, 4, 1, 1u << 20)), "map m (array): unknown map_flags 0x100000");
+    EXPECT_EQ(create_error(attr(MapType::PercpuArray, 4, 4, 1, kFMmapable)),
               "map m (percpu_array): BPF_F_MMAPABLE not allowed for per-CPU arrays");
-    auto r = create_map(attr(7, 4, 4, 1));
+    auto r = create_map(attr(MapType::StackTrace, 4, 4, 1));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::kUnsupported);
-    EXPECT_EQ(r.error().message, "map m (unknown(7)): map type not supported by bpfvm");
+    EXPECT_EQ(r.error().message, "map m (stack_trace): map type not supported by bpfvm");
 }
 
 TEST(PercpuArray, SlotPerCpuAndCallerSeesAll) {
-    auto m = make(kMapPercpuArray, 4, 4, 2);  // 4 CPUs, values padded to 8 bytes
+    auto m = make(MapType::PercpuArray, 4, 4, 2);  // 4 CPUs, values padded to 8 bytes
     EXPECT_EQ(m->cpus(), 4u);
     EXPECT_EQ(m->sys_value_size(), 32u);
     uint32_t k = 1;
@@ -111,7 +111,7 @@ TEST(PercpuArray, SlotPerCpuAndCallerSeesAll) {
 }
 
 TEST(ProgArray, HoldsHandlesNotVisibleToLookup) {
-    auto m = make(kMapProgArray, 4, 4, 2);
+    auto m = make(MapType::ProgArray, 4, 4, 2);
     static const int prog_a = 0;
     const void* h = &prog_a;
     uint32_t k = 0;
@@ -132,13 +132,13 @@ TEST(ProgArray, HoldsHandlesNotVisibleToLookup) {
 }
 
 TEST(ArrayOfMaps, InnerMapsMustMatchTemplate) {
-    auto tmpl = std::make_shared<MapAttr>(attr(kMapArray, 4, 8, 4));
-    MapAttr outer_attr = attr(kMapArrayOfMaps, 4, 4, 2);
+    auto tmpl = std::make_shared<MapAttr>(attr(MapType::Array, 4, 8, 4));
+    MapAttr outer_attr = attr(MapType::ArrayOfMaps, 4, 4, 2);
     EXPECT_EQ(create_error(outer_attr), "map m (array_of_maps): an inner map template is required");
     outer_attr.inner = tmpl;
     auto outer = make(outer_attr);
-    auto inner = make(kMapArray, 4, 8, 4);
-    auto other = make(kMapArray, 4, 8, 5);
+    auto inner = make(MapType::Array, 4, 8, 4);
+    auto other = make(MapType::Array, 4, 8, 5);
     const Map* ip = inner.get();
     const Map* op = other.get();
     uint32_t k = 1;
@@ -151,16 +151,16 @@ TEST(ArrayOfMaps, InnerMapsMustMatchTemplate) {
     const void* bogus = &not_a_map;
     EXPECT_EQ(outer->update_elem(&k0, &bogus, kAny), -EBADF);
     // BPF_F_INNER_MAP in the template lets max_entries differ.
-    auto loose_tmpl = std::make_shared<MapAttr>(attr(kMapArray, 4, 8, 4, kFInnerMap));
+    auto loose_tmpl = std::make_shared<MapAttr>(attr(MapType::Array, 4, 8, 4, kFInnerMap));
     outer_attr.inner = loose_tmpl;
     auto outer2 = make(outer_attr);
-    auto inner_loose = make(kMapArray, 4, 8, 9, kFInnerMap);
+    auto inner_loose = make(MapType::Array, 4, 8, 9, kFInnerMap);
     const Map* lp = inner_loose.get();
     EXPECT_EQ(outer2->update_elem(&k, &lp, kAny), 0);
 }
 
 TEST(ArrayMap, ForEachStopsOnNonZero) {
-    auto m = make(kMapArray, 4, 4, 5);
+    auto m = make(MapType::Array, 4, 4, 5);
     std::vector<uint32_t> seen;
     const long n = m->for_each_elem([&](const void* key, void*) -> uint64_t {
         seen.push_back(*static_cast<const uint32_t*>(key));

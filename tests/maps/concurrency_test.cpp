@@ -21,7 +21,7 @@ void run_threads(Fn fn) {
 }
 
 TEST(Concurrency, HashInsertLookupDeleteExactCounts) {
-    auto m = make(kMapHash, 8, 8, kThreads * kOps);
+    auto m = make(MapType::Hash, 8, 8, kThreads * kOps);
     std::atomic<uint64_t> inserted{0}, exists{0};
     run_threads([&](uint32_t t) {
         for (uint64_t i = 0; i < kOps; ++i) {
@@ -49,7 +49,7 @@ TEST(Concurrency, HashInsertLookupDeleteExactCounts) {
 
 TEST(Concurrency, LruHashNeverFailsAndStaysWithinMaxEntries) {
     constexpr uint32_t kMax = 512;
-    auto m = make(kMapLruHash, 4, 8, kMax);
+    auto m = make(MapType::LruHash, 4, 8, kMax);
     std::atomic<uint64_t> failures{0};
     run_threads([&](uint32_t t) {
         for (uint32_t i = 0; i < kOps; ++i) {
@@ -68,7 +68,7 @@ TEST(Concurrency, LruHashNeverFailsAndStaysWithinMaxEntries) {
 }
 
 TEST(Concurrency, PercpuArrayPlainIncrementsSumExactly) {
-    auto m = make(kMapPercpuArray, 4, 8, 4);  // 4 CPU slots
+    auto m = make(MapType::PercpuArray, 4, 8, 4);  // 4 CPU slots
     run_threads([&](uint32_t t) {
         set_current_cpu(t);
         for (uint32_t i = 0; i < kOps; ++i) {
@@ -90,7 +90,7 @@ TEST(Concurrency, PercpuArrayPlainIncrementsSumExactly) {
 }
 
 TEST(Concurrency, PercpuHashSlotsPerThread) {
-    auto m = make(kMapPercpuHash, 4, 8, 64);
+    auto m = make(MapType::PercpuHash, 4, 8, 64);
     run_threads([&](uint32_t t) {
         set_current_cpu(t);
         for (uint32_t i = 0; i < kOps; ++i) {
@@ -115,7 +115,7 @@ TEST(Concurrency, PercpuHashSlotsPerThread) {
 }
 
 TEST(Concurrency, ArrayAtomicAddsAndSpinLockedUpdates) {
-    auto m = make(kMapArray, 4, 16, 1);
+    auto m = make(MapType::Array, 4, 16, 1);
     const HelperTable table = standard_helpers();
     run_threads([&](uint32_t) {
         HelperEnv env;
@@ -145,7 +145,7 @@ TEST(Concurrency, ArrayAtomicAddsAndSpinLockedUpdates) {
 }
 
 TEST(Concurrency, RingbufProducersAndAConsumer) {
-    auto m = make(kMapRingbuf, 0, 0, 1 << 16);
+    auto m = make(MapType::Ringbuf, 0, 0, 1 << 16);
     RingBuf* rb = m->as_ringbuf();
     constexpr uint32_t kPer = 5000;
     std::atomic<uint32_t> producers_done{0};
@@ -178,7 +178,7 @@ TEST(Concurrency, RingbufProducersAndAConsumer) {
 }
 
 TEST(Concurrency, ChurnWithStalePointersStaysMemorySafe) {
-    auto m = make(kMapHash, 4, 64, 32);
+    auto m = make(MapType::Hash, 4, 64, 32);
     std::atomic<uint64_t> bad{0};
     run_threads([&](uint32_t t) {
         uint8_t value[64];

@@ -10,7 +10,7 @@ namespace bpfvm::maps::test {
 namespace {
 
 TEST(HashMap, UpdateFlagsFollowTheKernel) {
-    auto m = make(kMapHash, 8, 8, 4);
+    auto m = make(MapType::Hash, 8, 8, 4);
     uint64_t k = 42, v = 1;
     EXPECT_EQ(m->update_elem(&k, &v, kExist), -ENOENT);
     EXPECT_EQ(m->update_elem(&k, &v, kNoExist), 0);
@@ -26,7 +26,7 @@ TEST(HashMap, UpdateFlagsFollowTheKernel) {
 }
 
 TEST(HashMap, FullMapReturnsE2BigUntilSomethingIsDeleted) {
-    auto m = make(kMapHash, 4, 4, 3);
+    auto m = make(MapType::Hash, 4, 4, 3);
     for (uint32_t k = 0; k < 3; ++k) ASSERT_EQ(m->update_elem(&k, &k, kAny), 0);
     uint32_t k = 3;
     EXPECT_EQ(m->update_elem(&k, &k, kAny), -E2BIG);
@@ -38,7 +38,7 @@ TEST(HashMap, FullMapReturnsE2BigUntilSomethingIsDeleted) {
 }
 
 TEST(HashMap, LookupPointerIsStableAndSurvivesDelete) {
-    auto m = make(kMapHash, 4, 16, 8);
+    auto m = make(MapType::Hash, 4, 16, 8);
     uint32_t k = 5;
     uint8_t v[16] = {9};
     ASSERT_EQ(m->update_elem(&k, v, kAny), 0);
@@ -54,7 +54,7 @@ TEST(HashMap, LookupPointerIsStableAndSurvivesDelete) {
 }
 
 TEST(HashMap, GetNextKeyVisitsEveryKeyOnce) {
-    auto m = make(kMapHash, 4, 4, 100);
+    auto m = make(MapType::Hash, 4, 4, 100);
     for (uint32_t k = 0; k < 100; ++k) ASSERT_EQ(m->update_elem(&k, &k, kAny), 0);
     std::set<uint32_t> seen;
     for (const auto& key : m->keys()) {
@@ -67,7 +67,7 @@ TEST(HashMap, GetNextKeyVisitsEveryKeyOnce) {
     ASSERT_EQ(m->get_next_key(nullptr, &first), 0);
     ASSERT_EQ(m->get_next_key(&absent, &next), 0);  // an absent key restarts at the first
     EXPECT_EQ(next, first);
-    auto empty = make(kMapHash, 4, 4, 4);
+    auto empty = make(MapType::Hash, 4, 4, 4);
     EXPECT_EQ(empty->get_next_key(nullptr, &next), -ENOENT);
     Status st = empty->next_key({}, out_bytes(next));
     ASSERT_FALSE(st);
@@ -75,7 +75,7 @@ TEST(HashMap, GetNextKeyVisitsEveryKeyOnce) {
 }
 
 TEST(HashMap, LookupAndDelete) {
-    auto m = make(kMapHash, 4, 8, 4);
+    auto m = make(MapType::Hash, 4, 8, 4);
     uint32_t k = 1;
     uint64_t v = 77, got = 0;
     ASSERT_EQ(m->update_elem(&k, &v, kAny), 0);
@@ -85,23 +85,23 @@ TEST(HashMap, LookupAndDelete) {
 }
 
 TEST(HashMap, CreationChecks) {
-    EXPECT_EQ(create_error(attr(kMapHash, 0, 4, 1)), "map m (hash): key_size must not be 0");
-    EXPECT_EQ(create_error(attr(kMapHash, 513, 4, 1)), "map m (hash): key_size 513 exceeds 512");
-    EXPECT_EQ(create_error(attr(kMapHash, 4, 0, 1)), "map m (hash): value_size must not be 0");
-    EXPECT_EQ(create_error(attr(kMapHash, 4, 4, 0)), "map m (hash): max_entries must not be 0");
-    EXPECT_EQ(create_error(attr(kMapLruHash, 4, 4, 1, kFNoPrealloc)),
+    EXPECT_EQ(create_error(attr(MapType::Hash, 0, 4, 1)), "map m (hash): key_size must not be 0");
+    EXPECT_EQ(create_error(attr(MapType::Hash, 513, 4, 1)), "map m (hash): key_size 513 exceeds 512");
+    EXPECT_EQ(create_error(attr(MapType::Hash, 4, 0, 1)), "map m (hash): value_size must not be 0");
+    EXPECT_EQ(create_error(attr(MapType::Hash, 4, 4, 0)), "map m (hash): max_entries must not be 0");
+    EXPECT_EQ(create_error(attr(MapType::LruHash, 4, 4, 1, kFNoPrealloc)),
               "map m (lru_hash): LRU maps do not support BPF_F_NO_PREALLOC");
-    EXPECT_EQ(create_error(attr(kMapHash, 4, 4, 1, kFNoCommonLru)),
+    EXPECT_EQ(create_error(attr(MapType::Hash, 4, 4, 1, kFNoCommonLru)),
               "map m (hash): BPF_F_NO_COMMON_LRU needs an LRU map");
-    EXPECT_EQ(create_error(attr(kMapHash, 4, 4, 1, kFNoPrealloc)), "");
-    EXPECT_EQ(create_error(attr(kMapPercpuHash, 4, 32769, 1)),
+    EXPECT_EQ(create_error(attr(MapType::Hash, 4, 4, 1, kFNoPrealloc)), "");
+    EXPECT_EQ(create_error(attr(MapType::PercpuHash, 4, 32769, 1)),
               "map m (percpu_hash): per-CPU value_size 32769 exceeds 32768");
-    EXPECT_EQ(create_error(attr(kMapQueue, 0, 1 << 20, 4096)),
+    EXPECT_EQ(create_error(attr(MapType::Queue, 0, 1 << 20, 4096)),
               "map m (queue): map is too large (bpfvm limit: 1 GiB of elements)");
 }
 
 TEST(PercpuHash, ProgramWritesThisCpuCallerSeesAll) {
-    auto m = make(kMapPercpuHash, 4, 8, 4);
+    auto m = make(MapType::PercpuHash, 4, 8, 4);
     uint32_t k = 3;
     set_current_cpu(1);
     uint64_t v = 11;
@@ -121,7 +121,7 @@ TEST(PercpuHash, ProgramWritesThisCpuCallerSeesAll) {
 }
 
 TEST(LruHash, EvictsLeastRecentlyUsedWhenFull) {
-    auto m = make(kMapLruHash, 4, 4, 3);
+    auto m = make(MapType::LruHash, 4, 4, 3);
     for (uint32_t k = 1; k <= 3; ++k) ASSERT_EQ(m->update_elem(&k, &k, kAny), 0);
     uint32_t k1 = 1;
     ASSERT_NE(m->lookup_elem(&k1), nullptr);  // 1 becomes recently used; 2 is now the coldest
@@ -133,7 +133,7 @@ TEST(LruHash, EvictsLeastRecentlyUsedWhenFull) {
     EXPECT_NE(m->lookup_elem(&k4), nullptr);
     EXPECT_NE(m->lookup_elem(&k1), nullptr);
     // No lookups since: insertion order decides among unreferenced entries.
-    auto fresh = make(kMapLruHash, 4, 4, 2);
+    auto fresh = make(MapType::LruHash, 4, 4, 2);
     for (uint32_t k = 10; k < 14; ++k) ASSERT_EQ(fresh->update_elem(&k, &k, kAny), 0);
     auto keys = fresh->keys();
     std::set<uint32_t> left;
@@ -142,7 +142,7 @@ TEST(LruHash, EvictsLeastRecentlyUsedWhenFull) {
 }
 
 TEST(LruHash, UpdateCountsAsUseAndDeleteFreesASlot) {
-    auto m = make(kMapLruHash, 4, 4, 2);
+    auto m = make(MapType::LruHash, 4, 4, 2);
     uint32_t a = 1, b = 2, c = 3;
     ASSERT_EQ(m->update_elem(&a, &a, kAny), 0);
     ASSERT_EQ(m->update_elem(&b, &b, kAny), 0);
@@ -156,7 +156,7 @@ TEST(LruHash, UpdateCountsAsUseAndDeleteFreesASlot) {
 }
 
 TEST(LruPercpuHash, EvictsAndKeepsPerCpuValues) {
-    auto m = make(kMapLruPercpuHash, 4, 8, 2);
+    auto m = make(MapType::LruPercpuHash, 4, 8, 2);
     set_current_cpu(2);
     for (uint32_t k = 0; k < 3; ++k) {
         uint64_t v = k + 100;
@@ -172,11 +172,11 @@ TEST(LruPercpuHash, EvictsAndKeepsPerCpuValues) {
 }
 
 TEST(HashOfMaps, StoresInnerMaps) {
-    MapAttr a = attr(kMapHashOfMaps, 4, 4, 4);
-    a.inner = std::make_shared<MapAttr>(attr(kMapHash, 4, 4, 8));
+    MapAttr a = attr(MapType::HashOfMaps, 4, 4, 4);
+    a.inner = std::make_shared<MapAttr>(attr(MapType::Hash, 4, 4, 8));
     auto outer = make(a);
-    auto inner = make(kMapHash, 4, 4, 8);
-    auto wrong = make(kMapArray, 4, 4, 8);
+    auto inner = make(MapType::Hash, 4, 4, 8);
+    auto wrong = make(MapType::Array, 4, 4, 8);
     const Map* ip = inner.get();
     const Map* wp = wrong.get();
     uint32_t k = 9;
@@ -193,7 +193,7 @@ TEST(HashOfMaps, StoresInnerMaps) {
 }
 
 TEST(HashMap, ForEachVisitsAllAndMayDeleteDuringWalk) {
-    auto m = make(kMapHash, 4, 8, 16);
+    auto m = make(MapType::Hash, 4, 8, 16);
     for (uint32_t k = 0; k < 10; ++k) {
         uint64_t v = k;
         ASSERT_EQ(m->update_elem(&k, &v, kAny), 0);

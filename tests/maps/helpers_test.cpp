@@ -46,7 +46,7 @@ TEST_F(Helpers, TableHasTheImplementedIds) {
 }
 
 TEST_F(Helpers, MapLookupUpdateDelete) {
-    auto m = make(kMapHash, 4, 8, 2);
+    auto m = make(MapType::Hash, 4, 8, 2);
     uint32_t k = 7;
     uint64_t v = 99;
     EXPECT_EQ(s(call(2, u(m.get()), u(&k), u(&v), kNoExist)), 0);
@@ -62,7 +62,7 @@ TEST_F(Helpers, MapLookupUpdateDelete) {
 
 TEST_F(Helpers, CheckedModeVerifiesPointersAndAllowsValues) {
     checked();
-    auto m = make(kMapArray, 4, 16, 4);
+    auto m = make(MapType::Array, 4, 16, 4);
     uint32_t idx = 2;
     std::memcpy(stack + 8, &idx, 4);
     const uint64_t p = call(1, u(m.get()), u(stack + 8));
@@ -80,7 +80,7 @@ TEST_F(Helpers, CheckedModeVerifiesPointersAndAllowsValues) {
 
 TEST_F(Helpers, CheckedModeWithoutAStackAcceptsOnlyRegions) {
     ctx.checked = true;
-    auto m = make(kMapArray, 4, 8, 1);
+    auto m = make(MapType::Array, 4, 8, 1);
     uint32_t k = 0;
     EXPECT_EQ(call(1, u(m.get()), u(&k)), 0u);
     EXPECT_EQ(ctx.stop, RunContext::kStopFault);
@@ -89,7 +89,7 @@ TEST_F(Helpers, CheckedModeWithoutAStackAcceptsOnlyRegions) {
     EXPECT_NE(call(1, u(m.get()), u(&k)), 0u);
     EXPECT_EQ(ctx.stop, 0u);
     // Writes need a writable region: pop_elem into a read-only one faults.
-    auto q = make(kMapQueue, 0, 4, 1);
+    auto q = make(MapType::Queue, 0, 4, 1);
     call(88, u(q.get()), u(&k));
     EXPECT_EQ(ctx.stop, RunContext::kStopFault);
 }
@@ -103,7 +103,7 @@ TEST_F(Helpers, CheckedModeRejectsSomethingThatIsNotAMap) {
 }
 
 TEST(LiveMaps, RegistryForgetsDestroyedMaps) {
-    auto m = make(kMapArray, 4, 8, 1);
+    auto m = make(MapType::Array, 4, 8, 1);
     const void* addr = m.get();
     EXPECT_TRUE(is_live_map(addr));
     EXPECT_TRUE(is_live_map(addr));  // cached on this thread
@@ -114,7 +114,7 @@ TEST(LiveMaps, RegistryForgetsDestroyedMaps) {
 
 TEST_F(Helpers, ReadOnlyProgMapsAreAllowedReadOnly) {
     checked();
-    auto m = make(kMapArray, 4, 8, 1, kFRdonlyProg);
+    auto m = make(MapType::Array, 4, 8, 1, kFRdonlyProg);
     const uint64_t p = call(1, u(m.get()), u(stack));
     ASSERT_NE(p, 0u);
     EXPECT_TRUE(ctx.region_allows(p, 8, false));
@@ -122,7 +122,7 @@ TEST_F(Helpers, ReadOnlyProgMapsAreAllowedReadOnly) {
 }
 
 TEST_F(Helpers, PushPopPeek) {
-    auto q = make(kMapQueue, 0, 4, 2);
+    auto q = make(MapType::Queue, 0, 4, 2);
     uint32_t a = 5, out = 0;
     EXPECT_EQ(s(call(87, u(q.get()), u(&a), kAny)), 0);
     EXPECT_EQ(s(call(89, u(q.get()), u(&out))), 0);
@@ -132,7 +132,7 @@ TEST_F(Helpers, PushPopPeek) {
 }
 
 TEST_F(Helpers, TailCallCountsAndLimits) {
-    auto pa = make(kMapProgArray, 4, 4, 4);
+    auto pa = make(MapType::ProgArray, 4, 4, 4);
     static const int prog = 0;
     const void* h = &prog;
     uint32_t k = 1;
@@ -268,7 +268,7 @@ TEST_F(Helpers, TaskTimeRandomCpu) {
 }
 
 TEST_F(Helpers, RingbufHelpers) {
-    auto m = make(kMapRingbuf, 0, 0, 4096);
+    auto m = make(MapType::Ringbuf, 0, 0, 4096);
     checked();
     const uint64_t rec = call(131, u(m.get()), 8, 0);
     ASSERT_NE(rec, 0u);
@@ -290,7 +290,7 @@ TEST_F(Helpers, RingbufHelpers) {
 }
 
 TEST_F(Helpers, PerfEventOutputCurrentCpu) {
-    auto m = make(kMapPerfEventArray, 4, 4, 4);
+    auto m = make(MapType::PerfEventArray, 4, 4, 4);
     set_current_cpu(2);
     const uint32_t data = 0x01020304;
     EXPECT_EQ(call(25, 0, u(m.get()), kFCurrentCpu, u(&data), 4), 0u);
@@ -343,7 +343,7 @@ TEST_F(Helpers, LoopCallbacksMayUseTheCallersStackInCheckedMode) {
 
 TEST_F(Helpers, ForEachMapElemPassesKeyValueAndAllowsThemDuringTheCallback) {
     checked();
-    auto m = make(kMapArray, 4, 8, 3);
+    auto m = make(MapType::Array, 4, 8, 3);
     for (uint32_t k = 0; k < 3; ++k) {
         uint64_t v = 10 * (k + 1);
         ASSERT_EQ(m->update_elem(&k, &v, kAny), 0);

@@ -15,7 +15,7 @@
 
 namespace bpfvm::maps::test {
 
-inline MapAttr attr(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags = 0) {
+inline MapAttr attr(MapType type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags = 0) {
     MapAttr a;
     a.type = type;
     a.key_size = key_size;
@@ -33,7 +33,7 @@ inline std::unique_ptr<Map> make(const MapAttr& a) {
     return r.has_value() ? std::move(r.value()) : nullptr;
 }
 
-inline std::unique_ptr<Map> make(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
+inline std::unique_ptr<Map> make(MapType type, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
                                  uint32_t flags = 0) {
     return make(attr(type, key_size, value_size, max_entries, flags));
 }

@@ -22,7 +22,7 @@ uint32_t lpm_get(Map& m, const Ipv4Key& k) {
 }
 
 TEST(LpmTrie, LongestPrefixWins) {
-    auto m = make(kMapLpmTrie, 8, 4, 16, kFNoPrealloc);
+    auto m = make(MapType::LpmTrie, 8, 4, 16, kFNoPrealloc);
     const uint32_t v8 = 8, v16 = 16, v24 = 24, v0 = 100;
     ASSERT_EQ(upd(*m, ip(8, 10, 0, 0, 0), &v8, kAny), 0);
     ASSERT_EQ(upd(*m, ip(16, 10, 1, 0, 0), &v16, kAny), 0);
@@ -42,7 +42,7 @@ TEST(LpmTrie, LongestPrefixWins) {
 }
 
 TEST(LpmTrie, ErrorsAndIteration) {
-    auto m = make(kMapLpmTrie, 8, 4, 2, kFNoPrealloc);
+    auto m = make(MapType::LpmTrie, 8, 4, 2, kFNoPrealloc);
     const uint32_t v = 1;
     EXPECT_EQ(upd(*m, ip(33, 1, 2, 3, 4), &v, kAny), -EINVAL);
     EXPECT_EQ(upd(*m, ip(8, 1, 0, 0, 0), &v, kExist), -ENOENT);
@@ -59,8 +59,8 @@ TEST(LpmTrie, ErrorsAndIteration) {
     std::memcpy(&k1, keys[1].data(), 8);
     EXPECT_EQ(k0.prefixlen, 16u);
     EXPECT_EQ(k1.prefixlen, 8u);
-    EXPECT_EQ(create_error(attr(kMapLpmTrie, 8, 4, 2)), "map m (lpm_trie): BPF_F_NO_PREALLOC is required");
-    EXPECT_EQ(create_error(attr(kMapLpmTrie, 4, 4, 2, kFNoPrealloc)),
+    EXPECT_EQ(create_error(attr(MapType::LpmTrie, 8, 4, 2)), "map m (lpm_trie): BPF_F_NO_PREALLOC is required");
+    EXPECT_EQ(create_error(attr(MapType::LpmTrie, 4, 4, 2, kFNoPrealloc)),
               "map m (lpm_trie): key_size must be 5..260 (u32 prefixlen + 1..256 data bytes), got 4");
 }
 
@@ -69,7 +69,7 @@ TEST(LpmTrie, Ipv6StyleKeys) {
         uint32_t plen;
         uint8_t a[16];
     };
-    auto m = make(kMapLpmTrie, 20, 8, 8, kFNoPrealloc);
+    auto m = make(MapType::LpmTrie, 20, 8, 8, kFNoPrealloc);
     Key6 net{64, {0x20, 0x01, 0x0d, 0xb8}};
     const uint64_t v = 64;
     ASSERT_EQ(m->update_elem(&net, &v, kAny), 0);
@@ -80,7 +80,7 @@ TEST(LpmTrie, Ipv6StyleKeys) {
 }
 
 TEST(QueueMap, FifoOrderFullAndOverwrite) {
-    auto q = make(kMapQueue, 0, 4, 3);
+    auto q = make(MapType::Queue, 0, 4, 3);
     for (uint32_t v = 1; v <= 3; ++v) ASSERT_EQ(q->push_elem(&v, kAny), 0);
     uint32_t v = 4, out = 0;
     EXPECT_EQ(q->push_elem(&v, kAny), -E2BIG);
@@ -99,11 +99,11 @@ TEST(QueueMap, FifoOrderFullAndOverwrite) {
     EXPECT_EQ(q->sys_lookup_and_delete(nullptr, &out), 0);
     EXPECT_EQ(out, 4u);
     EXPECT_EQ(q->get_next_key(nullptr, &out), -kENotSupp);
-    EXPECT_EQ(create_error(attr(kMapQueue, 4, 4, 3)), "map m (queue): key_size must be 0, got 4");
+    EXPECT_EQ(create_error(attr(MapType::Queue, 4, 4, 3)), "map m (queue): key_size must be 0, got 4");
 }
 
 TEST(StackMap, LifoOrderAndOverwriteDropsOldest) {
-    auto s = make(kMapStack, 0, 8, 2);
+    auto s = make(MapType::Stack, 0, 8, 2);
     uint64_t a = 1, b = 2, c = 3, out = 0;
     ASSERT_EQ(s->push_elem(&a, kAny), 0);
     ASSERT_EQ(s->push_elem(&b, kAny), 0);
@@ -117,7 +117,7 @@ TEST(StackMap, LifoOrderAndOverwriteDropsOldest) {
 }
 
 TEST(BloomFilter, NoFalseNegatives) {
-    MapAttr a = attr(kMapBloomFilter, 0, 8, 1000);
+    MapAttr a = attr(MapType::BloomFilter, 0, 8, 1000);
     a.map_extra = 3;
     auto m = make(a);
     for (uint64_t v = 0; v < 1000; ++v) ASSERT_EQ(m->push_elem(&v, kAny), 0);
@@ -133,7 +133,7 @@ TEST(BloomFilter, NoFalseNegatives) {
 }
 
 TEST(RingBuf, RecordsInReservationOrderDiscardSkipped) {
-    auto m = make(kMapRingbuf, 0, 0, 4096);
+    auto m = make(MapType::Ringbuf, 0, 0, 4096);
     RingBuf* rb = m->as_ringbuf();
     ASSERT_NE(rb, nullptr);
     auto* r1 = static_cast<uint32_t*>(rb->reserve(4, 0));
@@ -161,7 +161,7 @@ TEST(RingBuf, RecordsInReservationOrderDiscardSkipped) {
 }
 
 TEST(RingBuf, FullThenWrapsAround) {
-    auto m = make(kMapRingbuf, 0, 0, 4096);
+    auto m = make(MapType::Ringbuf, 0, 0, 4096);
     RingBuf* rb = m->as_ringbuf();
     std::vector<uint8_t> chunk(1000, 7);
     int ok = 0;
@@ -178,14 +178,14 @@ TEST(RingBuf, FullThenWrapsAround) {
         ASSERT_EQ(recs.size(), 1u);
         EXPECT_EQ(recs[0], chunk);
     }
-    EXPECT_EQ(create_error(attr(kMapRingbuf, 0, 0, 4096 * 3)),
+    EXPECT_EQ(create_error(attr(MapType::Ringbuf, 0, 0, 4096 * 3)),
               "map m (ringbuf): max_entries must be a power of two multiple of 4096, got 12288");
-    EXPECT_EQ(create_error(attr(kMapRingbuf, 0, 0, 2048)),
+    EXPECT_EQ(create_error(attr(MapType::Ringbuf, 0, 0, 2048)),
               "map m (ringbuf): max_entries must be a power of two multiple of 4096, got 2048");
 }
 
 TEST(PerfEventArray, CollectsPerIndex) {
-    auto m = make(kMapPerfEventArray, 4, 4, 0);  // 0: one slot per CPU (4 here)
+    auto m = make(MapType::PerfEventArray, 4, 4, 0);  // 0: one slot per CPU (4 here)
     EXPECT_EQ(m->max_entries(), 4u);
     PerfEventArray* pe = m->as_perf_event_array();
     ASSERT_NE(pe, nullptr);
