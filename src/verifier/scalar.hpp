@@ -175,10 +175,11 @@ Branch is_branch_taken(JmpOp op, bool is32, const Scalar& a, const Scalar& b);
 
 /// Refine both operands for the side where `a op b` is `taken` (the kernel's regs_refine_cond_op,
 /// then a sync of both). For an immediate pass a throw-away Scalar::known(sign-extended imm).
-/// Returns false when a refined operand is empty (its bounds cross or disagree with a known
-/// var_off): that side cannot happen, which the kernel reports as a register invariant violation
-/// (a verifier bug, rejected under BPF_F_TEST_REG_INVARIANTS) or otherwise survives by forgetting
-/// the bounds.
+/// Returns false when a refined operand fails the kernel's invariant checks (bounds crossed, or
+/// a known var_off disagreeing with them): that side cannot happen, and the kernel reports it as a
+/// register invariant violation (a verifier bug, a rejection under BPF_F_TEST_REG_INVARIANTS;
+/// otherwise it forgets the bounds and goes on). True does not prove the side possible: like the
+/// kernel's, the single-member collapse of sync() may turn an empty state into a constant.
 bool refine(JmpOp op, bool is32, bool taken, Scalar& a, Scalar& b);
 /// The same for `if rX op rX`: the kernel applies the two-operand rules to one register seen
 /// twice, so `r < r` taken leaves umin + 1 and umax - 1 (an impossible side it does not detect).
