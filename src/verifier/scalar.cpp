@@ -2,12 +2,14 @@
 // size coercions, pruning coverage and log printing. The deduction rules are the kernel's, one for
 // one, so that bpfvm derives the same bounds; each comment says why the rule keeps every member.
 #include "scalar.hpp"
-#include "scalar_internal.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <cinttypes>
 #include <cstdio>
+
+#include "bpfvm/result.hpp"
+#include "scalar_internal.hpp"
 
 namespace bpfvm::verifier {
 
@@ -237,6 +239,7 @@ void Scalar::zext32() {
 }
 
 void Scalar::coerce_to_size(unsigned bytes) {
+    BPFVM_ASSERT(bytes == 1 || bytes == 2 || bytes == 4);
     var_off = var_off.cast(bytes);
     const uint64_t keep = (1ull << (bytes * 8)) - 1;
     // The truncated bounds stay a range only if the dropped high bits agree on both ends.
@@ -255,6 +258,7 @@ void Scalar::coerce_to_size(unsigned bytes) {
 }
 
 void Scalar::coerce_to_size_sx(unsigned bytes) {
+    BPFVM_ASSERT(bytes == 1 || bytes == 2 || bytes == 4);
     const unsigned bits = bytes * 8;
     const auto extend = [bits](uint64_t v) {
         return bits == 8 ? int64_t{static_cast<int8_t>(v)}
@@ -298,6 +302,7 @@ void Scalar::coerce_to_size_sx(unsigned bytes) {
 }
 
 void Scalar::coerce_subreg_to_size_sx(unsigned bytes) {
+    BPFVM_ASSERT(bytes == 1 || bytes == 2);
     const unsigned bits = bytes * 8;
     const auto extend = [bits](uint64_t v) {
         return bits == 8 ? int32_t{static_cast<int8_t>(v)} : int32_t{static_cast<int16_t>(v)};

@@ -5,10 +5,17 @@
 // exactly, imprecision included, because the aim is the kernel's verdict: a program the kernel
 // rejects for a lost bound must be rejected here too.
 //
-// Reference: the kernel running on the development machines (Linux 6.18.44 with its stable
-// backports): reg_bounds_sync (with the single-value tnum/range refinement), the 32- and 64-bit
-// sign-boundary deductions, tracked byte swaps and neg, the [-1, 0] split of and/or, and no
-// tracking of div/mod results (they become unknown). See scalar.cpp for the details.
+// Reference: the kernel of the development machines (Linux 6.18.44 with its stable backports),
+// checked by loading probe programs and comparing its level-2 log with this library (see
+// tests/verifier/scalar_kernel_cases.txt). Facts of that kernel that differ between versions:
+// - reg_bounds_sync collapses a register to a constant when its tnum and unsigned range share a
+//   single value (tnum_step), and deduces across the sign boundary in 64 and in 32 bits;
+// - byte swaps are tracked through the tnum; neg is tracked as 0 - x (not probed: neg programs
+//   crash this kernel, see DEVELOPERS.md);
+// - div and mod results are not tracked (unknown, the whole register even for ALU32);
+// - `dst &= K` / `dst |= K` with dst in [-1, 0] splits into two paths (split_minus_one_or_zero);
+// - a register compared with itself is not special-cased: decided from its bounds, refined
+//   through aliases (refine_same_register).
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "bpfvm/result.hpp"
+
 namespace bpfvm::verifier {
 
 Tnum Tnum::range(uint64_t min, uint64_t max) {
@@ -55,12 +57,21 @@ Tnum Tnum::clear_subreg() const { return Tnum{value & ~0xffffffffull, mask & ~0x
 
 Tnum Tnum::with_subreg(Tnum sub) const { return clear_subreg() | sub.subreg(); }
 
-Tnum Tnum::lshift(unsigned n) const { return Tnum{value << n, mask << n}; }
+// Shift amounts come from instructions the caller has checked (or from a known register value
+// below the width); a larger one here is a bug in the caller.
+Tnum Tnum::lshift(unsigned n) const {
+    BPFVM_ASSERT(n < 64);
+    return Tnum{value << n, mask << n};
+}
 
-Tnum Tnum::rshift(unsigned n) const { return Tnum{value >> n, mask >> n}; }
+Tnum Tnum::rshift(unsigned n) const {
+    BPFVM_ASSERT(n < 64);
+    return Tnum{value >> n, mask >> n};
+}
 
 Tnum Tnum::arshift(unsigned n, unsigned bits) const {
     // The sign bit, known or not, is copied into the vacated bits of both value and mask.
+    BPFVM_ASSERT((bits == 32 || bits == 64) && n < bits);
     if (bits == 32) {
         return Tnum{static_cast<uint32_t>(static_cast<int32_t>(value) >> n),
                     static_cast<uint32_t>(static_cast<int32_t>(mask) >> n)};
@@ -71,6 +82,7 @@ Tnum Tnum::arshift(unsigned n, unsigned bits) const {
 
 Tnum Tnum::bswap(unsigned width) const {
     // A byte swap only moves bits, so known and unknown bits move together.
+    BPFVM_ASSERT(width == 16 || width == 32 || width == 64);
     switch (width) {
         case 16: return Tnum{__builtin_bswap16(static_cast<uint16_t>(value)), __builtin_bswap16(static_cast<uint16_t>(mask))};
         case 32: return Tnum{__builtin_bswap32(static_cast<uint32_t>(value)), __builtin_bswap32(static_cast<uint32_t>(mask))};

@@ -263,8 +263,10 @@ TEST(Scalar, PointerArithmeticHelpers) {
     dead.umin = 3;
     EXPECT_TRUE(has_impossible_bounds(dead));
     EXPECT_FALSE(has_impossible_bounds(Scalar::from_urange(1, 2)));
-    const Scalar off = pointer_offset_add(k(0), Scalar::from_urange(0, 0xff));
-    EXPECT_EQ(off.to_string(), "scalar(smin=smin32=0,smax=umax=smax32=umax32=255,var_off=(0x0; 0xff))");
+    // `r3 = r10; r3 += r6` with r6 in [8, 255]: the kernel prints R3=fp(<these fields>).
+    const Scalar r6 = after(JmpOp::Lt, false, alu(AluOp::And, true, Scalar::unknown(), k(0xff)), 8, false);
+    EXPECT_EQ(pointer_offset_add(k(0), r6).fields_string(),
+              "smin=umin=smin32=umin32=8,smax=umax=smax32=umax32=255,var_off=(0x0; 0xff)");
     EXPECT_EQ(pointer_offset_sub(k(16), Scalar::from_urange(0, 4)).to_string(),
               "scalar(smin=umin=smin32=umin32=12,smax=umax=smax32=umax32=16,var_off=(0x0; 0x1f))");
     EXPECT_EQ(pointer_offset_sub(k(0), Scalar::from_urange(0, 4)).umin, 0u);  // may wrap: unbounded
