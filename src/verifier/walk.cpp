@@ -1,0 +1,555 @@
+// The walk: every path of a subprogram depth-first, as the kernel's do_check. At prune points the
+// current state is compared with the states kept there (is_state_visited): a state covered by a
+// fully verified one ends the path; one equal to a state still on the current path is an infinite
+// loop. Precision backtracking (mark_chain_precision) marks the scalars whose exact range a check
+// depended on, back along the path's checkpoints, so that other scalars do not prevent pruning.
+#include <algorithm>
+
+#include "checks.hpp"
+#include "walk.hpp"
+
+namespace bpfvm::verifier {
+namespace {
+
+constexpr uint32_t kAddConst = 1u << 31;
+constexpr size_t kMaxPending = 8192;   // BPF_COMPLEXITY_LIMIT_JMP_SEQ
+constexpr size_t kMaxStatesUnpriv = 64;  // BPF_COMPLEXITY_LIMIT_STATES
+
+// ---- State comparison (states_equal, regsafe, stacksafe, refsafe)
+
+enum class Exact { NotExact, RangeWithin, Exact };
+
+/// A bijection between the ids of an old state and the current one (the kernel's idmap).
+struct IdMap {
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;
+    uint32_t tmp = 0x40000000;
+
+    bool check(uint32_t old_id, uint32_t cur_id) {
+        if (!!old_id != !!cur_id) return false;
+        if (old_id == 0) return true;
+        for (const auto& [o, c] : pairs) {
+            if (o == old_id) return c == cur_id;
+            if (c == cur_id) return false;
+        }
+        pairs.emplace_back(old_id, cur_id);
+        return true;
+    }
+    bool check_scalar(uint32_t old_id, uint32_t cur_id) {
+        return check(old_id ? old_id : ++tmp, cur_id ? cur_id : ++tmp);
+    }
+};
+
+/// Fields other than ids equal (the kernel's memcmp up to `id`).
+bool same_fields(const Reg& a, const Reg& b) {
+    return a.type == b.type && a.flags == b.flags && a.off == b.off && a.val == b.val && a.map == b.map &&
+           a.range == b.range && a.mem_size == b.mem_size && a.subprog == b.subprog && a.frameno == b.frameno;
+}
+
+bool regs_exact(const Reg& a, const Reg& b, IdMap& ids) {
+    return same_fields(a, b) && ids.check(a.id, b.id) && ids.check(a.ref_obj_id, b.ref_obj_id);
+}
+
+bool regsafe(const Env& env, const Reg& old, const Reg& cur, IdMap& ids, Exact exact) {
+    if (exact == Exact::Exact) return regs_exact(old, cur, ids);
+    if (old.type == RegType::NotInit) {
+        if (exact == Exact::NotExact || cur.type == RegType::NotInit) return true;
+    }
+    if (old.type != cur.type || old.flags != cur.flags) return false;
+    switch (old.type) {
+        case RegType::Scalar: {
+            if (regs_exact(old, cur, ids)) return true;
+            const bool precise = old.precise || !env.opt.privileged;
+            if (!precise && exact == Exact::NotExact) return true;
+            if ((old.id & kAddConst) != (cur.id & kAddConst)) return false;
+            if (old.off != cur.off) return false;
+            return covers(old.val, cur.val) && ids.check_scalar(old.id, cur.id);
+        }
+        case RegType::MapKey:
+        case RegType::MapValue:
+        case RegType::Mem:
+        case RegType::Buf:
+        case RegType::TpBuffer:
+            return old.off == cur.off && old.map == cur.map && old.mem_size == cur.mem_size &&
+                   covers(old.val, cur.val) && ids.check(old.id, cur.id) && ids.check(old.ref_obj_id, cur.ref_obj_id);
+        case RegType::PacketMeta:
+        case RegType::Packet:
+            if (old.range > cur.range) return false;
+            if (old.off != cur.off) return false;
+            if (!ids.check(old.id, cur.id)) return false;
+            return covers(old.val, cur.val);
+        case RegType::Stack:
+            return regs_exact(old, cur, ids) && old.frameno == cur.frameno;
+        case RegType::Arena:
+            return true;
+        default:
+            return regs_exact(old, cur, ids);
+    }
+}
+
+/// The scalar a stack slot holds as a whole (a 64-bit spilled scalar, or 8 bytes of data).
+bool slot_scalar(const StackSlot& s, Reg& out) {
+    if (s.is_full_spill() && s.spilled.type == RegType::Scalar) {
+        out = s.spilled;
+        return true;
+    }
+    if (s.all(SlotByte::Misc)) {
+        out = Reg::unknown_scalar();
+        return true;
+    }
+    return false;
+}
+
+bool stacksafe(const Env& env, const Frame& old, const Frame& cur, IdMap& ids, Exact exact) {
+    for (size_t spi = 0; spi < old.stack.size(); ++spi) {
+        const StackSlot& o = old.stack[spi];
+        const bool have_cur = spi < cur.stack.size();
+        static const StackSlot empty;
+        const StackSlot& c = have_cur ? cur.stack[spi] : empty;
+        if (exact != Exact::NotExact) {
+            if (!have_cur) return false;
+            for (int i = 0; i < 8; ++i)
+                if (o.bytes[i] != c.bytes[i]) return false;
+        }
+        Reg oreg, creg;
+        if (slot_scalar(o, oreg) && have_cur && slot_scalar(c, creg)) {
+            if (!regsafe(env, oreg, creg, ids, exact)) return false;
+            continue;
+        }
+        for (int i = 0; i < 8; ++i) {
+            const SlotByte ob = o.bytes[i];
+            const SlotByte cb = c.bytes[i];
+            if (ob == SlotByte::Invalid) continue;
+            if (env.opt.privileged && ob == SlotByte::Misc) continue;
+            if (!have_cur) return false;
+            if (ob == SlotByte::Misc && cb == SlotByte::Zero) continue;
+            if (ob != cb) return false;
+        }
+        if (o.is_spill() && !regsafe(env, o.spilled, c.spilled, ids, exact)) return false;
+    }
+    return true;
+}
+
+bool refsafe(const State& old, const State& cur, IdMap& ids) {
+    if (old.refs.size() != cur.refs.size()) return false;
+    if (old.active_locks != cur.active_locks || old.active_rcu != cur.active_rcu ||
+        old.active_preempt != cur.active_preempt)
+        return false;
+    for (size_t i = 0; i < old.refs.size(); ++i) {
+        const RefState& a = old.refs[i];
+        const RefState& b = cur.refs[i];
+        if (!ids.check(a.id, b.id) || a.kind != b.kind) return false;
+        if (a.kind == RefKind::Lock && (a.lock_map != b.lock_map || a.lock_off != b.lock_off)) return false;
+    }
+    return true;
+}
+
+/// Registers live in frame `f` of a state at instruction `insn` (static liveness): the running
+/// frame at `insn`, callers after their call returns.
+uint16_t live_mask(const Env& env, const State& st, uint32_t f, uint32_t insn) {
+    if (f == st.curframe) return env.aux[insn].live_in;
+    const uint32_t ret = st.frames[f + 1].callsite + 1;
+    if (ret >= env.aux.size()) return 0xffff;
+    // r0 is the callee's result and r1-r5 are clobbered by the call.
+    return static_cast<uint16_t>(env.aux[ret].live_in & ~0x3f);
+}
+
+bool states_equal(const Env& env, const State& old, const State& cur, uint32_t insn, Exact exact) {
+    if (old.curframe != cur.curframe || old.frames.size() != cur.frames.size()) return false;
+    if (old.speculative && !cur.speculative) return false;
+    IdMap ids;
+    if (!refsafe(old, cur, ids)) return false;
+    for (uint32_t f = 0; f <= old.curframe; ++f) {
+        const Frame& o = old.frames[f];
+        const Frame& c = cur.frames[f];
+        if (o.callsite != c.callsite) return false;
+        if (o.callback_depth > c.callback_depth) return false;
+        const uint16_t live = exact == Exact::Exact ? 0xffff : live_mask(env, old, f, insn);
+        for (int r = 0; r < kNumRegs; ++r) {
+            if (!(live & (1u << r)) && exact == Exact::NotExact) continue;
+            if (!regsafe(env, o.regs[r], c.regs[r], ids, exact)) return false;
+        }
+        if (!stacksafe(env, o, c, ids, exact)) return false;
+    }
+    return true;
+}
+
+// ---- Precision backtracking
+
+/// Registers and stack slots whose precision is still wanted, per frame.
+struct Backtrack {
+    uint32_t frame = 0;
+    uint16_t regs[kMaxFrames] = {};
+    uint64_t slots[kMaxFrames] = {};
+
+    bool empty() const {
+        for (int f = 0; f < kMaxFrames; ++f)
+            if (regs[f] || slots[f]) return false;
+        return true;
+    }
+    bool has(int r) const { return regs[frame] & (1u << r); }
+    void set(int r) { regs[frame] |= static_cast<uint16_t>(1u << r); }
+    void clear(int r) { regs[frame] &= static_cast<uint16_t>(~(1u << r)); }
+};
+
+/// Registers linked by a conditional jump's history entry share their precision.
+void sync_linked(Backtrack& bt, const HistEntry* h) {
+    if (!h || !h->linked) return;
+    bool any = false;
+    for (uint32_t f = 0; f < kMaxFrames; ++f)
+        for (int r = 0; r < kNumRegs; ++r)
+            if ((h->linked >> (f * kNumRegs + r)) & 1) any = any || (bt.regs[f] & (1u << r));
+    if (!any) return;
+    for (uint32_t f = 0; f < kMaxFrames; ++f)
+        for (int r = 0; r < kNumRegs; ++r)
+            if ((h->linked >> (f * kNumRegs + r)) & 1) bt.regs[f] |= static_cast<uint16_t>(1u << r);
+}
+
+enum class BtResult { Ok, Unsupported };
+
+/// backtrack_insn: what instruction `idx` means for the wanted set, walking backwards.
+BtResult backtrack_insn(const Env& env, uint32_t idx, int64_t subseq, const HistEntry* h, Backtrack& bt) {
+    const Insn& insn = env.insn(idx);
+    const OpInfo& info = op_info(insn.op);
+    const uint8_t cls = info.opcode & 0x07;
+    const uint8_t code = info.opcode & 0xf0;
+    sync_linked(bt, h);
+    const int d = insn.dst, s = insn.src;
+    switch (info.form) {
+        case Form::AluImm:
+        case Form::AluReg:
+        case Form::Neg:
+        case Form::Movsx:
+        case Form::End:
+            if (!bt.has(d)) break;
+            if (info.form == Form::Neg || info.form == Form::End) break;
+            if (code == 0xb0) {  // mov
+                bt.clear(d);
+                if ((info.opcode & 0x08) && s != kFrameReg) bt.set(s);
+            } else if (info.opcode & 0x08) {
+                if (s != kFrameReg) bt.set(s);
+            }
+            break;
+        case Form::Ldx:
+        case Form::Ldxs:
+            if (!bt.has(d)) break;
+            bt.clear(d);
+            if (h && h->stack_slot >= 0) bt.slots[h->frame] |= uint64_t{1} << h->stack_slot;
+            break;
+        case Form::St:
+        case Form::Stx:
+            if (bt.has(d)) return BtResult::Unsupported;
+            if (!h || h->stack_slot < 0) break;
+            if (!(bt.slots[h->frame] & (uint64_t{1} << h->stack_slot))) break;
+            bt.slots[h->frame] &= ~(uint64_t{1} << h->stack_slot);
+            if (info.form == Form::Stx) bt.set(s);
+            break;
+        case Form::Atomic:
+            if (bt.has(d)) return BtResult::Unsupported;
+            if (bt.has(s) || (insn.imm == 0xf1 && bt.has(0))) return BtResult::Unsupported;
+            break;
+        case Form::CallLocal: {
+            const int sub = env.subprog_at(insn.target);
+            if (sub >= 0 && env.subprogs[static_cast<uint32_t>(sub)].global) {
+                bt.clear(0);
+                break;
+            }
+            // Leaving the callee backwards: r1-r5 are the caller's arguments.
+            const uint16_t args = bt.regs[bt.frame] & 0x3e;
+            bt.regs[bt.frame] = 0;
+            bt.slots[bt.frame] = 0;
+            if (bt.frame == 0) return BtResult::Unsupported;
+            bt.frame--;
+            bt.regs[bt.frame] |= args;
+            break;
+        }
+        case Form::Call:
+        case Form::CallKfunc:
+        case Form::Callx: {
+            const bool callback_return = env.aux[idx].calls_callback && subseq >= 0 && static_cast<int64_t>(idx) != subseq - 1;
+            if (callback_return) {
+                // The exit of a callback returns to its helper call: r1-r5 are not its arguments.
+                bt.regs[bt.frame] = 0;
+                bt.slots[bt.frame] = 0;
+                if (bt.frame == 0) return BtResult::Unsupported;
+                bt.frame--;
+                break;
+            }
+            bt.clear(0);
+            if (bt.regs[bt.frame] & 0x3e) return BtResult::Unsupported;
+            break;
+        }
+        case Form::Exit: {
+            const bool r0 = subseq >= 1 && env.insn(static_cast<uint32_t>(subseq - 1)).op == Op::CallLocal && bt.has(0);
+            bt.clear(0);
+            if (bt.frame + 1 >= kMaxFrames) return BtResult::Unsupported;
+            bt.frame++;
+            if (r0) bt.set(0);
+            break;
+        }
+        case Form::JmpReg:
+            if (!bt.has(d) && !bt.has(s)) break;
+            bt.set(s);
+            bt.set(d);
+            break;
+        case Form::Lddw:
+            if (!bt.has(d)) break;
+            bt.clear(d);
+            break;
+        case Form::LdAbs:
+        case Form::LdInd:
+            if (bt.has(d) || bt.has(0)) return BtResult::Unsupported;
+            break;
+        default:
+            break;
+    }
+    (void)cls;
+    sync_linked(bt, h);
+    return BtResult::Ok;
+}
+
+/// mark_all_scalars_precise: the fallback when backtracking cannot follow a value.
+void mark_all_precise(Env& env) {
+    for (Checkpoint* c = env.cur->parent; c; c = c->parent)
+        c->st.for_each_reg([](Reg& r) {
+            if (r.type == RegType::Scalar) r.precise = true;
+        });
+}
+
+/// The instruction executed before `i` on a segment, from its history; -1 at the segment start.
+int64_t prev_insn(const std::vector<HistEntry>& hist, size_t& cnt, uint32_t first, uint32_t i) {
+    if (i == first) {
+        if (cnt == 0) return -1;
+        if (cnt == 1 && hist[0].idx == i && hist[0].stack_slot < 0) return -1;
+    }
+    while (cnt && hist[cnt - 1].idx == i && hist[cnt - 1].stack_slot >= 0 && hist[cnt - 1].prev_idx == i) --cnt;
+    if (cnt && hist[cnt - 1].idx == i) {
+        const uint32_t p = hist[cnt - 1].prev_idx;
+        --cnt;
+        if (p + 1 != i || true) return p;
+    }
+    if (i == 0) return -1;
+    return static_cast<int64_t>(i) - 1;
+}
+
+const HistEntry* hist_at(const std::vector<HistEntry>& hist, size_t cnt, uint32_t i) {
+    // The last entries for `i` (a stack access and a jump may both be recorded): prefer the one with data.
+    const HistEntry* found = nullptr;
+    for (size_t k = cnt; k > 0; --k) {
+        const HistEntry& h = hist[k - 1];
+        if (h.idx != i) break;
+        if (!found || h.stack_slot >= 0 || h.linked) found = &h;
+    }
+    return found;
+}
+
+/// __mark_chain_precision from the current path with `bt` as the wanted set.
+bool backtrack(Env& env, Backtrack bt) {
+    if (!env.opt.privileged) return true;
+    if (bt.empty()) return true;
+    const std::vector<HistEntry>* hist = &env.cur->history;
+    uint32_t first = env.cur->first_insn;
+    int64_t last = env.insn_idx;
+    int64_t subseq = -1;
+    bool skip_first = true;
+    Checkpoint* parent = env.cur->parent;
+    for (;;) {
+        size_t cnt = hist->size();
+        for (int64_t i = last;;) {
+            if (skip_first) {
+                skip_first = false;
+            } else {
+                const HistEntry* h = hist_at(*hist, cnt, static_cast<uint32_t>(i));
+                if (backtrack_insn(env, static_cast<uint32_t>(i), subseq, h, bt) == BtResult::Unsupported) {
+                    mark_all_precise(env);
+                    return true;
+                }
+            }
+            if (bt.empty()) return true;
+            subseq = i;
+            const int64_t p = prev_insn(*hist, cnt, first, static_cast<uint32_t>(i));
+            if (p < 0) break;
+            i = p;
+        }
+        if (!parent) break;
+        State& st = parent->st;
+        for (int64_t f = bt.frame; f >= 0; --f) {
+            if (static_cast<size_t>(f) >= st.frames.size()) continue;
+            Frame& fr = st.frames[static_cast<size_t>(f)];
+            for (int r = 0; r < kNumRegs; ++r) {
+                if (!(bt.regs[f] & (1u << r))) continue;
+                Reg& reg = fr.regs[r];
+                if (reg.type != RegType::Scalar || reg.precise) bt.regs[f] &= static_cast<uint16_t>(~(1u << r));
+                else reg.precise = true;
+            }
+            for (int k = 0; k < 64; ++k) {
+                if (!(bt.slots[f] & (uint64_t{1} << k))) continue;
+                if (static_cast<size_t>(k) >= fr.stack.size() || !(fr.stack[k].is_spill() && fr.stack[k].spilled.type == RegType::Scalar)) {
+                    bt.slots[f] &= ~(uint64_t{1} << k);
+                    continue;
+                }
+                Reg& reg = fr.stack[k].spilled;
+                if (reg.precise) bt.slots[f] &= ~(uint64_t{1} << k);
+                else reg.precise = true;
+            }
+        }
+        if (bt.empty()) return true;
+        subseq = first;
+        last = parent->last_insn;
+        first = parent->first_insn;
+        hist = &parent->history;
+        parent = parent->parent;
+    }
+    if (!bt.empty()) mark_all_precise(env);
+    return true;
+}
+
+/// propagate_precision: after pruning against `old`, what was precise there matters here too.
+void propagate_precision(Env& env, const State& old) {
+    Backtrack bt;
+    bt.frame = old.curframe;
+    for (uint32_t f = 0; f <= old.curframe; ++f) {
+        const Frame& fr = old.frames[f];
+        for (int r = 0; r < kFrameReg; ++r)
+            if (fr.regs[r].type == RegType::Scalar && fr.regs[r].precise) bt.regs[f] |= static_cast<uint16_t>(1u << r);
+        for (size_t k = 0; k < fr.stack.size() && k < 64; ++k)
+            if (fr.stack[k].is_spill() && fr.stack[k].spilled.type == RegType::Scalar && fr.stack[k].spilled.precise)
+                bt.slots[f] |= uint64_t{1} << k;
+    }
+    backtrack(env, bt);
+}
+
+void mark_all_imprecise(State& st) {
+    st.for_each_reg([](Reg& r) {
+        if (r.type == RegType::Scalar) r.precise = false;
+    });
+}
+
+/// states_maybe_looping: same frames and the current frame's registers equal.
+bool maybe_looping(const State& old, const State& cur) {
+    if (old.curframe != cur.curframe) return false;
+    const Frame& a = old.cur();
+    const Frame& b = cur.cur();
+    for (int r = 0; r < kNumRegs; ++r) {
+        const Reg& x = a.regs[r];
+        const Reg& y = b.regs[r];
+        if (!(x.type == y.type && x.off == y.off && x.val == y.val && x.map == y.map && x.range == y.range)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool mark_precise(Env& env, int regno) {
+    if (!env.opt.privileged) return true;
+    Reg& r = env.cur->st.reg(regno);
+    if (r.type != RegType::Scalar) return true;
+    Backtrack bt;
+    bt.frame = env.cur->st.curframe;
+    bt.set(regno);
+    return backtrack(env, bt);
+}
+
+bool mark_precise_stack(Env& env, uint32_t frame, int slot) {
+    if (!env.opt.privileged) return true;
+    Backtrack bt;
+    bt.frame = env.cur->st.curframe;
+    bt.slots[frame] |= uint64_t{1} << slot;
+    return backtrack(env, bt);
+}
+
+PathState* push_branch(Env& env, uint32_t insn, uint32_t prev_insn) {
+    if (env.pending.size() >= kMaxPending) {
+        env.fail("The sequence of %zu jumps is too complex.", env.pending.size());
+        return nullptr;
+    }
+    env.pending.push_back(*env.cur);
+    PathState& p = env.pending.back();
+    p.resume_insn = insn;
+    p.resume_prev = prev_insn;
+    if (p.parent) p.parent->branches++;
+    return &p;
+}
+
+int is_state_visited(Env& env, uint32_t insn) {
+    PathState& cur = *env.cur;
+    InsnAux& aux = env.aux[insn];
+    const bool force = env.opt.test_state_freq || aux.force_checkpoint;
+    bool add = force;
+    if (env.jmps_processed - env.prev_jmps_processed >= 2 && env.stats.insns_processed - env.prev_insns_processed >= 8)
+        add = true;
+    auto& list = env.explored[insn];
+    size_t count = 0;
+    for (auto it = list.begin(); it != list.end(); ++it) {
+        Checkpoint& c = **it;
+        ++count;
+        if (c.branches > 0) {
+            // A state still on this path: the walk is in a loop.
+            const bool loop_head = aux.force_checkpoint || aux.calls_callback;
+            if (loop_head && (c.st.may_goto_depth != cur.st.may_goto_depth || aux.calls_callback || true) &&
+                states_equal(env, c.st, cur.st, insn, Exact::RangeWithin)) {
+                if (!(aux.force_checkpoint && c.st.may_goto_depth == cur.st.may_goto_depth && !aux.calls_callback) ||
+                    aux.calls_callback) {
+                    c.hit++;
+                    env.stats.pruned++;
+                    cur.loop_entry = &c;
+                    propagate_precision(env, c.st);
+                    return 1;
+                }
+            }
+            if (maybe_looping(c.st, cur.st) && states_equal(env, c.st, cur.st, insn, Exact::Exact) &&
+                c.st.may_goto_depth == cur.st.may_goto_depth &&
+                c.st.callback_unroll_depth == cur.st.callback_unroll_depth) {
+                env.fail("infinite loop detected at insn %u", env.insn(insn).pc);
+                return -1;
+            }
+            if (!force && env.jmps_processed - env.prev_jmps_processed < 20 &&
+                env.stats.insns_processed - env.prev_insns_processed < 100)
+                add = false;
+            if (add) c.miss++;
+            continue;
+        }
+        const bool within_loop = c.loop_entry && c.loop_entry->branches > 0;
+        if (states_equal(env, c.st, cur.st, insn, within_loop ? Exact::RangeWithin : Exact::NotExact)) {
+            c.hit++;
+            env.stats.pruned++;
+            if (within_loop && !cur.loop_entry) cur.loop_entry = c.loop_entry;
+            propagate_precision(env, c.st);
+            return 1;
+        }
+        if (add) c.miss++;
+    }
+    if (!env.opt.privileged && count > kMaxStatesUnpriv) return 0;
+    if (!add) return 0;
+    // Keep this state for future pruning; the path continues from it.
+    auto cp = std::make_unique<Checkpoint>();
+    cp->st = cur.st;
+    cp->insn = insn;
+    cp->branches = 1;
+    cp->parent = cur.parent;
+    cp->first_insn = cur.first_insn;
+    cp->last_insn = env.prev_insn_idx;
+    cp->history = std::move(cur.history);
+    cp->loop_entry = cur.loop_entry;
+    cp->dfs_depth = cur.dfs_depth;
+    cur.history.clear();
+    cur.parent = cp.get();
+    cur.first_insn = insn;
+    cur.dfs_depth++;
+    if (env.opt.privileged) mark_all_imprecise(cur.st);
+    env.prev_jmps_processed = env.jmps_processed;
+    env.prev_insns_processed = env.stats.insns_processed;
+    list.push_back(std::move(cp));
+    env.stats.states++;
+    env.live_states++;
+    env.stats.peak_states = std::max(env.stats.peak_states, env.live_states);
+    return 0;
+}
+
+void finish_path(Env& env) {
+    // update_branch_counts: the checkpoints whose every path is now done become complete.
+    for (Checkpoint* c = env.cur->parent; c; c = c->parent) {
+        if (--c->branches) break;
+    }
+}
+
+}  // namespace bpfvm::verifier
