@@ -98,9 +98,32 @@ struct ObjectOptions {
 
 /// The verifier's verdict on a program (stage 2).
 enum class Verdict : uint8_t {
-    NotVerified,  // no verdict: the program runs in checked mode only
+    NotVerified,  // no verdict (no program type to verify it as): the program runs in checked mode only
     Accept,
     Reject,
+};
+
+/// Options of the verify stage: the loader's privileges and the load flags that change the
+/// kernel's verdict.
+struct VerifyOptions {
+    std::optional<ProgramType> type{};  // verify as this type (sections that name none: ".text", "test")
+    bool privileged = true;             // CAP_BPF + CAP_PERFMON; false: an unprivileged loader
+    bool strict_alignment = false;      // BPF_F_STRICT_ALIGNMENT
+    bool any_alignment = false;         // BPF_F_ANY_ALIGNMENT
+    bool test_state_freq = false;       // BPF_F_TEST_STATE_FREQ
+    bool reg_invariants = false;        // BPF_F_TEST_REG_INVARIANTS
+    uint64_t insn_limit = 1'000'000;    // instructions processed before "too complex"
+    bool log = false;                   // keep the per-instruction state trace
+
+    bool operator==(const VerifyOptions&) const = default;
+};
+
+/// Counters of one verification.
+struct VerifyStats {
+    uint64_t insns_processed = 0;
+    uint64_t states = 0;
+    uint64_t peak_states = 0;
+    uint64_t time_us = 0;
 };
 
 /// The outcome of the verify stage for one program.
@@ -108,7 +131,18 @@ struct Verification {
     Verdict verdict = Verdict::NotVerified;
     /// Reject: the first violation (instruction, message, source line); NotVerified: why not.
     std::optional<Error> error;
+    /// Reject: the registers involved with their abstract values and the branch decisions that led
+    /// to the error, one line each.
+    std::vector<std::string> detail;
+    VerifyStats stats;
+    std::string log;             // VerifyOptions::log
+    std::vector<bool> visited;   // per instruction (Program::insns): reached by some path
 };
+
+/// Verifies `spec` of `file` without an Object (the verify stage on its own).
+Verification verify_program(const ObjectFile& file, const ProgramSpec& spec, const VerifyOptions& options = {});
+/// Verifies raw bytecode (no maps, no BTF) as a program of `options.type`.
+Verification verify_bytecode(const Program& program, const VerifyOptions& options);
 
 /// What the prepare stage builds a program for.
 struct PrepareOptions {
@@ -140,8 +174,8 @@ public:
     /// kNotFound lists the programs, kInvalidArgument lists the candidates of an ambiguous section.
     Result<const ProgramSpec*> program(std::string_view name) const;
 
-    /// Stage 2: the verifier's verdict on `program` (computed once).
-    Result<Verification> verify(std::string_view program);
+    /// Stage 2: the verifier's verdict on `program` (computed once per options).
+    Result<Verification> verify(std::string_view program, const VerifyOptions& options = {});
 
     /// Stage 3: prepares `program` for an engine: maps created, map references resolved, context
     /// accesses converted, code compiled. Done once per program and options.

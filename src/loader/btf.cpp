@@ -215,6 +215,14 @@ Result<Btf> Btf::load_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return make_error(ErrorCode::kIo, path + ": cannot open BTF file");
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // An ELF object (what libbpf's btf__parse also takes): its .BTF section.
+    if (bytes.size() >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F') {
+        auto elf = loader::ElfFile::parse(bytes);
+        if (!elf) return make_error(ErrorCode::kMalformed, path + ": " + elf.error().message);
+        const loader::Section* s = elf->find(".BTF");
+        if (!s) return make_error(ErrorCode::kNotFound, path + ": the object has no .BTF section");
+        bytes = s->data;
+    }
     auto btf = parse(bytes);
     if (!btf) {
         btf.error().message = path + ": " + btf.error().message;

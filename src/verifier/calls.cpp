@@ -90,7 +90,7 @@ bool check_arg_type(Env& env, int regno, HelperArg arg, const HelperArgInfo& inf
     // Sockets: a full socket argument takes only PTR_TO_SOCKET.
     if (arg == HelperArg::SocketOrNull) types = {{RegType::Socket, 0}};
     if (arg == HelperArg::SockCommonRelease)
-        types = {{RegType::SockCommon, 0}, {RegType::Socket, 0}, {RegType::TcpSock, 0}};
+        types = {{RegType::SockCommon, 0}, {RegType::Socket, 0}, {RegType::TcpSock, 0}, {RegType::BtfId, 0}};
     if (arg == HelperArg::BtfIdSockCommon) types.push_back({RegType::BtfId, 0});
     for (const auto& [t, f] : types)
         if (reg.type == t && (flags & ~kAlloc & ~kPercpu & ~kUntrusted) == f) return true;
@@ -169,7 +169,9 @@ bool check_arg(Env& env, int arg, const HelperProto& fn, CallMeta& meta) {
     const HelperArgInfo info = helper_arg_info(kind);
     if (reg.is_packet() && !meta.pkt_access) return env.fail("helper access to the packet is not allowed");
     const bool is_null = reg.is_null();
-    if (!(is_null && info.maybe_null) && info.cls != HelperArgClass::Size) {
+    const bool sock_value = info.cls == HelperArgClass::MapValue && meta.map &&
+                            (meta.map->type == MapType::Sockmap || meta.map->type == MapType::Sockhash);
+    if (!(is_null && info.maybe_null) && info.cls != HelperArgClass::Size && !sock_value) {
         BPFVM_CHECK(check_arg_type(env, regno, kind, info));
         BPFVM_CHECK(check_arg_offset(env, regno, info));
     }
@@ -199,6 +201,12 @@ bool check_arg(Env& env, int arg, const HelperProto& fn, CallMeta& meta) {
         case HelperArgClass::MapValue: {
             if (info.maybe_null && is_null) return true;
             if (!meta.map) return env.fail("invalid map_ptr to access map->value");
+            if (meta.map->type == MapType::Sockmap || meta.map->type == MapType::Sockhash) {
+                // resolve_map_arg_type: the value of a socket map is a socket.
+                if (kind != HelperArg::MapValue) return env.fail("invalid arg_type for sockmap/sockhash");
+                return check_arg_type(env, regno, HelperArg::BtfIdSockCommon, helper_arg_info(HelperArg::SockCommon)) &&
+                       check_arg_offset(env, regno, helper_arg_info(HelperArg::SockCommon));
+            }
             const bool raw = info.write && !info.read;
             return check_helper_mem_access(env, regno, meta.map->value_size, rw, false, raw);
         }
@@ -271,6 +279,25 @@ bool check_arg(Env& env, int arg, const HelperProto& fn, CallMeta& meta) {
     }
 }
 
+/// may_update_sockmap: program types where no locked socket can be reached.
+bool may_update_sockmap(const Env& env, int func) {
+    if (func != helper_index(HelperId::map_update_elem) && func != helper_index(HelperId::map_delete_elem)) return false;
+    switch (env.opt.type) {
+        case ProgramType::Tracing: return env.opt.attach == AttachType::TraceIter;
+        case ProgramType::SockOps: return func == helper_index(HelperId::map_delete_elem);
+        case ProgramType::SocketFilter:
+        case ProgramType::SchedCls:
+        case ProgramType::SchedAct:
+        case ProgramType::Xdp:
+        case ProgramType::SkReuseport:
+        case ProgramType::FlowDissector:
+        case ProgramType::SkLookup:
+            return true;
+        default:
+            return false;
+    }
+}
+
 /// check_map_func_compatibility, both directions.
 bool check_map_compat(Env& env, const MapInfo& map, int func) {
     using M = MapType;
@@ -301,11 +328,13 @@ bool check_map_compat(Env& env, const MapInfo& map, int func) {
         case M::HashOfMaps: ok = is({H::map_lookup_elem}); break;
         case M::Sockmap:
             ok = is({H::sk_redirect_map, H::sock_map_update, H::msg_redirect_map, H::sk_select_reuseport,
-                     H::map_lookup_elem, H::map_update_elem, H::map_delete_elem});
+                     H::map_lookup_elem}) ||
+                 may_update_sockmap(env, func);
             break;
         case M::Sockhash:
             ok = is({H::sk_redirect_hash, H::sock_hash_update, H::msg_redirect_hash, H::sk_select_reuseport,
-                     H::map_lookup_elem, H::map_update_elem, H::map_delete_elem});
+                     H::map_lookup_elem}) ||
+                 may_update_sockmap(env, func);
             break;
         case M::ReuseportSockarray: ok = is({H::sk_select_reuseport}); break;
         case M::Queue:
@@ -499,7 +528,9 @@ bool return_range(const Env& env, int64_t& min, int64_t& max) {
         case ProgramType::CgroupSockAddr:
             if (attach == AttachType::CgroupUdp4Recvmsg || attach == AttachType::CgroupUdp6Recvmsg ||
                 attach == AttachType::CgroupInet4Getpeername || attach == AttachType::CgroupInet6Getpeername ||
-                attach == AttachType::CgroupInet4Getsockname || attach == AttachType::CgroupInet6Getsockname)
+                attach == AttachType::CgroupInet4Getsockname || attach == AttachType::CgroupInet6Getsockname ||
+                attach == AttachType::CgroupUnixRecvmsg || attach == AttachType::CgroupUnixGetpeername ||
+                attach == AttachType::CgroupUnixGetsockname)
                 min = max = 1;
             if (attach == AttachType::CgroupInet4Bind || attach == AttachType::CgroupInet6Bind) max = 3;
             return true;
@@ -581,6 +612,8 @@ bool check_helper_call(Env& env, const Insn& insn, uint32_t& next) {
     }
 
     const HelperCallback* cb = helper_callback(func);
+    if (func == helper_index(HelperId::get_local_storage) && !st.reg(2).is_null())
+        return env.fail("get_local_storage() doesn't support non-zero flags");
     if (func == helper_index(HelperId::tail_call)) {
         BPFVM_CHECK(check_resource_leak(env, true, "tail_call"));
         env.subprogs[env.subprog_of(env.insn_idx)].has_tail_call = true;
@@ -592,14 +625,14 @@ bool check_helper_call(Env& env, const Insn& insn, uint32_t& next) {
         lock.insn = env.insn_idx;
         lock.kind = RefKind::Lock;
         lock.lock_map = r.map;
-        lock.lock_off = r.off + static_cast<int32_t>(r.val.var_off.value);
+        lock.lock_off = static_cast<int32_t>(r.id);
         st.refs.push_back(lock);
         st.active_locks++;
     } else if (func == helper_index(HelperId::spin_unlock)) {
         const Reg& r = st.reg(1);
         auto it = std::find_if(st.refs.begin(), st.refs.end(), [](const RefState& x) { return x.kind == RefKind::Lock; });
         if (it == st.refs.end()) return env.fail("bpf_spin_unlock without taking a lock");
-        if (it->lock_map != r.map || it->lock_off != r.off + static_cast<int32_t>(r.val.var_off.value))
+        if (it->lock_map != r.map || it->lock_off != static_cast<int32_t>(r.id))
             return env.fail("bpf_spin_unlock of different lock");
         st.refs.erase(it);
         st.active_locks--;
@@ -747,8 +780,6 @@ bool check_exit(Env& env, bool& done, uint32_t& next) {
             BPFVM_CHECK(mark_precise(env, 0));
             if (!retval_in(r0, callee.callback_ret_min, callee.callback_ret_max))
                 return fail_range(env, r0, "At callback return", callee.callback_ret_min, callee.callback_ret_max);
-        } else {
-            if (r0.type == RegType::NotInit) return env.fail("R0 !read_ok");
         }
         const Reg ret = r0;
         const uint32_t callsite = callee.callsite;

@@ -108,6 +108,7 @@ public:
     std::vector<InsnAux> aux;
     std::vector<Subprog> subprogs;
     std::vector<std::vector<std::unique_ptr<Checkpoint>>> explored;  // per instruction
+    std::vector<std::unique_ptr<Checkpoint>> evicted;  // dropped from pruning; paths may still point to them
     std::vector<PathState> pending;                                  // branches still to walk
     Stats stats;
     uint32_t next_id = 0;

@@ -141,6 +141,15 @@ void mark_ptr_or_null(Env& env, State& st, int regno, bool is_null) {
         }
         reg.flags &= static_cast<uint16_t>(~kMaybeNull);
         const MapInfo* map = reg.type == RegType::MapValue ? env.map(reg.map) : nullptr;
+        if (map && map->inner_map) {
+            // A lookup in a map of maps yields the inner map.
+            reg.type = RegType::ConstMap;
+            reg.map = *map->inner_map;
+        } else if (map && map->type == MapType::Xskmap) {
+            reg.type = RegType::XdpSock;
+        } else if (map && (map->type == MapType::Sockmap || map->type == MapType::Sockhash)) {
+            reg.type = RegType::Socket;
+        }
         if (!(map && map->spin_lock_off >= 0)) reg.id = 0;
     });
 }

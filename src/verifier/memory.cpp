@@ -3,6 +3,7 @@
 // value_size (frozen read-only maps read as constants), packet data within the proven range,
 // context fields by the program type's layout, helper memory within its size, sockets.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "checks.hpp"
@@ -56,23 +57,30 @@ bool within(int64_t off, int64_t size, int64_t mem_size, bool zero_ok) {
     return off >= 0 && size_ok && off + size <= mem_size;
 }
 
-bool mem_error(Env& env, const Reg& reg, int regno, int64_t off, int64_t size, int64_t mem_size) {
+/// __check_mem_access's complaint about one end of an access.
+std::string mem_error(const Reg& reg, int regno, int64_t off, int64_t size, int64_t mem_size) {
+    char buf[200];
     switch (reg.type) {
         case RegType::MapKey:
-            return env.fail("invalid access to map key, key_size=%lld off=%lld size=%lld", (long long)mem_size,
-                            (long long)off, (long long)size);
+            std::snprintf(buf, sizeof buf, "invalid access to map key, key_size=%lld off=%lld size=%lld",
+                          (long long)mem_size, (long long)off, (long long)size);
+            break;
         case RegType::MapValue:
-            return env.fail("invalid access to map value, value_size=%lld off=%lld size=%lld", (long long)mem_size,
-                            (long long)off, (long long)size);
+            std::snprintf(buf, sizeof buf, "invalid access to map value, value_size=%lld off=%lld size=%lld",
+                          (long long)mem_size, (long long)off, (long long)size);
+            break;
         case RegType::Packet:
         case RegType::PacketMeta:
         case RegType::PacketEnd:
-            return env.fail("invalid access to packet, off=%lld size=%lld, R%d(id=%u,off=%d,r=%d)", (long long)off,
-                            (long long)size, regno, reg.id, reg.off, reg.range);
+            std::snprintf(buf, sizeof buf, "invalid access to packet, off=%lld size=%lld, R%d(id=%u,off=%d,r=%d)",
+                          (long long)off, (long long)size, regno, reg.id, reg.off, reg.range);
+            break;
         default:
-            return env.fail("invalid access to memory, mem_size=%lld off=%lld size=%lld", (long long)mem_size,
-                            (long long)off, (long long)size);
+            std::snprintf(buf, sizeof buf, "invalid access to memory, mem_size=%lld off=%lld size=%lld",
+                          (long long)mem_size, (long long)off, (long long)size);
+            break;
     }
+    return buf;
 }
 
 /// check_mem_region_access: a pointer with a variable offset into a region of `mem_size` bytes.
@@ -80,16 +88,14 @@ bool check_region(Env& env, int regno, const Reg& reg, int64_t off, int64_t size
     const Scalar& v = reg.val;
     if (v.smin < 0 && (v.smin == INT64_MIN || off + v.smin != static_cast<int32_t>(off + v.smin) || v.smin + off < 0))
         return env.fail("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
-    if (!within(v.smin + off, size, mem_size, zero_ok)) {
-        mem_error(env, reg, regno, v.smin + off, size, mem_size);
-        return env.fail_at(env.insn_idx, "R" + std::to_string(regno) + " min value is outside of the allowed memory range");
-    }
+    if (!within(v.smin + off, size, mem_size, zero_ok))
+        return env.fail("R%d min value is outside of the allowed memory range (%s)", regno,
+                        mem_error(reg, regno, v.smin + off, size, mem_size).c_str());
     if (v.umax >= static_cast<uint64_t>(kMaxVarOff))
         return env.fail("R%d unbounded memory access, make sure to bounds check any such access", regno);
-    if (!within(static_cast<int64_t>(v.umax) + off, size, mem_size, zero_ok)) {
-        mem_error(env, reg, regno, static_cast<int64_t>(v.umax) + off, size, mem_size);
-        return env.fail_at(env.insn_idx, "R" + std::to_string(regno) + " max value is outside of the allowed memory range");
-    }
+    if (!within(static_cast<int64_t>(v.umax) + off, size, mem_size, zero_ok))
+        return env.fail("R%d max value is outside of the allowed memory range (%s)", regno,
+                        mem_error(reg, regno, static_cast<int64_t>(v.umax) + off, size, mem_size).c_str());
     return true;
 }
 
@@ -406,10 +412,8 @@ bool may_access_packet(const Env& env, Access access) {
 bool check_packet_access(Env& env, int regno, const Reg& reg, int64_t off, uint32_t size, bool zero_ok) {
     if (reg.val.smin < 0)
         return env.fail("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
-    if (reg.range < 0 || !within(off, size, reg.range, zero_ok)) {
-        mem_error(env, reg, regno, off, size, reg.range);
-        return env.fail_at(env.insn_idx, "R" + std::to_string(regno) + " offset is outside of the packet");
-    }
+    if (reg.range < 0 || !within(off, size, reg.range, zero_ok))
+        return env.fail("R%d offset is outside of the packet (%s)", regno, mem_error(reg, regno, off, size, reg.range).c_str());
     return true;
 }
 
@@ -529,6 +533,11 @@ bool check_mem_access(Env& env, int regno, int32_t off, uint32_t size, Access ac
         if (reg.off) return env.fail("dereference of modified ctx ptr R%d off=%d disallowed", regno, reg.off);
         if (!reg.val.is_const() || reg.val.const_value() != 0)
             return env.fail("variable ctx access var_off=%s disallowed", reg.val.var_off.to_string().c_str());
+        const ProgramType t = env.opt.type;
+        const bool args_ctx = t == ProgramType::RawTracepoint || t == ProgramType::RawTracepointWritable ||
+                              t == ProgramType::Tracing || t == ProgramType::Lsm || t == ProgramType::Kprobe ||
+                              t == ProgramType::Tracepoint || t == ProgramType::PerfEvent;
+        if (sign_extend && !args_ctx) return env.fail("invalid bpf_context access off=%d size=%u", off, size);
         CtxResult r;
         BPFVM_CHECK(check_ctx_access(env, regno, off, size, access, r));
         InsnFacts& facts = env.aux[env.insn_idx].facts;
@@ -575,7 +584,10 @@ bool check_mem_access(Env& env, int regno, int32_t off, uint32_t size, Access ac
             return env.fail("only read is supported");
         if (access == Access::Read && value_regno >= 0) mark_unknown(st.reg(value_regno));
     } else if (reg.type == RegType::ConstMap && !maybe_null) {
-        if (access == Access::Write) return env.fail("write into map forbidden");
+        // Reads of struct bpf_map fields through BTF (check_ptr_to_map_access).
+        if (!env.opt.privileged) return env.fail("Cannot access kernel 'struct bpf_map' from non-GPL compatible program");
+        if (eoff < 0) return env.fail("R%d is bpf_map invalid negative access: off=%lld", regno, (long long)eoff);
+        if (access == Access::Write) return env.fail("only read from bpf_array is supported");
         if (value_regno >= 0) mark_unknown(st.reg(value_regno));
     } else if (reg.type == RegType::Arena) {
         if (access == Access::Read && value_regno >= 0) mark_unknown(st.reg(value_regno));

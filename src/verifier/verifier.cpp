@@ -93,8 +93,6 @@ std::string Env::show_state(const State& st) const {
 
 namespace {
 
-uint8_t jmp_code(const Insn& insn) { return op_info(insn.op).opcode & 0xf0; }
-
 /// Successors of instruction `i` within its subprogram (calls fall through).
 void successors(const Program& p, uint32_t i, std::vector<uint32_t>& out) {
     out.clear();
@@ -519,10 +517,29 @@ bool walk(Env& env, uint32_t subprog) {
     }
 }
 
-/// check_max_stack_depth: frames along every call chain fit in 512 bytes.
+/// check_max_stack_depth: frames along every call chain fit in 512 bytes. Tracing programs get a
+/// private stack per subprogram (JITs with private stacks, x86-64 and arm64) when it is large
+/// enough to be worth it: such frames are checked on their own.
 bool check_stack_depth(Env& env) {
     const Program& p = env.prog;
     auto round = [](uint32_t d) { return (d + 15) / 16 * 16; };
+    const ProgramType t = env.opt.type;
+    bool priv_stack = t == ProgramType::Kprobe || t == ProgramType::Tracepoint || t == ProgramType::PerfEvent ||
+                      t == ProgramType::RawTracepoint;
+    for (const Subprog& sp : env.subprogs) priv_stack = priv_stack && !sp.has_tail_call;
+    if (priv_stack) {
+        constexpr uint32_t kPrivStackMin = 64;  // BPF_PRIV_STACK_MIN_SIZE
+        for (size_t i = 0; i < env.subprogs.size(); ++i) {
+            const uint32_t d = round(env.subprogs[i].stack_depth);
+            if (d >= kPrivStackMin) {
+                if (d > static_cast<uint32_t>(kMaxStack)) {
+                    env.insn_idx = env.subprogs[i].start;
+                    return env.fail("stack size of subprog %zu is %u. Too large", i, d);
+                }
+                env.subprogs[i].stack_depth = 0;  // on its own stack
+            }
+        }
+    }
     // Depth-first over static calls from each root (the entry and async callbacks).
     struct Frame {
         uint32_t sub;

@@ -35,7 +35,9 @@ struct IdMap {
         return true;
     }
     bool check_scalar(uint32_t old_id, uint32_t cur_id) {
-        return check(old_id ? old_id : ++tmp, cur_id ? cur_id : ++tmp);
+        const uint32_t o = old_id ? old_id : ++tmp;
+        const uint32_t c = cur_id ? cur_id : ++tmp;
+        return check(o, c);
     }
 };
 
@@ -479,22 +481,21 @@ int is_state_visited(Env& env, uint32_t insn) {
         add = true;
     auto& list = env.explored[insn];
     size_t count = 0;
-    for (auto it = list.begin(); it != list.end(); ++it) {
-        Checkpoint& c = **it;
+    bool hit = false;
+    for (size_t k = 0; k < list.size() && !hit;) {
+        Checkpoint& c = *list[k];
         ++count;
+        bool keep = true;
         if (c.branches > 0) {
             // A state still on this path: the walk is in a loop.
-            const bool loop_head = aux.force_checkpoint || aux.calls_callback;
-            if (loop_head && (c.st.may_goto_depth != cur.st.may_goto_depth || aux.calls_callback || true) &&
-                states_equal(env, c.st, cur.st, insn, Exact::RangeWithin)) {
-                if (!(aux.force_checkpoint && c.st.may_goto_depth == cur.st.may_goto_depth && !aux.calls_callback) ||
-                    aux.calls_callback) {
-                    c.hit++;
-                    env.stats.pruned++;
-                    cur.loop_entry = &c;
-                    propagate_precision(env, c.st);
-                    return 1;
-                }
+            const bool converge = aux.calls_callback || (aux.force_checkpoint && c.st.may_goto_depth != cur.st.may_goto_depth);
+            if (converge && states_equal(env, c.st, cur.st, insn, Exact::RangeWithin)) {
+                c.hit++;
+                env.stats.pruned++;
+                cur.loop_entry = &c;
+                hit = true;
+                propagate_precision(env, c.st);
+                break;
             }
             if (maybe_looping(c.st, cur.st) && states_equal(env, c.st, cur.st, insn, Exact::Exact) &&
                 c.st.may_goto_depth == cur.st.may_goto_depth &&
@@ -505,19 +506,29 @@ int is_state_visited(Env& env, uint32_t insn) {
             if (!force && env.jmps_processed - env.prev_jmps_processed < 20 &&
                 env.stats.insns_processed - env.prev_insns_processed < 100)
                 add = false;
-            if (add) c.miss++;
-            continue;
+        } else {
+            const bool within_loop = c.loop_entry && c.loop_entry->branches > 0;
+            if (states_equal(env, c.st, cur.st, insn, within_loop ? Exact::RangeWithin : Exact::NotExact)) {
+                c.hit++;
+                env.stats.pruned++;
+                if (within_loop && !cur.loop_entry) cur.loop_entry = c.loop_entry;
+                hit = true;
+                propagate_precision(env, c.st);
+                break;
+            }
         }
-        const bool within_loop = c.loop_entry && c.loop_entry->branches > 0;
-        if (states_equal(env, c.st, cur.st, insn, within_loop ? Exact::RangeWithin : Exact::NotExact)) {
-            c.hit++;
-            env.stats.pruned++;
-            if (within_loop && !cur.loop_entry) cur.loop_entry = c.loop_entry;
-            propagate_precision(env, c.st);
-            return 1;
-        }
+        // A state that keeps missing is unlikely to help: stop comparing with it.
         if (add) c.miss++;
+        const uint32_t n = aux.force_checkpoint && c.branches > 0 ? 64 : 3;
+        if (c.miss > c.hit * n + n) {
+            env.evicted.push_back(std::move(list[k]));
+            list.erase(list.begin() + static_cast<std::ptrdiff_t>(k));
+            env.live_states--;
+            keep = false;
+        }
+        if (keep) ++k;
     }
+    if (hit) return 1;
     if (!env.opt.privileged && count > kMaxStatesUnpriv) return 0;
     if (!add) return 0;
     // Keep this state for future pruning; the path continues from it.

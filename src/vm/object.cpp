@@ -251,14 +251,13 @@ Result<const ProgramSpec*> Object::program(std::string_view name) const {
     return &impl_->spec(**e);
 }
 
-Result<Verification> Object::verify(std::string_view program) {
+Result<Verification> Object::verify(std::string_view program, const VerifyOptions& options) {
     auto e = impl_->find(program);
     if (!e) return e.error();
     ProgEntry& entry = **e;
-    if (!entry.verification) {
-        Verification v;
-        v.error = make_error(ErrorCode::kUnsupported, "not verified: bpfvm has no static verifier yet");
-        entry.verification = std::move(v);
+    if (!entry.verification || !(entry.verified_with == options)) {
+        entry.verification = verify_program(impl_->file, impl_->spec(entry), options);
+        entry.verified_with = options;
     }
     return *entry.verification;
 }

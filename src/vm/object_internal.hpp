@@ -23,7 +23,8 @@ struct PreparedExec {
 struct ProgEntry {
     Object::Impl* owner = nullptr;
     uint32_t index = 0;                       // into ObjectFile::programs
-    std::optional<Verification> verification; // stage 2, once
+    std::optional<Verification> verification; // stage 2, once per options
+    VerifyOptions verified_with;
     std::optional<Status> resolved;           // stage 3a: maps resolved and context converted, once
     std::optional<Program> runnable;          // the result when `resolved` is ok
     uint32_t max_ctx_end = 0;                 // largest context offset+size the program accesses
