@@ -21,6 +21,7 @@ struct VerifyCliOptions {
     std::vector<std::string> programs;  // --program NAME (repeatable)
     std::string type;                   // --type TYPE
     std::string btf;                    // --btf FILE
+    std::string license;                // --license STR
     std::string mode = "privileged";
     bool raw = false;
     bool json = false;
@@ -107,6 +108,7 @@ int run_verify(const VerifyCliOptions& o) {
         vo.type = *t;
     }
     vo.privileged = o.mode == "privileged";
+    if (!o.license.empty()) vo.license = o.license;
     vo.strict_alignment = o.strict_alignment;
     vo.any_alignment = o.any_alignment;
     vo.test_state_freq = o.test_state_freq;
@@ -158,12 +160,15 @@ int run_verify(const VerifyCliOptions& o) {
             }
         }
         for (const ProgramSpec* spec : specs) {
-            auto v = obj->verify(spec->name, vo);
+            // --type names the type of programs whose section names none; with --program it forces it.
+            VerifyOptions po = vo;
+            if (o.programs.empty() && spec->type != ProgramType::Unspec) po.type.reset();
+            auto v = obj->verify(spec->name, po);
             if (!v) {
                 std::fprintf(stderr, "bpfvm verify: %s\n", v.error().to_string().c_str());
                 return 2;
             }
-            Row r{file, spec->name, spec->section, program_type_name(vo.type.value_or(spec->type)), std::move(*v), ""};
+            Row r{file, spec->name, spec->section, program_type_name(po.type.value_or(spec->type)), std::move(*v), ""};
             r.insn_text = failing_insn(spec->program, r.v);
             rows.push_back(std::move(r));
         }
@@ -199,9 +204,13 @@ const CommandRegistrar kRegisterVerify(25, [](CLI::App& app, int& exit_code) {
         "  bpfvm verify --raw prog.bin --type xdp --mode unprivileged --json\n");
     cmd->add_option("FILE", o->files, "ELF objects, or raw bytecode with --raw")->required()->check(CLI::ExistingFile);
     cmd->add_option("--program", o->programs, "Verify only this program (function or section name); repeatable");
-    cmd->add_option("--type", o->type, "Program type to verify as (xdp, sched_cls, socket_filter, ...)");
+    cmd->add_option("--type", o->type,
+                    "Program type of programs whose section names none (xdp, sched_cls, socket_filter, ...); "
+                    "with --program: verify that program as this type");
     cmd->add_option("--btf", o->btf, "Target BTF for CO-RE relocations (raw BTF or an ELF object; default: "
                                      "/sys/kernel/btf/vmlinux)")->check(CLI::ExistingFile);
+    cmd->add_option("--license", o->license,
+                    "License the loader passes for objects without a license section (e.g. GPL)");
     cmd->add_option("--mode", o->mode, "privileged (CAP_BPF + CAP_PERFMON, default) or unprivileged")
         ->check(CLI::IsMember({"privileged", "unprivileged"}));
     cmd->add_flag("--raw", o->raw, "FILE is raw bytecode (8-byte little-endian slots); needs --type");

@@ -107,6 +107,7 @@ enum class Verdict : uint8_t {
 /// kernel's verdict.
 struct VerifyOptions {
     std::optional<ProgramType> type{};  // verify as this type (sections that name none: ".text", "test")
+    std::optional<std::string> license{};  // the license the loader passes, when the object has none
     bool privileged = true;             // CAP_BPF + CAP_PERFMON; false: an unprivileged loader
     bool strict_alignment = false;      // BPF_F_STRICT_ALIGNMENT
     bool any_alignment = false;         // BPF_F_ANY_ALIGNMENT

@@ -189,23 +189,33 @@ CtxAccess ctx_access(ProgramType type, uint32_t off, uint32_t size, bool write, 
         if ((info.loads & (1u << size)) == 0) return deny("load size not allowed here");
         return CtxAccess{true, nullptr, CtxYield::Scalar, {}};
     }
-    const CtxField* f = ctx_field(type, off);
-    if (f == nullptr) return deny("access to padding");
-    if (off + size > f->offset + f->size) return deny("access spans two fields");
-    const std::optional<CtxRule> rule = ctx_rule(type, *f);
-    if (rule == CtxRule::Deny) return deny("field not available to this program type");
-    if (rule == CtxRule::ReadCapBpf && !privileged) return deny("field needs CAP_BPF");
-    if (write) {
-        const bool writable = rule == CtxRule::Write || (rule == CtxRule::WriteCapBpf && privileged);
-        if (!writable) return deny("read-only field");
-        if (size != std::min<uint32_t>(f->size, f->loads & kCtxL8 ? 8 : 4) && f->name != "cb")
-            return deny("stores must write the whole field");
-        return CtxAccess{true, f, CtxYield::Scalar, {}};
+    // Union members share offsets (sock_ops: args, reply, replylong): any member may allow it.
+    auto check_field = [&](const CtxField* f) -> CtxAccess {
+        if (off + size > f->offset + f->size) return deny("access spans two fields");
+        const std::optional<CtxRule> rule = ctx_rule(type, *f);
+        if (rule == CtxRule::Deny) return deny("field not available to this program type");
+        if (rule == CtxRule::ReadCapBpf && !privileged) return deny("field needs CAP_BPF");
+        if (write) {
+            const bool writable = rule == CtxRule::Write || (rule == CtxRule::WriteCapBpf && privileged);
+            if (!writable) return deny("read-only field");
+            if (size != std::min<uint32_t>(f->size, f->loads & kCtxL8 ? 8 : 4) && f->name != "cb")
+                return deny("stores must write the whole field");
+            return CtxAccess{true, f, CtxYield::Scalar, {}};
+        }
+        if ((f->loads & (1u << size)) == 0) return deny("load size not allowed for this field");
+        // Pointers come out of whole-field loads only.
+        if (f->yields != CtxYield::Scalar && (off != f->offset || size != f->size))
+            return deny("partial load of a pointer field");
+        return CtxAccess{true, f, f->yields, {}};
+    };
+    std::optional<CtxAccess> first;
+    for (const CtxField& f : info.fields) {
+        if (off < f.offset || off >= f.offset + f.size) continue;
+        CtxAccess a = check_field(&f);
+        if (a.ok) return a;
+        if (!first) first = a;
     }
-    if ((f->loads & (1u << size)) == 0) return deny("load size not allowed for this field");
-    // Pointers come out of whole-field loads only.
-    if (f->yields != CtxYield::Scalar && (off != f->offset || size != f->size)) return deny("partial load of a pointer field");
-    return CtxAccess{true, f, f->yields, {}};
+    return first ? *first : deny("access to padding");
 }
 
 }  // namespace bpfvm

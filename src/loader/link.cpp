@@ -72,7 +72,11 @@ Status Linker::index_code() {
                 return ctx.error(ErrorCode::kMalformed, what, "function '" + cs.funcs[i].name + "' is empty");
         }
         for (const auto& r : ctx.elf.relocs[sec.index]) {
-            if (r.type != kRBpf64_64 && r.type != kRBpf64_32) continue;  // ABS relocations do not touch code
+            // Very old LLVM (e_machine 0) wrote R_BPF_NONE on lddw map references; libbpf and the
+            // kernel samples of that time treated every code relocation of an lddw as 64_64.
+            const bool legacy_lddw = r.type == 0 && r.offset % 8 == 0 && r.offset / 8 < slots &&
+                                     sec.data[r.offset] == 0x18;
+            if (r.type != kRBpf64_64 && r.type != kRBpf64_32 && !legacy_lddw) continue;  // ABS relocations do not touch code
             if (r.offset % 8 != 0 || r.offset / 8 >= slots)
                 return ctx.error(ErrorCode::kMalformed, what, "relocation at offset " + std::to_string(r.offset) + " is outside the code");
             cs.relocs[static_cast<uint32_t>(r.offset / 8)] = &r;
@@ -98,14 +102,15 @@ constexpr uint32_t kBuiltinBase = 0xfff00000;
 /// clang lowers large struct copies and zeroing to calls to memset/memcpy, which the kernel
 /// toolchain never links. We supply them as BPF subprograms (byte loops), as verifiers such as
 /// PREVAIL treat them as built-ins. memset(r1 dst, r2 byte, r3 n) and memcpy(r1 dst, r2 src, r3 n)
-/// return dst.
+/// return 0, not dst: clang's lowering never reads the result, and a BPF function may not return a
+/// pointer into its caller's stack (the verifier would reject every stack-buffer memset).
 std::vector<RawInsn> builtin_code(const std::string& name) {
     if (name == "memset")
-        return {make_insn(0xbf, 0, 1, 0, 0),  make_insn(0x15, 3, 0, 4, 0), make_insn(0x73, 1, 2, 0, 0),
+        return {make_insn(0xb7, 0, 0, 0, 0),  make_insn(0x15, 3, 0, 4, 0), make_insn(0x73, 1, 2, 0, 0),
                 make_insn(0x07, 1, 0, 0, 1),  make_insn(0x17, 3, 0, 0, 1), make_insn(0x05, 0, 0, -5, 0),
                 make_insn(0x95, 0, 0, 0, 0)};
     if (name == "memcpy")
-        return {make_insn(0xbf, 0, 1, 0, 0), make_insn(0x15, 3, 0, 6, 0), make_insn(0x71, 4, 2, 0, 0),
+        return {make_insn(0xb7, 0, 0, 0, 0), make_insn(0x15, 3, 0, 6, 0), make_insn(0x71, 4, 2, 0, 0),
                 make_insn(0x73, 1, 4, 0, 0), make_insn(0x07, 1, 0, 0, 1), make_insn(0x07, 2, 0, 0, 1),
                 make_insn(0x17, 3, 0, 0, 1), make_insn(0x05, 0, 0, -7, 0), make_insn(0x95, 0, 0, 0, 0)};
     return {};

@@ -151,7 +151,7 @@ Verification verify_program(const ObjectFile& file, const ProgramSpec& spec, con
     o.any_alignment = options.any_alignment;
     o.test_state_freq = options.test_state_freq;
     o.reg_invariants = options.reg_invariants;
-    o.gpl = gpl_compatible(file.license);
+    o.gpl = gpl_compatible(options.license.value_or(file.license));
     o.sleepable = spec.sleepable;
     o.insn_limit = options.insn_limit;
     o.log = options.log;
