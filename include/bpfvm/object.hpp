@@ -194,6 +194,8 @@ struct ProgramSpec {
     uint32_t main_slots = 0;    // slots of the main function (subprograms start here)
     std::vector<MapRef> map_refs;
     std::vector<int32_t> helpers;  // helper ids called (sorted, unique)
+    /// Kernel functions called (`call` src 2): target BTF id and name, one entry per id.
+    std::vector<std::pair<int32_t, std::string>> kfuncs;
     std::vector<FuncEntry> funcs;  // func_info (empty without BTF.ext)
     std::vector<SourceLine> line_table;
     std::vector<LineEntry> lines;  // sorted by pc

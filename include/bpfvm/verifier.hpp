@@ -72,6 +72,8 @@ struct Options {
     bool sleepable = false;          // BPF_F_SLEEPABLE
     uint64_t insn_limit = 1'000'000; // BPF_COMPLEXITY_LIMIT_INSNS: instructions processed
     bool log = false;                // keep the per-instruction state trace in Result::log
+    /// Kernel functions the program calls: BTF id (the call's imm) and name.
+    std::vector<std::pair<int32_t, std::string>> kfuncs;
 };
 
 /// Counters of one verification.

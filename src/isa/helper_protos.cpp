@@ -5,6 +5,7 @@
 #include <array>
 
 #include "bpfvm/isa.hpp"
+#include "prog_masks.hpp"
 
 namespace bpfvm {
 namespace {
@@ -16,16 +17,7 @@ inline constexpr uint32_t NoFlags = 0, Gpl = kHelperGpl, PktAccess = kHelperPktA
                           Restricted = kHelperRestricted, IterOnly = kHelperIterOnly,
                           TrampolineOnly = kHelperTrampolineOnly, CapBpf = kHelperCapBpf, CapPerfmon = kHelperCapPerfmon;
 
-#define BPFVM_PROG_TYPE(id, Enumerator, name) inline constexpr ProgramTypeMask Enumerator = ProgramTypeMask{1} << (id);
-#include "bpfvm/prog_types.def"
-#undef BPFVM_PROG_TYPE
-inline constexpr ProgramTypeMask NoProgs = 0;
-inline constexpr ProgramTypeMask All = ((ProgramTypeMask{1} << kNumProgramTypes) - 1) & ~Unspec;
-constexpr ProgramTypeMask AllBut(ProgramTypeMask m) { return All & ~m; }
-inline constexpr ProgramTypeMask Trace =
-    Kprobe | Tracepoint | PerfEvent | RawTracepoint | RawTracepointWritable | Tracing | Lsm | Syscall;
-inline constexpr ProgramTypeMask Tc = SchedCls | SchedAct;
-inline constexpr ProgramTypeMask Lwt = LwtIn | LwtOut | LwtXmit | LwtSeg6local;
+using namespace prog_masks;
 }  // namespace helper_row
 
 #define BPFVM_HELPER_ARGS(a1, a2, a3, a4, a5) \

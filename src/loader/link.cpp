@@ -217,6 +217,9 @@ Status Linker::link(const Func& main, ProgramSpec& prog) {
                         if (!id) return ctx.error(ErrorCode::kNotFound, insn_where, "kfunc '" + sym->name + "' not found in the target BTF");
                         out[at].set_src(2);
                         out[at].set_imm(static_cast<int32_t>(*id));
+                        const auto kid = static_cast<int32_t>(*id);
+                        if (std::none_of(prog.kfuncs.begin(), prog.kfuncs.end(), [&](const auto& k) { return k.first == kid; }))
+                            prog.kfuncs.emplace_back(kid, sym->name);
                         continue;
                     }
                     lib = builtin(sym->name);

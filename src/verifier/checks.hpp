@@ -69,7 +69,7 @@ bool check_helper_call(Env& env, const Insn& insn, uint32_t& next);
 /// point for a global function).
 bool check_func_call(Env& env, const Insn& insn, uint32_t& next);
 /// A kfunc call (`call` with src 2).
-bool check_kfunc_call(Env& env, const Insn& insn, uint32_t& next);
+bool check_kfunc_call(Env& env, const Insn& insn, uint32_t& next, bool& done);
 /// `exit`: returns to the caller (next = return point) or ends the path (`done` set).
 bool check_exit(Env& env, bool& done, uint32_t& next);
 /// Invalidates every packet pointer of every frame (after helpers that change packet data).
@@ -86,6 +86,10 @@ PathState* push_branch(Env& env, uint32_t insn, uint32_t prev_insn);
 /// kernel's mark_chain_precision). `regno` in the current frame.
 bool mark_precise(Env& env, int regno);
 bool mark_precise_stack(Env& env, uint32_t frame, int slot);
+/// widen_imprecise_scalars: a path starting another loop iteration (iterator next, may_goto)
+/// forgets the imprecise scalars that differ from the state at the loop's previous visit, so that
+/// the loop converges.
+void widen_loop_state(Env& env, PathState& path);
 
 // ---- context (ctx.cpp): the program type's context layout
 

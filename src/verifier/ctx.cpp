@@ -90,9 +90,5 @@ bool check_flow_keys_access(Env& env, int32_t off, uint32_t size) {
     return true;
 }
 
-bool check_kfunc_call(Env& env, const Insn& insn, uint32_t& next) {
-    (void)next;
-    return env.fail("kernel function calls are not supported yet (btf id %lld)", static_cast<long long>(insn.imm));
-}
 
 }  // namespace bpfvm::verifier

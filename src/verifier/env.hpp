@@ -80,6 +80,7 @@ struct InsnAux {
     bool jmp_point = false;        // reached non-sequentially: record history
     bool force_checkpoint = false; // may_goto / iterator next: always keep a state
     bool calls_callback = false;   // a helper call that runs a callback (bpf_loop, ...)
+    bool iter_next = false;        // a call of an iterator's next kfunc (loop convergence point)
     bool seen = false;
     uint8_t ptr_kind = 0;          // memory insns: the kind of base pointer seen first (1 + RegType)
     uint16_t live_in = 0;          // registers read before written from here on (static liveness)

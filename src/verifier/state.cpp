@@ -17,6 +17,9 @@ bool StackSlot::any(SlotByte b) const {
 
 bool StackSlot::operator==(const StackSlot& o) const {
     if (!std::equal(std::begin(bytes), std::end(bytes), std::begin(o.bytes))) return false;
+    if (bytes[0] == SlotByte::Iter &&
+        (iter.kind != o.iter.kind || iter.state != o.iter.state || iter.depth != o.iter.depth || iter.ref != o.iter.ref))
+        return false;
     if (!is_spill()) return true;
     const Reg& a = spilled;
     const Reg& b = o.spilled;

@@ -19,10 +19,21 @@ inline constexpr uint32_t kNoCallsite = ~0u;
 /// One 8-byte stack slot: what each byte holds, and the register spilled there (when some byte is
 /// SlotByte::Spill; only a whole 8-byte spill keeps a pointer, smaller spills keep scalars).
 /// bytes[i] is the byte at the slot's lowest address plus i.
+/// An open-coded iterator living in stack slots (bpf_iter_num, ...), kept in its first slot.
+struct IterInfo {
+    uint32_t kind = 0;   // the iterator family (hash of "num", "bits", ...)
+    uint8_t state = 0;   // kIterActive or kIterDrained
+    uint32_t depth = 0;  // iterations explored (not compared when pruning)
+    uint32_t ref = 0;    // the reference the constructor acquired
+};
+inline constexpr uint8_t kIterActive = 1;
+inline constexpr uint8_t kIterDrained = 2;
+
 struct StackSlot {
     SlotByte bytes[8] = {SlotByte::Invalid, SlotByte::Invalid, SlotByte::Invalid, SlotByte::Invalid,
                          SlotByte::Invalid, SlotByte::Invalid, SlotByte::Invalid, SlotByte::Invalid};
     Reg spilled{};
+    IterInfo iter{};
 
     bool is_spill() const { return bytes[0] == SlotByte::Spill || bytes[7] == SlotByte::Spill; }
     /// A full 8-byte spill (every byte Spill).

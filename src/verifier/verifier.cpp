@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "bpfvm/asm.hpp"
+#include "bpfvm/kfuncs.hpp"
 #include "checks.hpp"
 #include "walk.hpp"
 
@@ -231,7 +232,8 @@ bool check_structure(Env& env) {
             env.subprogs[static_cast<size_t>(s)].global = f.global;
         }
     }
-    if (env.subprogs.size() > 1 && !env.opt.privileged) {
+    const bool calls_kfunc = std::any_of(p.insns.begin(), p.insns.end(), [](const Insn& x) { return x.op == Op::CallKfunc; });
+    if ((env.subprogs.size() > 1 || calls_kfunc) && !env.opt.privileged) {
         env.insn_idx = 0;
         return env.fail("loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN");
     }
@@ -295,6 +297,13 @@ bool check_structure(Env& env) {
                         env.aux[i].prune_point = env.aux[i].jmp_point = true;
                     }
                     if (id == 170) env.aux[i].prune_point = true;
+                }
+                if (insn.op == Op::CallKfunc) {
+                    for (const auto& [kid, kname] : env.opt.kfuncs) {
+                        const KfuncProto* k = kid == static_cast<int32_t>(insn.imm) ? kfunc_proto(kname) : nullptr;
+                        if (k && k->has(kKfIterNext))
+                            env.aux[i].iter_next = env.aux[i].force_checkpoint = env.aux[i].prune_point = true;
+                    }
                 }
                 break;
             default:
@@ -445,7 +454,7 @@ bool step(Env& env, const Insn& insn, uint32_t& next, bool& done) {
             return check_func_call(env, insn, next);
         case Form::CallKfunc:
             env.jmps_processed++;
-            return check_kfunc_call(env, insn, next);
+            return check_kfunc_call(env, insn, next, done);
         case Form::Callx:
             return env.fail("BPF_CALL uses reserved fields");
         case Form::Exit:

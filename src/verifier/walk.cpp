@@ -112,6 +112,13 @@ bool stacksafe(const Env& env, const Frame& old, const Frame& cur, IdMap& ids, E
             for (int i = 0; i < 8; ++i)
                 if (o.bytes[i] != c.bytes[i]) return false;
         }
+        if (o.bytes[0] == SlotByte::Iter || o.bytes[0] == SlotByte::Dynptr) {
+            // Iterators compare by kind, state and reference (not depth, which would never converge).
+            if (!have_cur || o.bytes[0] != c.bytes[0]) return false;
+            if (o.iter.kind != c.iter.kind || o.iter.state != c.iter.state || !ids.check(o.iter.ref, c.iter.ref))
+                return false;
+            continue;
+        }
         Reg oreg, creg;
         if (slot_scalar(o, oreg) && have_cur && slot_scalar(c, creg)) {
             if (!regsafe(env, oreg, creg, ids, exact)) return false;
@@ -426,6 +433,28 @@ void mark_all_imprecise(State& st) {
     });
 }
 
+/// The iterator r1 points to at an iterator next call is active (not drained).
+bool iter_active_at(const State& st) {
+    const Reg& r = st.reg(1);
+    if (r.type != RegType::Stack || !r.val.is_const()) return false;
+    const Frame& f = st.frames[r.frameno];
+    const int64_t off = r.off + static_cast<int64_t>(r.val.const_value());
+    const StackSlot* s = f.slot_at(static_cast<int32_t>(off));
+    return s && s->bytes[0] == SlotByte::Iter && s->iter.state == kIterActive;
+}
+
+/// iter_active_depths_differ: another iteration of an iterator loop is not an infinite loop.
+bool iter_depths_differ(const State& old, const State& cur) {
+    for (size_t f = 0; f < old.frames.size() && f < cur.frames.size(); ++f) {
+        const auto& os = old.frames[f].stack;
+        const auto& cs = cur.frames[f].stack;
+        for (size_t k = 0; k < os.size() && k < cs.size(); ++k)
+            if (os[k].bytes[0] == SlotByte::Iter && os[k].iter.state == kIterActive && os[k].iter.depth != cs[k].iter.depth)
+                return true;
+    }
+    return false;
+}
+
 /// states_maybe_looping: same frames and the current frame's registers equal.
 bool maybe_looping(const State& old, const State& cur) {
     if (old.curframe != cur.curframe) return false;
@@ -459,6 +488,34 @@ bool mark_precise_stack(Env& env, uint32_t frame, int slot) {
     return backtrack(env, bt);
 }
 
+void widen_loop_state(Env& env, PathState& path) {
+    // find_prev_entry: the checkpoint at this instruction on the current path (same call sites).
+    const uint32_t insn = env.insn_idx;
+    const Checkpoint* prev = nullptr;
+    for (const auto& c : env.explored[insn]) {
+        if (c->branches == 0 || c->st.frames.size() != path.st.frames.size()) continue;
+        bool same = true;
+        for (size_t f = 0; f < c->st.frames.size(); ++f) same = same && c->st.frames[f].callsite == path.st.frames[f].callsite;
+        // Not the checkpoint just kept for this very visit (the path's parent): the one before it.
+        if (same && c->dfs_depth + 1 < path.dfs_depth) prev = c.get();
+    }
+    if (!prev || !env.opt.privileged) return;
+    IdMap ids;
+    auto widen = [&](const Reg& old, Reg& cur) {
+        if (old.type != RegType::Scalar || cur.type != RegType::Scalar) return;
+        if (old.precise || cur.precise || regs_exact(old, cur, ids)) return;
+        cur = Reg::unknown_scalar();
+    };
+    for (size_t f = 0; f < prev->st.frames.size(); ++f) {
+        const Frame& of = prev->st.frames[f];
+        Frame& cf = path.st.frames[f];
+        for (int r = 0; r < kNumRegs; ++r) widen(of.regs[r], cf.regs[r]);
+        const size_t n = std::min(of.stack.size(), cf.stack.size());
+        for (size_t k = 0; k < n; ++k)
+            if (of.stack[k].is_spill() && cf.stack[k].is_spill()) widen(of.stack[k].spilled, cf.stack[k].spilled);
+    }
+}
+
 PathState* push_branch(Env& env, uint32_t insn, uint32_t prev_insn) {
     if (env.pending.size() >= kMaxPending) {
         env.fail("The sequence of %zu jumps is too complex.", env.pending.size());
@@ -488,7 +545,9 @@ int is_state_visited(Env& env, uint32_t insn) {
         bool keep = true;
         if (c.branches > 0) {
             // A state still on this path: the walk is in a loop.
-            const bool converge = aux.calls_callback || (aux.force_checkpoint && c.st.may_goto_depth != cur.st.may_goto_depth);
+            bool converge = aux.calls_callback || (aux.force_checkpoint && !aux.iter_next &&
+                                                   c.st.may_goto_depth != cur.st.may_goto_depth);
+            if (aux.iter_next) converge = iter_active_at(cur.st);
             if (converge && states_equal(env, c.st, cur.st, insn, Exact::RangeWithin)) {
                 c.hit++;
                 env.stats.pruned++;
@@ -497,7 +556,10 @@ int is_state_visited(Env& env, uint32_t insn) {
                 propagate_precision(env, c.st);
                 break;
             }
-            if (maybe_looping(c.st, cur.st) && states_equal(env, c.st, cur.st, insn, Exact::Exact) &&
+            if (aux.iter_next || aux.calls_callback) {
+                // Iterator and callback loops converge above or go on: never "infinite".
+            } else if (maybe_looping(c.st, cur.st) && states_equal(env, c.st, cur.st, insn, Exact::Exact) &&
+                !iter_depths_differ(c.st, cur.st) &&
                 c.st.may_goto_depth == cur.st.may_goto_depth &&
                 c.st.callback_unroll_depth == cur.st.callback_unroll_depth) {
                 env.fail("infinite loop detected at insn %u", env.insn(insn).pc);

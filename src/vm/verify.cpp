@@ -155,6 +155,7 @@ Verification verify_program(const ObjectFile& file, const ProgramSpec& spec, con
     o.sleepable = spec.sleepable;
     o.insn_limit = options.insn_limit;
     o.log = options.log;
+    o.kfuncs = spec.kfuncs;
     verifier::Result r = verifier::verify(spec.program, maps, funcs, o);
     v.verdict = r.accepted ? Verdict::Accept : Verdict::Reject;
     if (r.error) v.error = locate(*r.error);
