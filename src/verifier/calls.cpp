@@ -734,11 +734,20 @@ bool check_func_call(Env& env, const Insn& insn, uint32_t& next) {
                     case GlobalArg::Ctx: ok = r.type == RegType::Ctx && r.off == 0; break;
                     case GlobalArg::Mem:
                     case GlobalArg::MemNonNull: {
-                        if (sig->args[i] == GlobalArg::Mem && r.is_null()) break;
-                        if (r.type == RegType::NotInit || r.type == RegType::Scalar || r.maybe_null()) {
+                        if (r.is_null()) {
+                            ok = sig->args[i] == GlobalArg::Mem;
+                            break;
+                        }
+                        if (r.type == RegType::NotInit || r.type == RegType::Scalar) {
                             ok = false;
                             break;
                         }
+                        if (r.maybe_null() && sig->args[i] == GlobalArg::MemNonNull) {
+                            ok = false;
+                            break;
+                        }
+                        if (r.type == RegType::BtfId) break;  // a kernel object passed on (task_struct *)
+                        if (r.maybe_null()) break;  // checked as if non-null; the callee checks for null
                         const uint32_t size = i < sig->arg_size.size() ? sig->arg_size[i] : 0;
                         if (!check_helper_mem_access(env, regno, size, Access::Write, false, false)) return false;
                         break;

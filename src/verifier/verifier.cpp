@@ -361,15 +361,18 @@ bool check_ld_imm(Env& env, const Insn& insn) {
             dst.subprog = static_cast<uint32_t>(sub);
             return true;
         }
-        case LddwKind::MapIdx:
-        case LddwKind::MapIdxValue:
         case LddwKind::MapFd:
-        case LddwKind::MapValue: {
+        case LddwKind::MapValue:
+            // A file descriptor: bpfvm programs name maps by index (the loader's relocations).
+            return env.fail("fd %u is not pointing to valid bpf_map",
+                            static_cast<uint32_t>(static_cast<uint64_t>(insn.imm) & 0xffffffffu));
+        case LddwKind::MapIdx:
+        case LddwKind::MapIdxValue: {
             const auto idx = static_cast<uint32_t>(static_cast<uint64_t>(insn.imm) & 0xffffffffu);
             const auto off = static_cast<uint32_t>(static_cast<uint64_t>(insn.imm) >> 32);
             const MapInfo* map = env.map(idx);
             if (!map) return env.fail("fd %u is not pointing to valid bpf_map", idx);
-            if (kind == LddwKind::MapIdxValue || kind == LddwKind::MapValue) {
+            if (kind == LddwKind::MapIdxValue) {
                 if (map->type == MapType::Arena) {
                     dst = Reg::unknown_scalar();
                     return true;
@@ -408,6 +411,18 @@ bool check_ld_abs(Env& env, const Insn& insn) {
     if (st.reg(6).type != RegType::Ctx) return env.fail("at the time of BPF_LD_ABS|IND R6 != pointer to skb");
     if (op_info(insn.op).form == Form::LdInd) BPFVM_CHECK(check_reg_read(env, insn.src));
     if (st.reg(6).off) return env.fail("dereference of modified ctx ptr R6 off=%d disallowed", st.reg(6).off);
+    // In a subprogram a failed load returns 0 from it right away (the JITs branch to its exit):
+    // walk that path too. It needs a function returning int.
+    if (st.curframe > 0) {
+        const Subprog& sp = env.subprogs[st.cur().subprog];
+        if (sp.sig && sp.sig->returns_void) return env.fail("LD_ABS is only allowed in functions that return 'int'.");
+        PathState* early = push_branch(env, st.cur().callsite + 1, env.insn_idx);
+        if (!early) return false;
+        State& e = early->st;
+        e.frames.pop_back();
+        e.curframe--;
+        e.reg(0) = Reg::known(0);
+    }
     for (int r = 0; r <= 5; ++r) mark_not_init(st.reg(r));
     st.reg(0) = Reg::unknown_scalar();
     return true;
