@@ -31,6 +31,9 @@ Status collect_legacy(LoadContext& ctx) {
     // Legacy map index (in order of appearance) -> object map index, to resolve inner_map_idx.
     std::vector<uint32_t> legacy_index;
     std::vector<std::pair<uint32_t, uint32_t>> inner_refs;  // (map index, legacy inner index)
+    // iproute2's layout names the inner template by its `id` field instead.
+    std::vector<std::pair<uint32_t, uint32_t>> elf_ids;     // (map index, id)
+    std::vector<std::pair<uint32_t, uint32_t>> inner_ids;   // (map index, inner_id)
     for (const auto& sec : ctx.elf.sections) {
         if (!is_legacy_maps_section(sec) || sec.size == 0) continue;
         const std::string what = "section " + sec.name;
@@ -67,9 +70,11 @@ Status collect_legacy(LoadContext& ctx) {
                 if (in_map) inner_refs.emplace_back(index, read_u32(r, 20));
                 if (rec == 28) m.numa_node = read_u32(r, 24);
             } else if (rec >= 32) {
-                // iproute2 struct bpf_elf_map: id, pinning, inner_id, inner_idx.
+                // iproute2 struct bpf_elf_map: id, pinning, inner_id, inner_idx. The inner map
+                // template is the map whose id is inner_id (inner_idx is a slot of the outer map).
                 m.pinning = read_u32(r, 24);
-                if (in_map && rec >= 36) inner_refs.emplace_back(index, read_u32(r, 32));
+                if (read_u32(r, 20) != 0) elf_ids.emplace_back(index, read_u32(r, 20));
+                if (in_map && read_u32(r, 28) != 0) inner_ids.emplace_back(index, read_u32(r, 28));
             }
             ctx.map_at[{sec.index, sym->value}] = index;
             legacy_index.push_back(index);
@@ -77,9 +82,11 @@ Status collect_legacy(LoadContext& ctx) {
         }
     }
     for (auto [map, inner] : inner_refs) {
-        // An out-of-range inner index means "none" for the iproute2 layout (it uses ~0).
         if (inner < legacy_index.size() && legacy_index[inner] != map) ctx.obj.maps[map].inner_map = legacy_index[inner];
     }
+    for (auto [map, inner_id] : inner_ids)
+        for (auto [other, id] : elf_ids)
+            if (id == inner_id && other != map) ctx.obj.maps[map].inner_map = other;
     return {};
 }
 

@@ -44,6 +44,10 @@ struct HistEntry {
 
 struct Checkpoint;
 
+/// Branch outcomes recorded in PathState::trail.
+enum : uint8_t { kFellThrough, kJumped, kAlwaysJumps, kNeverJumps };
+inline constexpr size_t kTrailLength = 16;
+
 /// A State together with its place in the search: the checkpoint it descends from and the
 /// instructions walked since (for precision backtracking).
 struct PathState {
@@ -52,7 +56,8 @@ struct PathState {
     uint32_t first_insn = 0;          // the first instruction walked since `parent`
     uint32_t last_insn = 0;           // the last instruction walked (before a jump: the jump)
     std::vector<HistEntry> history;   // since `parent`
-    std::vector<std::string> trail;   // branch decisions on this path, for error reports
+    /// The last branch decisions on this path, for error reports: instruction and outcome.
+    std::vector<std::pair<uint32_t, uint8_t>> trail;
     uint32_t dfs_depth = 0;
     Checkpoint* loop_entry = nullptr; // a loop head still being walked that this path depends on
     uint32_t resume_insn = 0;         // pending paths: where the walk resumes

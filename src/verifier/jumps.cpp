@@ -264,7 +264,12 @@ bool check_cond_jmp(Env& env, const Insn& insn, uint32_t& next) {
     const Reg& dst = st.reg(insn.dst);
     const Reg& src = reg_src ? st.reg(insn.src) : imm;
     const Branch pred = branch_taken(dst, src, op, is32);
+    auto note = [&](PathState& p, uint8_t outcome) {
+        if (p.trail.size() >= kTrailLength) p.trail.erase(p.trail.begin());
+        p.trail.emplace_back(env.insn_idx, outcome);
+    };
     if (pred != Branch::Unknown) {
+        note(*env.cur, pred == Branch::Always ? kAlwaysJumps : kNeverJumps);
         if (!dst.is_pointer()) BPFVM_CHECK(mark_precise(env, insn.dst));
         if (reg_src && !st.reg(insn.src).is_pointer()) BPFVM_CHECK(mark_precise(env, insn.src));
         next = pred == Branch::Always ? insn.target : env.insn_idx + 1;
@@ -292,8 +297,10 @@ bool check_cond_jmp(Env& env, const Insn& insn, uint32_t& next) {
         env.cur->history.push_back(h);
     }
 
+    note(*env.cur, kFellThrough);
     PathState* other = push_branch(env, insn.target, env.insn_idx);
     if (!other) return false;
+    other->trail.back().second = kJumped;
     State& taken = other->st;
     State& fall = st;
 

@@ -625,7 +625,10 @@ std::vector<std::string> error_detail(const Env& env) {
     }
     if (!regs.empty()) out.push_back("registers: " + regs);
     (void)insn;
-    for (const std::string& t : env.current.trail) out.push_back(t);
+    static const char* const kOutcome[] = {"not taken", "taken", "always taken", "never taken"};
+    for (const auto& [idx, outcome] : env.current.trail)
+        out.push_back("branch: insn " + std::to_string(env.insn(idx).pc) + " `" + disassemble_insn(env.insn(idx)) + "` " +
+                      kOutcome[outcome]);
     return out;
 }
 

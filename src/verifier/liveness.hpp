@@ -1,0 +1,12 @@
+// Static liveness (liveness.cpp): registers and stack slots that may still be read.
+#pragma once
+
+#include "env.hpp"
+
+namespace bpfvm::verifier {
+
+/// Fills InsnAux::stack_live: the slots of the running frame (bit k: [fp-8(k+1), fp-8k)) that some
+/// path from the instruction may read before overwriting them whole.
+void compute_stack_liveness(Env& env);
+
+}  // namespace bpfvm::verifier
