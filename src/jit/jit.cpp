@@ -153,6 +153,8 @@ private:
         rt.stack_bottom = stack;
         rt.stack_top = stack + kStackBytes;
         rt.helpers = helpers_;
+        // A run or a callback enters a fresh frame: its may_goto budget is full (the interpreter's too).
+        if (code_.may_goto) std::fill(std::begin(rt.may_goto), std::end(rt.may_goto), kMayGotoBudget);
     }
 
     static void finish(const JitRuntime& rt, const RunContext& ctx, RunResult& result) {
@@ -223,6 +225,8 @@ private:
 };
 
 Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers, const EngineOptions& options) {
+    // A Program may be built by hand: the backends index registers and labels without checks.
+    BPFVM_TRY(validate_program(program));
 #if defined(__x86_64__)
     return emit_x86_64(program, helpers, options);
 #elif defined(__aarch64__)

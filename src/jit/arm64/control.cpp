@@ -23,8 +23,40 @@ int32_t stop_offset() {
 }  // namespace
 
 void Emitter::jump(size_t index, const Insn& insn) {
-    if (insn.target <= index) emit_budget(insn.pc);  // back-edge
+    if (back_jump_[index]) emit_budget(insn.pc);
     as_->b(insn_labels_[insn.target]);
+}
+
+void Emitter::may_goto_slot() {
+    // Frames sit at fixed places in the stack area: (r10 - (stack_bottom + 512)) / 512 is the frame's
+    // index k, and its budget is JitRuntime::may_goto[k] at x26 + 8k + offsetof(may_goto).
+    static_assert(kStackSize == 512);
+    as_->sub(xr(kTmp1), bx(kFrameReg), xr(kRegStackLimit));
+    as_->lsr(xr(kTmp1), xr(kTmp1), 6);
+    as_->add(xr(kTmp1), xr(kTmp1), xr(kRegRuntime));
+}
+
+void Emitter::may_goto(size_t index, const Insn& insn) {
+    // Falls through while the frame's budget lasts (taking one unit), then jumps: the kernel's
+    // rewrite (if counter == 0 goto target; counter -= 1).
+    may_goto_slot();
+    const a64::Mem counter = a64::ptr(xr(kTmp1), static_cast<int32_t>(offsetof(JitRuntime, may_goto)));
+    as_->ldr(xr(kTmp2), counter);
+    const Label& target = insn_labels_[insn.target];
+    if (!back_jump_[index] || !options_.checked) {
+        branch_if_zero(xr(kTmp2), target);
+    } else {
+        Label taken = as_->newLabel();
+        branch_if_zero(xr(kTmp2), taken);
+        const uint32_t pc = insn.pc;
+        deferred_.push_back([this, taken, target, pc] {
+            as_->bind(taken);
+            emit_budget(pc);
+            as_->b(target);
+        });
+    }
+    as_->sub(xr(kTmp2), xr(kTmp2), 1);
+    as_->str(xr(kTmp2), counter);
 }
 
 void Emitter::cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned width, bool imm, bool test) {
@@ -57,7 +89,7 @@ void Emitter::cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned wi
         }
     }
     const Label& target = insn_labels_[insn.target];
-    if (insn.target > index || !options_.checked) {
+    if (!back_jump_[index] || !options_.checked) {
         branch_if(cc, target);
         return;
     }
@@ -169,6 +201,11 @@ void Emitter::call_local(const Insn& insn) {
     as_->stp(bx(8), bx(9), a64::ptr(a64::sp, 16));
     as_->stp(bx(kFrameReg), a64::x30, a64::ptr(a64::sp, 32));
     as_->mov(bx(kFrameReg), new_fp);
+    if (may_goto_) {  // the callee's frame starts with a full may_goto budget
+        may_goto_slot();
+        mov_imm(xr(kTmp2), kMayGotoBudget);
+        as_->str(xr(kTmp2), a64::ptr(xr(kTmp1), static_cast<int32_t>(offsetof(JitRuntime, may_goto))));
+    }
     as_->bl(insn_labels_[insn.target]);
     as_->ldp(bx(kFrameReg), a64::x30, a64::ptr(a64::sp, 32));
     as_->ldp(bx(8), bx(9), a64::ptr(a64::sp, 16));
