@@ -61,6 +61,10 @@ using JitCallEntry = uint64_t (*)(JitRuntime* runtime, uint64_t target, const ui
 /// On success it also caches the region in runtime->read_* / write_*.
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write);
 
+/// Offset of RunContext::stop, which generated code tests after every helper call. RunContext is not
+/// standard-layout (it holds a vector and a string), so offsetof is not portable: it is measured once.
+int32_t run_context_stop_offset();
+
 /// Output of a backend: position-independent machine code (absolute addresses such as helpers are
 /// materialised as immediates, branches are relative), so the driver can copy it anywhere.
 struct EmittedCode {

@@ -239,6 +239,14 @@ Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers
 
 }  // namespace
 
+int32_t run_context_stop_offset() {
+    static const int32_t offset = [] {
+        RunContext probe;
+        return static_cast<int32_t>(reinterpret_cast<const char*>(&probe.stop) - reinterpret_cast<const char*>(&probe));
+    }();
+    return offset;
+}
+
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write) {
     if (addr + size < addr) return 0;
     // The callers' frames above the current one (the current frame itself is tested inline): a

@@ -8,20 +8,6 @@
 
 namespace bpfvm::jit::arm64 {
 
-namespace {
-
-/// Offset of RunContext::stop. RunContext is not standard-layout (it holds std::vector and
-/// std::string), so offsetof is not guaranteed; measure it on an object instead.
-int32_t stop_offset() {
-    static const int32_t offset = [] {
-        RunContext probe;
-        return static_cast<int32_t>(reinterpret_cast<const char*>(&probe.stop) - reinterpret_cast<const char*>(&probe));
-    }();
-    return offset;
-}
-
-}  // namespace
-
 void Emitter::jump(size_t index, const Insn& insn) {
     if (back_jump_[index]) emit_budget(insn.pc);
     as_->b(insn_labels_[insn.target]);
@@ -127,7 +113,7 @@ void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
     as_->ldp(bx(1), bx(2), a64::ptr_post(a64::sp, 48));
     // A fault or a tail call stops the program: record the pc, keep kind None (the driver turns
     // RunContext::stop into HelperFault or a tail call) and unwind.
-    as_->ldr(wr(kTmp1), a64::ptr(xr(kRegCtx), stop_offset()));
+    as_->ldr(wr(kTmp1), a64::ptr(xr(kRegCtx), run_context_stop_offset()));
     Label stopped = as_->newLabel();
     branch_if_nonzero(xr(kTmp1), stopped);
     const uint32_t pc = insn.pc;

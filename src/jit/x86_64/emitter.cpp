@@ -16,16 +16,6 @@ const ax::Gp kSaved[] = {ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
 // address keep rsp 16-byte aligned in the callee.
 constexpr uint8_t kLocalSaved[] = {6, 7, 8, 9, 10};
 
-// RunContext is not standard-layout (it holds a vector and a string), so offsetof is not portable:
-// take the offset of `stop` from an object once.
-int32_t stop_offset() {
-    static const int32_t off = [] {
-        RunContext c;
-        return static_cast<int32_t>(reinterpret_cast<const char*>(&c.stop) - reinterpret_cast<const char*>(&c));
-    }();
-    return off;
-}
-
 }  // namespace
 
 HostFeatures& host_features() {
@@ -106,7 +96,7 @@ void Emitter::emit_after_helper(uint32_t pc) {
         as_.mov(BPFVM_RT_FIELD(write_starts, 8), kTmp1);
     }
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
-    as_.cmp(ax::dword_ptr(kTmp2, stop_offset()), 0);
+    as_.cmp(ax::dword_ptr(kTmp2, run_context_stop_offset()), 0);
     as_.j(ax::CondCode::kNotEqual, trap_label(TrapKind::None, pc));
 }
 
