@@ -13,20 +13,67 @@ namespace {
 
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
-bool is_function_reference(const Insn& insn) {
-    return insn.op == Op::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func);
+/// What the graph needs of an instruction, classified once (the passes below would otherwise look
+/// each instruction up in the opcode table several times).
+enum class Flow : uint8_t {
+    Next,      // continues at the next instruction
+    Branch,    // conditional jump or may_goto: the next instruction or the target
+    Goto,      // ja, gotol: the target only
+    Exit,      // returns
+    Call,      // local call: the callee, then the next instruction
+    FuncRef,   // lddw src=4: continues at the next instruction; the target becomes a subprogram
+};
+
+std::vector<Flow> classify(const Program& program) {
+    std::vector<Flow> flow(program.insns.size(), Flow::Next);
+    for (size_t i = 0; i < program.insns.size(); ++i) {
+        const Insn& insn = program.insns[i];
+        switch (op_info(insn.op).form) {
+            case Form::Exit: flow[i] = Flow::Exit; break;
+            case Form::Ja:
+            case Form::Gotol: flow[i] = Flow::Goto; break;
+            case Form::JmpImm:
+            case Form::JmpReg:
+            case Form::MayGoto: flow[i] = Flow::Branch; break;
+            case Form::CallLocal: flow[i] = Flow::Call; break;
+            case Form::Lddw:
+                if (insn.src == static_cast<uint8_t>(LddwKind::Func)) flow[i] = Flow::FuncRef;
+                break;
+            case Form::AluImm:
+            case Form::AluReg:
+            case Form::Neg:
+            case Form::Movsx:
+            case Form::End:
+            case Form::AddrSpaceCast:
+            case Form::Call:
+            case Form::CallKfunc:
+            case Form::Callx:
+            case Form::LdAbs:
+            case Form::LdInd:
+            case Form::Ldx:
+            case Form::Ldxs:
+            case Form::St:
+            case Form::Stx:
+            case Form::Atomic:
+            case Form::LoadAcquire:
+            case Form::StoreRelease:
+                break;
+        }
+    }
+    return flow;
 }
 
-/// True when control never continues at the next instruction (ends a subprogram without falling
-/// through): exit and the unconditional jumps. The kernel accepts exactly these as a last instruction.
-bool ends_flow(Op op) { return op == Op::Exit || op == Op::Ja || op == Op::Gotol; }
+bool jumps(Flow f) { return f == Flow::Branch || f == Flow::Goto; }
+/// Exit and the unconditional jumps never continue at the next instruction; the kernel accepts
+/// exactly these as the last instruction of a subprogram.
+bool ends_flow(Flow f) { return f == Flow::Exit || f == Flow::Goto; }
 
 /// Subprogram entries, as the kernel's add_subprog collects them: 0, every local-call target and every
 /// function-reference target; sorted, unique.
-std::vector<uint32_t> find_entries(const Program& program) {
+std::vector<uint32_t> find_entries(const Program& program, const std::vector<Flow>& flow) {
     std::vector<uint32_t> entries{0};
-    for (const Insn& insn : program.insns)
-        if (insn.op == Op::CallLocal || is_function_reference(insn)) entries.push_back(insn.target);
+    for (size_t i = 0; i < flow.size(); ++i)
+        if (flow[i] == Flow::Call || flow[i] == Flow::FuncRef) entries.push_back(program.insns[i].target);
     std::sort(entries.begin(), entries.end());
     entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
     return entries;
@@ -34,17 +81,19 @@ std::vector<uint32_t> find_entries(const Program& program) {
 
 /// Cuts the instructions into blocks: a block starts at a subprogram entry, a jump target or after
 /// a jump, exit or local call.
-void build_blocks(const Program& program, const std::vector<uint32_t>& entries, Cfg& g) {
+void build_blocks(const Program& program, const std::vector<Flow>& flow, const std::vector<uint32_t>& entries, Cfg& g) {
     const auto n = static_cast<uint32_t>(program.insns.size());
-    std::vector<bool> leader(n + 1, false);
-    leader[0] = true;
-    for (uint32_t e : entries) leader[e] = true;
+    std::vector<uint8_t> leader(n + 1, 0);
+    leader[0] = 1;
+    for (uint32_t e : entries) leader[e] = 1;
+    uint32_t count = 0;
     for (uint32_t i = 0; i < n; ++i) {
-        const Insn& insn = program.insns[i];
-        if (is_jump(insn.op)) leader[insn.target] = true;
-        if (is_jump(insn.op) || insn.op == Op::Exit || insn.op == Op::CallLocal) leader[i + 1] = true;
+        if (jumps(flow[i])) leader[program.insns[i].target] = 1;
+        if (jumps(flow[i]) || flow[i] == Flow::Exit || flow[i] == Flow::Call) leader[i + 1] = 1;
     }
-    g.block_of.assign(n, 0);
+    for (uint32_t i = 0; i < n; ++i) count += leader[i];
+    g.blocks.reserve(count);
+    g.block_of.resize(n);
     uint32_t sub = 0;
     for (uint32_t i = 0; i < n; ++i) {
         if (leader[i]) {
@@ -58,17 +107,17 @@ void build_blocks(const Program& program, const std::vector<uint32_t>& entries, 
 
 /// Successor and predecessor rows. Fall-through (or after-call) edges come before jump edges, the
 /// order in which the kernel's check_cfg explores them.
-void build_edges(const Program& program, Cfg& g) {
+void build_edges(const Program& program, const std::vector<Flow>& flow, Cfg& g) {
     const auto n = static_cast<uint32_t>(program.insns.size());
     const auto nb = static_cast<uint32_t>(g.blocks.size());
-    g.succ_begin.assign(nb + 1, 0);
+    g.succ_begin.resize(nb + 1);
+    g.succ_edges.reserve(2 * nb);
     for (uint32_t b = 0; b < nb; ++b) {
         const uint32_t last = g.blocks[b].last;
-        const Insn& insn = program.insns[last];
         g.succ_begin[b] = static_cast<uint32_t>(g.succ_edges.size());
-        if (!ends_flow(insn.op) && last + 1 < n)
-            g.succ_edges.push_back({g.block_of[last + 1], insn.op == Op::CallLocal ? EdgeKind::AfterCall : EdgeKind::FallThrough});
-        if (is_jump(insn.op)) g.succ_edges.push_back({g.block_of[insn.target], EdgeKind::Jump});
+        if (!ends_flow(flow[last]) && last + 1 < n)
+            g.succ_edges.push_back({g.block_of[last + 1], flow[last] == Flow::Call ? EdgeKind::AfterCall : EdgeKind::FallThrough});
+        if (jumps(flow[last])) g.succ_edges.push_back({g.block_of[program.insns[last].target], EdgeKind::Jump});
     }
     g.succ_begin[nb] = static_cast<uint32_t>(g.succ_edges.size());
 
@@ -83,21 +132,21 @@ void build_edges(const Program& program, Cfg& g) {
 }
 
 /// Subprogram ranges, call sites and the call graph.
-void build_subprograms(const Program& program, const std::vector<uint32_t>& entries, Cfg& g) {
+void build_subprograms(const Program& program, const std::vector<Flow>& flow, const std::vector<uint32_t>& entries,
+                       Cfg& g) {
     const auto n = static_cast<uint32_t>(program.insns.size());
+    g.subprogs.resize(entries.size());
     for (size_t s = 0; s < entries.size(); ++s) {
-        Subprogram sp;
+        Subprogram& sp = g.subprogs[s];
         sp.entry = entries[s];
         sp.end = s + 1 < entries.size() ? entries[s + 1] : n;
         sp.first_block = g.block_of[sp.entry];
         sp.end_block = sp.end < n ? g.block_of[sp.end] : static_cast<uint32_t>(g.blocks.size());
-        g.subprogs.push_back(std::move(sp));
     }
     for (uint32_t i = 0; i < n; ++i) {
-        const Insn& insn = program.insns[i];
-        const bool reference = is_function_reference(insn);
-        if (insn.op != Op::CallLocal && !reference) continue;
-        const CallSite site{i, g.subprog_of(i), g.subprog_of(insn.target), reference};
+        if (flow[i] != Flow::Call && flow[i] != Flow::FuncRef) continue;
+        const bool reference = flow[i] == Flow::FuncRef;
+        const CallSite site{i, g.subprog_of(i), g.subprog_of(program.insns[i].target), reference};
         g.calls.push_back(site);
         Subprogram& callee = g.subprogs[site.callee];
         (reference ? callee.referenced : callee.called) = true;
@@ -113,7 +162,7 @@ void build_subprograms(const Program& program, const std::vector<uint32_t>& entr
 }
 
 /// Marks the blocks reachable from instruction 0 through edges, calls and function references.
-void mark_reachable(const Program& program, Cfg& g) {
+void mark_reachable(Cfg& g) {
     std::vector<uint32_t> work{0};
     g.blocks[0].reachable = true;
     auto reach = [&](uint32_t b) {
@@ -125,10 +174,11 @@ void mark_reachable(const Program& program, Cfg& g) {
         const uint32_t b = work.back();
         work.pop_back();
         for (const CfgEdge& e : g.succs(b)) reach(e.block);
-        for (uint32_t i = g.blocks[b].first; i <= g.blocks[b].last; ++i) {
-            const Insn& insn = program.insns[i];
-            if (insn.op == Op::CallLocal || is_function_reference(insn)) reach(g.block_of[insn.target]);
-        }
+        // The call sites inside the block (g.calls is in instruction order) reach their callees.
+        const BasicBlock& block = g.blocks[b];
+        auto site = std::lower_bound(g.calls.begin(), g.calls.end(), block.first,
+                                     [](const CallSite& c, uint32_t insn) { return c.insn < insn; });
+        for (; site != g.calls.end() && site->insn <= block.last; ++site) reach(g.subprogs[site->callee].first_block);
     }
 }
 
@@ -293,16 +343,16 @@ private:
     uint32_t num_ = 0;
 };
 
-void find_structure(const Program& program, Cfg& g) {
+void find_structure(const Program& program, const std::vector<Flow>& flow, Cfg& g) {
     const auto n = static_cast<uint32_t>(program.insns.size());
     for (const Subprogram& sp : g.subprogs) {
         for (uint32_t i = sp.entry; i < sp.end; ++i) {
-            const Insn& insn = program.insns[i];
-            if (is_jump(insn.op) && (insn.target < sp.entry || insn.target >= sp.end))
-                g.findings.push_back({FindingKind::JumpOutOfSubprogram, i, insn.target});
+            const uint32_t target = program.insns[i].target;
+            if (jumps(flow[i]) && (target < sp.entry || target >= sp.end))
+                g.findings.push_back({FindingKind::JumpOutOfSubprogram, i, target});
         }
         const uint32_t last = sp.end - 1;
-        if (!ends_flow(program.insns[last].op))
+        if (!ends_flow(flow[last]))
             g.findings.push_back({sp.end == n ? FindingKind::FallsOffEnd : FindingKind::FallsIntoNext, last, 0});
     }
     for (uint32_t b = 0; b < g.blocks.size(); ++b) {
@@ -327,17 +377,18 @@ Cfg build_cfg(const Program& program, const CfgOptions& options) {
         g.pred_begin.assign(1, 0);
         return g;
     }
-    const std::vector<uint32_t> entries = find_entries(program);
-    build_blocks(program, entries, g);
-    build_edges(program, g);
-    build_subprograms(program, entries, g);
-    mark_reachable(program, g);
+    const std::vector<Flow> flow = classify(program);
+    const std::vector<uint32_t> entries = find_entries(program, flow);
+    build_blocks(program, flow, entries, g);
+    build_edges(program, flow, g);
+    build_subprograms(program, flow, entries, g);
+    mark_reachable(g);
     if (options.back_edges) find_back_edges(g);
     if (options.wto) {
         WtoBuilder wto(g);
         for (Subprogram& sp : g.subprogs) sp.wto = wto.build(sp.first_block);
     }
-    find_structure(program, g);
+    find_structure(program, flow, g);
     return g;
 }
 
