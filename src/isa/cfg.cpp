@@ -28,37 +28,17 @@ std::vector<Flow> classify(const Program& program) {
     std::vector<Flow> flow(program.insns.size(), Flow::Next);
     for (size_t i = 0; i < program.insns.size(); ++i) {
         const Insn& insn = program.insns[i];
-        switch (op_info(insn.op).form) {
-            case Form::Exit: flow[i] = Flow::Exit; break;
-            case Form::Ja:
-            case Form::Gotol: flow[i] = Flow::Goto; break;
-            case Form::JmpImm:
-            case Form::JmpReg:
-            case Form::MayGoto: flow[i] = Flow::Branch; break;
-            case Form::CallLocal: flow[i] = Flow::Call; break;
-            case Form::Lddw:
-                if (insn.src == static_cast<uint8_t>(LddwKind::Func)) flow[i] = Flow::FuncRef;
-                break;
-            case Form::AluImm:
-            case Form::AluReg:
-            case Form::Neg:
-            case Form::Movsx:
-            case Form::End:
-            case Form::AddrSpaceCast:
-            case Form::Call:
-            case Form::CallKfunc:
-            case Form::Callx:
-            case Form::LdAbs:
-            case Form::LdInd:
-            case Form::Ldx:
-            case Form::Ldxs:
-            case Form::St:
-            case Form::Stx:
-            case Form::Atomic:
-            case Form::LoadAcquire:
-            case Form::StoreRelease:
-                break;
-        }
+        const Form form = op_info(insn.op).form;
+        if (form == Form::Exit)
+            flow[i] = Flow::Exit;
+        else if (form == Form::Ja || form == Form::Gotol)
+            flow[i] = Flow::Goto;
+        else if (is_jump(insn.op))
+            flow[i] = Flow::Branch;
+        else if (form == Form::CallLocal)
+            flow[i] = Flow::Call;
+        else if (form == Form::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func))
+            flow[i] = Flow::FuncRef;
     }
     return flow;
 }
