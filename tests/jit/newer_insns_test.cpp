@@ -1,13 +1,19 @@
 // The instructions beyond RFC 9669 that the kernel accepts (may_goto, load-acquire, store-release,
 // addr_space_cast) and the run-time guard against writes to r10, on every engine of this host
-// (interpreter and JIT, checked and unchecked), with the trap descriptions users read.
+// (interpreter and JIT, checked and unchecked), with the trap descriptions users read; and the
+// kernel selftests that use them, run to the return value the kernel's tests expect.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "bpfvm/asm.hpp"
+#include "bpfvm/bpfvm.hpp"
 #include "bpfvm/vm.hpp"
+#include "loader/csv_util.hpp"
 
 namespace bpfvm {
 namespace {
@@ -207,6 +213,57 @@ TEST(CheckedBudget, LoopEnteredInItsMiddleIsBounded) {
     // still pay on it, in every engine.
     const Outcome out = run("mov %r1, 0\nja test\nbody:\nadd %r1, 1\ntest:\njne %r1, -1, body\nexit", 1000, true);
     EXPECT_EQ(out.trap.kind, TrapKind::InsnBudget);
+}
+
+TEST(SelftestRetvals, ProgramsWithNewerInstructionsReturnWhatTheKernelTestsExpect) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(BPFVM_SHARED_DIR) / "corpus" / "kernel-selftests";
+    if (!fs::exists(dir / "manifest.csv")) GTEST_SKIP() << "corpus not found at " << dir;
+    std::ifstream in(dir / "manifest.csv");
+    std::string line;
+    std::getline(in, line);  // file,program,section,expect_priv,expect_unpriv,kernel_priv,msg,msg_unpriv,retval,...
+    int checked = 0, missing_helper = 0;
+    std::map<std::string, Object> objects;
+    while (std::getline(in, line)) {
+        const auto f = testing::split_csv(line);
+        if (f.size() < 11 || f[5] != "accept" || f[8].empty() || f[8].find('=') != std::string::npos) continue;
+        const std::string object = (dir / "objects" / (f[0].substr(0, f[0].size() - 2) + ".bpf.o")).string();
+        auto it = objects.find(object);
+        if (it == objects.end()) {
+            auto opened = Object::open(object);
+            ASSERT_TRUE(opened.has_value()) << opened.error().to_string();
+            it = objects.emplace(object, std::move(*opened)).first;
+        }
+        Object* obj = &it->second;
+        auto spec = obj->program(f[1]);
+        ASSERT_TRUE(spec.has_value()) << spec.error().to_string();
+        const bool newer = std::any_of((*spec)->program.insns.begin(), (*spec)->program.insns.end(), [](const Insn& i) {
+            const Form form = op_info(i.op).form;
+            return form == Form::MayGoto || form == Form::LoadAcquire || form == Form::StoreRelease;
+        });
+        if (!newer) continue;
+        SCOPED_TRACE(f[0] + "/" + f[1]);
+        const uint64_t want = std::stoull(f[8], nullptr, 0);
+        for (const Engine& e : engines()) {
+            TestRunInput input;
+            input.data.assign(64, 0);
+            input.engine = e.kind;
+            input.checked = e.checked;
+            auto r = obj->test_run(f[1], input);
+            if (!r && r.error().message.find("call to unknown helper") != std::string::npos) {
+                ++missing_helper;  // a helper bpfvm does not implement (jiffies64): not comparable
+                break;
+            }
+            ASSERT_TRUE(r.has_value()) << e.name << ": " << r.error().to_string();
+            EXPECT_EQ(r->retval & 0xffffffffu, want & 0xffffffffu) << e.name;  // the kernel reports 32 bits
+        }
+        ++checked;
+    }
+    // load_acquire_{8,16,32,64}, store_release_{8,...}, may_goto / cond_break programs.
+    EXPECT_GE(checked - missing_helper, 15);
+    std::printf("selftests with may_goto / load-acquire / store-release: %d programs return the expected value, "
+                "%d call a helper bpfvm lacks\n",
+                checked - missing_helper, missing_helper);
 }
 
 }  // namespace
