@@ -121,7 +121,7 @@ struct Program {
     std::vector<Insn> insns;               // decoded instructions
     std::vector<uint32_t> slot_to_index;   // slot index -> insns index (second LDDW slot maps to its first)
     uint32_t num_slots = 0;
-    std::vector<uint32_t> subprog_entries; // insns indices of local-call targets, entry 0 first
+    std::vector<uint32_t> subprog_entries; // insns indices of call and function-reference targets, 0 first
 
     /// Index into insns of the instruction at slot `pc` (must be valid).
     uint32_t index_of(uint32_t pc) const { return slot_to_index[pc]; }

@@ -96,7 +96,8 @@ void build_edges(const Program& program, const std::vector<Flow>& flow, Cfg& g) 
         const uint32_t last = g.blocks[b].last;
         g.succ_begin[b] = static_cast<uint32_t>(g.succ_edges.size());
         if (!ends_flow(flow[last]) && last + 1 < n)
-            g.succ_edges.push_back({g.block_of[last + 1], flow[last] == Flow::Call ? EdgeKind::AfterCall : EdgeKind::FallThrough});
+            g.succ_edges.push_back(
+                {g.block_of[last + 1], flow[last] == Flow::Call ? EdgeKind::AfterCall : EdgeKind::FallThrough});
         if (jumps(flow[last])) g.succ_edges.push_back({g.block_of[program.insns[last].target], EdgeKind::Jump});
     }
     g.succ_begin[nb] = static_cast<uint32_t>(g.succ_edges.size());

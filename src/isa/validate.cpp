@@ -89,7 +89,8 @@ int defined_register(const Insn& insn) {
 Status validate_program(const Program& program) {
     const size_t n = program.insns.size();
     if (n == 0) return make_error(ErrorCode::kMalformed, "empty program: no instructions");
-    if (n > (1u << 24)) return make_error(ErrorCode::kMalformed, "program too large: " + std::to_string(n) + " instructions");
+    if (n > (1u << 24))
+        return make_error(ErrorCode::kMalformed, "program too large: " + std::to_string(n) + " instructions");
     for (const Insn& insn : program.insns) {
         const OpInfo& info = op_info(insn.op);
         auto bad_register = [&](unsigned r) {

@@ -224,10 +224,11 @@ Result<CtxConversion> convert_ctx_access(const Program& program, const CtxLayout
         const int64_t off = base.off + insn.off;
         const int64_t size = info.width / 8;
         const bool load = info.form == Form::Ldx || info.form == Form::Ldxs || info.form == Form::LoadAcquire;
-        if (info.form == Form::LoadAcquire || info.form == Form::StoreRelease)
-            return reject(insn.pc, std::string(info.form == Form::LoadAcquire ? "load-acquire from " : "store-release to ") +
-                                       (layout != nullptr ? layout->type_name : std::string("the context")) +
+        if (info.form == Form::LoadAcquire || info.form == Form::StoreRelease) {
+            const char* what = info.form == Form::LoadAcquire ? "load-acquire from " : "store-release to ";
+            return reject(insn.pc, what + std::string(layout != nullptr ? layout->type_name : "the context") +
                                        " is not allowed");
+        }
         if (off < 0) return reject(insn.pc, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size));
         out.max_ctx_end = std::max<uint32_t>(out.max_ctx_end, static_cast<uint32_t>(off + size));
         if (layout == nullptr) continue;

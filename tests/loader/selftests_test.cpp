@@ -90,7 +90,8 @@ std::vector<ManifestRow> read_manifest() {
     std::vector<ManifestRow> rows;
     std::ifstream in(kDir / "manifest.csv");
     std::string line;
-    std::getline(in, line);  // file,program,section,expect_priv,expect_unpriv,kernel_priv,msg,msg_unpriv,retval,flags,kernel_log_hint
+    // file,program,section,expect_priv,expect_unpriv,kernel_priv,msg,msg_unpriv,retval,flags,kernel_log_hint
+    std::getline(in, line);
     while (std::getline(in, line)) {
         const auto f = testing::split_csv(line);
         if (f.size() < 11) continue;

@@ -227,8 +227,8 @@ void Emitter::mark_labels_and_loops() {
     for (uint32_t i = 0; i < n; ++i) {
         const Insn& insn = prog_.insns[i];
         // Jump and call targets, and callback entries (never fused into the instruction before them).
-        if (is_jump(insn.op) || insn.op == Op::CallLocal || (insn.op == Op::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func)))
-            mark(insn.target);
+        const bool reference = insn.op == Op::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func);
+        if (is_jump(insn.op) || insn.op == Op::CallLocal || reference) mark(insn.target);
         may_goto_ = may_goto_ || insn.op == Op::MayGoto;
     }
     CfgOptions options;
