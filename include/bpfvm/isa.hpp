@@ -18,6 +18,9 @@ inline constexpr int kNumRegs = 11;          // r0..r10
 inline constexpr int kFrameReg = 10;         // r10, read-only frame pointer
 inline constexpr uint32_t kStackSize = 512;  // bytes per frame
 inline constexpr uint32_t kMaxCallDepth = 8; // frames, the entry frame included
+/// may_goto's per-frame loop budget (the kernel's BPF_MAX_LOOPS): a frame's may_goto instructions
+/// fall through this many times in total, then jump.
+inline constexpr uint64_t kMayGotoBudget = 8 * 1024 * 1024;
 
 /// One 8-byte instruction slot as stored in an object file (RFC 9669 section 3), little-endian.
 struct RawInsn {
@@ -52,9 +55,9 @@ enum class Match : uint8_t { None, Off, Imm, Src };
 
 /// Operand layout of an instruction form; decides which fields must be zero.
 enum class Form : uint8_t {
-    AluImm, AluReg, Neg, Movsx, End,
-    Ja, Gotol, JmpImm, JmpReg, Call, CallLocal, CallKfunc, Callx, Exit,
-    Lddw, LdAbs, LdInd, Ldx, Ldxs, St, Stx, Atomic,
+    AluImm, AluReg, Neg, Movsx, End, AddrSpaceCast,
+    Ja, Gotol, JmpImm, JmpReg, MayGoto, Call, CallLocal, CallKfunc, Callx, Exit,
+    Lddw, LdAbs, LdInd, Ldx, Ldxs, St, Stx, Atomic, LoadAcquire, StoreRelease,
 };
 
 /// Every valid opcode form, one enumerator per row of opcodes.def.
@@ -107,7 +110,8 @@ struct Insn {
     int16_t off = 0;
     int64_t imm = 0;      // sign-extended imm32, or the 64-bit LDDW constant
     uint32_t pc = 0;      // slot index of this instruction in the original bytecode
-    uint32_t target = 0;  // jumps, gotol and local calls: index (into Program::insns) of the target
+    uint32_t target = 0;  // jumps, gotol, may_goto, local calls, function references: index (into
+                          // Program::insns) of the target
 };
 static_assert(std::is_trivially_copyable_v<Insn>);
 
@@ -117,7 +121,7 @@ struct Program {
     std::vector<Insn> insns;               // decoded instructions
     std::vector<uint32_t> slot_to_index;   // slot index -> insns index (second LDDW slot maps to its first)
     uint32_t num_slots = 0;
-    std::vector<uint32_t> subprog_entries; // insns indices of local-call targets, entry 0 first
+    std::vector<uint32_t> subprog_entries; // insns indices of call and function-reference targets, 0 first
 
     /// Index into insns of the instruction at slot `pc` (must be valid).
     uint32_t index_of(uint32_t pc) const { return slot_to_index[pc]; }
@@ -128,16 +132,29 @@ struct DecodeOptions {
     bool allow_unresolved_pseudo = true;  // accept LDDW src 1..6 (the loader resolves them later)
 };
 
-/// Decodes and validates raw bytecode into a Program. Rejects, naming the slot index: unknown opcodes,
-/// non-zero reserved fields, registers above r10, writes to r10, LDDW without its second slot,
-/// jumps or calls out of range or into the middle of an LDDW, an empty program.
+/// Decodes raw bytecode into a Program, then checks it with validate_program. Rejects, naming the slot
+/// index: what makes the bytes unreadable as instructions (unknown opcodes, non-zero reserved fields,
+/// LDDW without its second slot, an empty program), jumps or calls out of range or into the middle of
+/// an LDDW (a Program cannot represent them), and what validate_program rejects. Everything else is
+/// the verifier's to judge: a write to r10, for one, decodes (engines trap on it at run time).
 Result<Program> decode_program(std::span<const RawInsn> raw, const DecodeOptions& options = {});
 
 /// Same, from bytes; a length that is not a multiple of 8 is an error.
 Result<Program> decode_program(std::span<const uint8_t> bytes, const DecodeOptions& options = {});
 
-/// Decodes one instruction slot (no LDDW second half, no jump checks). Error names slot `pc`.
+/// Decodes one instruction slot (no LDDW second half, no jump or register checks). Error names slot `pc`.
 Result<Insn> decode_insn(const RawInsn& raw, uint32_t pc);
+
+/// The structural checks every engine relies on, shared by decode_program and the engines' prepare
+/// (a Program may be built by hand): at least one and at most 2^24 instructions, registers r0..r10
+/// (the kernel: "R11 is invalid"), jump, call and function-reference targets inside the program, and
+/// a last instruction that cannot fall off the end (exit, ja or gotol). Errors name the slot (pc).
+Status validate_program(const Program& program);
+
+/// The register whose value `insn` defines, as the kernel's insn_def_regno: dst for ALU, loads, lddw
+/// and load-acquire; src for fetching atomics; r0 for cmpxchg; -1 for jumps, calls, stores and
+/// non-fetching atomics (calls also clobber r0..r5, which is not reported here).
+int defined_register(const Insn& insn);
 
 /// Encodes a decoded instruction back into one or two slots (LDDW).
 void encode_insn(const Insn& insn, std::vector<RawInsn>& out);
@@ -148,7 +165,8 @@ std::vector<RawInsn> encode_program(const Program& program);
 /// Number of slots an instruction occupies (2 for LDDW).
 inline uint32_t slot_count(Op op) { return op == Op::Lddw ? 2 : 1; }
 
-/// True for forms that end a basic block with a possible jump to `target`.
+/// True for forms that end a basic block with a possible jump to `target` (ja, gotol, conditional
+/// jumps, may_goto).
 bool is_jump(Op op);
 
 /// Parses a helper name ("map_lookup_elem" or "bpf_map_lookup_elem") to its id; -1 if unknown.

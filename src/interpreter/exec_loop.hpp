@@ -117,6 +117,27 @@ inline T atomic_fetch(uint64_t addr, T v) {
     return old;
 }
 
+/// Load-acquire (BPF_LOAD_ACQ): aligned loads use the acquire builtin; a misaligned one (the verifier
+/// rejects it, some hosts fault on it) is a plain load followed by an acquire fence.
+template <class T>
+inline T load_acquire(uint64_t addr) {
+    if (addr % sizeof(T) == 0) return __atomic_load_n(reinterpret_cast<const T*>(addr), __ATOMIC_ACQUIRE);
+    const T v = load_mem<T>(addr);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return v;
+}
+
+/// Store-release (BPF_STORE_REL), with the same fallback for misaligned addresses.
+template <class T>
+inline void store_release(uint64_t addr, T v) {
+    if (addr % sizeof(T) == 0) {
+        __atomic_store_n(reinterpret_cast<T*>(addr), v, __ATOMIC_RELEASE);
+        return;
+    }
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    store_mem<T>(addr, v);
+}
+
 /// Compare-and-exchange: stores `desired` when memory equals `expected`; returns the old value.
 template <class T>
 inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
@@ -178,20 +199,25 @@ inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
             goto done;                                                                         \
         }                                                                                      \
     }
-#define BPFVM_LDX(name, T)                                                   \
+// Loads and stores, plain (load_mem, store_mem) or ordered (load_acquire, store_release).
+#define BPFVM_LOAD(name, T, load)                                            \
     BPFVM_CASE(name) {                                                       \
         const uint64_t a = reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off}); \
         BPFVM_CHECK(a, sizeof(T), false);                                    \
-        reg[ip->dst] = static_cast<uint64_t>(load_mem<T>(a));                \
+        reg[ip->dst] = static_cast<uint64_t>(load<T>(a));                    \
         BPFVM_NEXT();                                                        \
     }
-#define BPFVM_ST(name, T, value)                                             \
+#define BPFVM_STORE(name, T, value, store)                                   \
     BPFVM_CASE(name) {                                                       \
         const uint64_t a = reg[ip->dst] + static_cast<uint64_t>(int64_t{ip->off}); \
         BPFVM_CHECK(a, sizeof(T), true);                                     \
-        store_mem<T>(a, static_cast<T>(value));                              \
+        store<T>(a, static_cast<T>(value));                                  \
         BPFVM_NEXT();                                                        \
     }
+#define BPFVM_LDX(name, T) BPFVM_LOAD(name, T, load_mem)
+#define BPFVM_ST(name, T, value) BPFVM_STORE(name, T, value, store_mem)
+#define BPFVM_LDACQ(name, T) BPFVM_LOAD(name, T, load_acquire)
+#define BPFVM_STREL(name, T) BPFVM_STORE(name, T, reg[ip->src], store_release)
 #define BPFVM_ATOMIC(name, T, aop, fetch)                                    \
     BPFVM_CASE(name) {                                                       \
         const uint64_t a = reg[ip->dst] + static_cast<uint64_t>(int64_t{ip->off}); \
@@ -211,7 +237,7 @@ inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
 #define BPFVM_LDPKT(name, T, offset)                                         \
     BPFVM_CASE(name) {                                                       \
         if (ctx.pkt == nullptr) {                                            \
-            st.set_trap(TrapKind::Unsupported, ip);                          \
+            st.set_trap(TrapKind::Unsupported, ip, ip->op);                  \
             goto done;                                                       \
         }                                                                    \
         const int64_t o = (offset);                                          \
@@ -227,13 +253,15 @@ inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
 template <bool kChecked>
 BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint64_t* args, uint32_t depth) {
 #if BPFVM_INTERP_THREADED
-    // Indexed by Op: every opcodes.def row needs a label below, so a new row breaks the build.
+    // Indexed by Op: every opcodes.def row needs a label below, so a new row breaks the build. The
+    // trap slot's label comes last (kTrapSlotOp).
     static const void* const kLabels[] = {
 #define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) &&L_##name,
 #include "bpfvm/opcodes.def"
 #undef BPFVM_OP
+        &&L_TrapSlot,
     };
-    static_assert(std::size(kLabels) == kNumOps);
+    static_assert(std::size(kLabels) == kNumOps + 1);
     if (entry == nullptr) {
         st.labels = kLabels;
         return 0;
@@ -250,6 +278,10 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         uint64_t callee_saved[4];  // r6..r9
     };
     Frame frames[kMaxCallDepth];
+    // may_goto's budget per frame (the kernel keeps it in a hidden stack slot of each subprogram's
+    // frame, set on entry): index depth, reset on every call.
+    uint64_t may_goto[kMaxCallDepth];
+    may_goto[depth] = kMayGotoBudget;
     const uint32_t base_depth = depth;
     RunContext& ctx = *st.ctx;
     uint64_t reg[kNumRegs] = {};
@@ -266,6 +298,7 @@ dispatch:
         if (__builtin_expect(n >= budget, 0)) goto budget_exhausted;
         ++n;
     }
+    if (__builtin_expect(ip->op == kTrapSlotOp, 0)) goto L_TrapSlot;
     switch (static_cast<Op>(ip->op)) {
 #endif
     BPFVM_ALU(Add32Imm, d = lo32(d + k))
@@ -351,6 +384,17 @@ dispatch:
         ip = ip->target;
         BPFVM_DISPATCH();
     }
+    // may_goto: falls through while the frame's budget lasts (taking one unit), then jumps.
+    BPFVM_CASE(MayGoto) {
+        uint64_t& left = may_goto[depth];
+        if (left == 0) {
+            ip = ip->target;
+        } else {
+            --left;
+            ++ip;
+        }
+        BPFVM_DISPATCH();
+    }
     BPFVM_JMP(Jeq64Imm, d == k)
     BPFVM_JMP(Jeq64Reg, d == s)
     BPFVM_JMP(Jeq32Imm, u32(d) == u32(k))
@@ -432,6 +476,14 @@ dispatch:
     BPFVM_ATOMIC(AtomicFetchXor64, uint64_t, Xor, true)
     BPFVM_ATOMIC(AtomicXchg64, uint64_t, Xchg, true)
     BPFVM_CMPXCHG(AtomicCmpxchg64, uint64_t)
+    BPFVM_LDACQ(LoadAcquire8, uint8_t)
+    BPFVM_LDACQ(LoadAcquire16, uint16_t)
+    BPFVM_LDACQ(LoadAcquire32, uint32_t)
+    BPFVM_LDACQ(LoadAcquire64, uint64_t)
+    BPFVM_STREL(StoreRelease8, uint8_t)
+    BPFVM_STREL(StoreRelease16, uint16_t)
+    BPFVM_STREL(StoreRelease32, uint32_t)
+    BPFVM_STREL(StoreRelease64, uint64_t)
 
     BPFVM_LDPKT(LdAbsB, uint8_t, int64_t{static_cast<int32_t>(ip->imm)})
     BPFVM_LDPKT(LdAbsH, uint16_t, int64_t{static_cast<int32_t>(ip->imm)})
@@ -469,7 +521,12 @@ dispatch:
     }
     BPFVM_CASE(CallKfunc) {
         // prepare rejects kfunc calls; kept so the loop covers every Op.
-        st.set_trap(TrapKind::Unsupported, ip);
+        st.set_trap(TrapKind::Unsupported, ip, ip->op);
+        goto done;
+    }
+    BPFVM_CASE(AddrSpaceCast) {
+        // Arena pointers need an arena map, which bpfvm does not have.
+        st.set_trap(TrapKind::Unsupported, ip, ip->op);
         goto done;
     }
     BPFVM_CASE(CallLocal) {
@@ -479,6 +536,7 @@ dispatch:
         }
         frames[depth] = Frame{ip + 1, {reg[6], reg[7], reg[8], reg[9]}};
         ++depth;
+        may_goto[depth] = kMayGotoBudget;
         reg[kFrameReg] -= kStackSize;
         ip = ip->target;
         BPFVM_DISPATCH();
@@ -499,6 +557,9 @@ dispatch:
     }
     BPFVM_ASSERT(!"interpreter: slot holds an invalid Op");
 #endif
+L_TrapSlot:
+    st.set_trap(static_cast<TrapKind>(ip->imm), ip);
+    goto done;
 
 helper_stopped:
     if (ctx.stop == RunContext::kStopTailCall) {
@@ -521,10 +582,14 @@ done:
 #undef BPFVM_ALU
 #undef BPFVM_JMP
 #undef BPFVM_CHECK
+#undef BPFVM_LOAD
+#undef BPFVM_STORE
 #undef BPFVM_LDX
 #undef BPFVM_ST
 #undef BPFVM_ATOMIC
 #undef BPFVM_CMPXCHG
+#undef BPFVM_LDACQ
+#undef BPFVM_STREL
 #undef BPFVM_LDPKT
 
 }  // namespace

@@ -19,7 +19,7 @@ struct Slot {
         const Slot* target;  // jumps and local calls: the destination slot
         HelperFn helper;     // helper calls: the resolved function
     };
-    uint8_t op = 0;  // Op, for the switch dispatch and for debugging
+    uint8_t op = 0;  // Op (or kTrapSlotOp), for the switch dispatch and for debugging
     uint8_t dst = 0;
     uint8_t src = 0;
     uint8_t pad = 0;
@@ -28,6 +28,11 @@ struct Slot {
     Slot() : target(nullptr) {}
 };
 static_assert(sizeof(Slot) == 32);
+
+/// Slot::op of a trap slot: an instruction that must not run (one that writes r10) traps with
+/// TrapKind Slot::imm. One past the last Op, so the goto label table has one extra entry.
+inline constexpr uint8_t kTrapSlotOp = static_cast<uint8_t>(kNumOps);
+static_assert(kNumOps < 255, "Slot::op must hold every Op and kTrapSlotOp");
 
 struct RunState;
 

@@ -26,37 +26,6 @@ Error insn_error(ErrorCode code, const Insn& insn, std::string message) {
     return make_error(code, std::move(message), insn.pc);
 }
 
-/// True for forms that write their dst register (so r10 is not allowed there).
-bool writes_dst(Form form) {
-    switch (form) {
-        case Form::AluImm:
-        case Form::AluReg:
-        case Form::Neg:
-        case Form::Movsx:
-        case Form::End:
-        case Form::Lddw:
-        case Form::Ldx:
-        case Form::Ldxs:
-            return true;
-        case Form::Ja:
-        case Form::Gotol:
-        case Form::JmpImm:
-        case Form::JmpReg:
-        case Form::Call:
-        case Form::CallLocal:
-        case Form::CallKfunc:
-        case Form::Callx:
-        case Form::Exit:
-        case Form::LdAbs:
-        case Form::LdInd:
-        case Form::St:
-        case Form::Stx:
-        case Form::Atomic:
-            return false;
-    }
-    return false;
-}
-
 class InterpExecutable final : public Executable {
 public:
     InterpExecutable(size_t n, const HelperTable& helpers, const EngineOptions& options, ExecFn exec)
@@ -113,7 +82,6 @@ private:
 /// Fills `slot` from `insn` (index `i` of `program`), resolving targets and helpers.
 Status fill_slot(const Program& program, size_t i, const HelperTable& helpers, Slot* slots) {
     const Insn& insn = program.insns[i];
-    const size_t n = program.insns.size();
     const OpInfo& info = op_info(insn.op);
     Slot& slot = slots[i];
     slot.op = static_cast<uint8_t>(insn.op);
@@ -122,24 +90,16 @@ Status fill_slot(const Program& program, size_t i, const HelperTable& helpers, S
     slot.off = insn.off;
     slot.imm = insn.imm;
 
-    // Programs normally come from decode_program, which checks all of this; a hand-built Program
-    // must not make the loop index outside its register file or slot array.
-    const bool pseudo_src = info.form == Form::Lddw || info.form == Form::Call || info.form == Form::CallLocal ||
-                            info.form == Form::CallKfunc;
-    if (insn.dst >= kNumRegs || (!pseudo_src && insn.src >= kNumRegs))
-        return insn_error(ErrorCode::kMalformed, insn, "invalid register in " + std::string(info.mnemonic));
-    if (writes_dst(info.form) && insn.dst == kFrameReg)
-        return insn_error(ErrorCode::kMalformed, insn, "write to read-only r10 in " + std::string(info.mnemonic));
-    // Fetching atomics write the old value to src, except cmpxchg, which writes it to r0.
-    if (info.form == Form::Atomic && (info.match_value & 1) && insn.op != Op::AtomicCmpxchg32 &&
-        insn.op != Op::AtomicCmpxchg64 && insn.src == kFrameReg)
-        return insn_error(ErrorCode::kMalformed, insn, "write to read-only r10 (fetch result) in " + std::string(info.mnemonic));
+    // validate_program (in prepare) holds the registers and targets in range. An instruction that
+    // writes r10 decodes (the kernel accepts one its verifier never reaches) and must not run: it
+    // becomes a trap slot, so the frame pointer stays intact in checked and unchecked mode alike.
+    if (defined_register(insn) == kFrameReg) {
+        slot.op = kTrapSlotOp;
+        slot.imm = static_cast<int64_t>(TrapKind::FrameWrite);
+        return {};
+    }
 
     auto resolve_target = [&]() -> Status {
-        if (insn.target >= n)
-            return insn_error(ErrorCode::kMalformed, insn,
-                              "target " + std::to_string(insn.target) + " out of range (" + std::to_string(n) +
-                                  " instructions)");
         slot.target = &slots[insn.target];
         return {};
     };
@@ -148,6 +108,7 @@ Status fill_slot(const Program& program, size_t i, const HelperTable& helpers, S
         case Form::Gotol:
         case Form::JmpImm:
         case Form::JmpReg:
+        case Form::MayGoto:
         case Form::CallLocal:
             return resolve_target();
         case Form::Call: {
@@ -189,6 +150,9 @@ Status fill_slot(const Program& program, size_t i, const HelperTable& helpers, S
         case Form::St:
         case Form::Stx:
         case Form::Atomic:
+        case Form::AddrSpaceCast:
+        case Form::LoadAcquire:
+        case Form::StoreRelease:
             return {};
     }
     return {};
@@ -223,13 +187,9 @@ uint64_t call_function(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2,
 
 Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const HelperTable& helpers,
                                                  const EngineOptions& options, const Dispatch& dispatch) {
+    // A Program may be built by hand: the loop indexes registers and slots without checks.
+    BPFVM_TRY(validate_program(program));
     const size_t n = program.insns.size();
-    if (n == 0) return make_error(ErrorCode::kMalformed, "empty program: no instructions");
-    if (n > (1u << 24)) return make_error(ErrorCode::kMalformed, "program too large: " + std::to_string(n) + " instructions");
-    const Insn& last = program.insns.back();
-    if (last.op != Op::Exit && last.op != Op::Ja && last.op != Op::Gotol)
-        return insn_error(ErrorCode::kMalformed, last,
-                          "last instruction falls off the end of the program (must be exit or an unconditional jump)");
 
     const ExecFn exec = options.checked ? dispatch.checked : dispatch.unchecked;
     // Ask the loop for its label table (null for the switch dispatch).

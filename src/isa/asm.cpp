@@ -51,6 +51,10 @@ Layout layout_of(Form form) {
         case Form::St: return {{Slot::MemDst, Slot::Imm32}, 2, "memory, immediate"};
         case Form::Stx: return {{Slot::MemDst, Slot::Src}, 2, "memory, register"};
         case Form::Atomic: return {{Slot::MemDst, Slot::Src}, 2, "memory, register"};
+        case Form::AddrSpaceCast: return {{Slot::Dst, Slot::Src, Slot::Imm32}, 3, "register, register, immediate"};
+        case Form::MayGoto: return {{Slot::Target16}, 1, "label or offset"};
+        case Form::LoadAcquire: return {{Slot::Dst, Slot::MemSrc}, 2, "register, memory"};
+        case Form::StoreRelease: return {{Slot::MemDst, Slot::Src}, 2, "memory, register"};
     }
     return {{}, 0, ""};
 }
@@ -99,6 +103,10 @@ void add_spellings(Op op, MnemonicTable& table) {
         case Form::CallKfunc: names = {"call runtime", "call kfunc"}; break;
         case Form::Callx: names = {"callx", "call"}; break;
         case Form::Ja:
+        case Form::MayGoto:
+        case Form::AddrSpaceCast:
+        case Form::LoadAcquire:
+        case Form::StoreRelease:
         case Form::Exit:
         case Form::Lddw:
         case Form::LdAbs:

@@ -4,9 +4,12 @@
 #include <string>
 
 #include "bpfvm/isa.hpp"
+#include "text_util.hpp"
 
 namespace bpfvm {
 namespace {
+
+using isa_detail::hex_byte;
 
 constexpr OpInfo kOpInfo[] = {
 #define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) \
@@ -43,44 +46,43 @@ constexpr bool rows_adjacent() {
 }
 static_assert(rows_adjacent(), "opcodes.def: rows with the same opcode byte must be adjacent");
 
-std::string hex8(unsigned v) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "0x%02x", v);
-    return buf;
-}
-
 Error slot_error(uint32_t pc, std::string message) { return make_error(ErrorCode::kMalformed, std::move(message), pc); }
 
-/// Which fields a form requires to be zero, and which registers it writes.
+/// Which fields a form requires to be zero (RFC 9669 sections 4 and 5; the kernel's encodings for
+/// may_goto, load-acquire, store-release and addr_space_cast). A field that selects the row (Match)
+/// is checked by the row lookup instead.
 struct FieldRule {
     bool src_zero, off_zero, imm_zero, dst_zero;
-    bool writes_dst;  // dst is written, so r10 is not allowed
 };
 
 constexpr FieldRule rule_for(Form f) {
     switch (f) {
-        case Form::AluImm: return {true, true, false, false, true};
-        case Form::AluReg: return {false, true, true, false, true};
-        case Form::Neg: return {true, true, true, false, true};
-        case Form::Movsx: return {false, false, true, false, true};
-        case Form::End: return {true, true, false, false, true};
-        case Form::Ja: return {true, false, true, true, false};
-        case Form::Gotol: return {true, true, false, true, false};
-        case Form::JmpImm: return {true, false, false, false, false};
-        case Form::JmpReg: return {false, false, true, false, false};
-        case Form::Call: return {false, true, false, true, false};
-        case Form::CallLocal: return {false, true, false, true, false};
-        case Form::CallKfunc: return {false, false, false, true, false};
-        case Form::Callx: return {true, true, true, false, false};
-        case Form::Exit: return {true, true, true, true, false};
-        case Form::Lddw: return {false, true, false, false, true};
-        case Form::LdAbs: return {true, true, false, true, false};
-        case Form::LdInd: return {false, true, false, true, false};
-        case Form::Ldx: return {false, false, true, false, true};
-        case Form::Ldxs: return {false, false, true, false, true};
-        case Form::St: return {true, false, false, false, false};
-        case Form::Stx: return {false, false, true, false, false};
-        case Form::Atomic: return {false, false, false, false, false};
+        case Form::AluImm: return {true, true, false, false};
+        case Form::AluReg: return {false, true, true, false};
+        case Form::Neg: return {true, true, true, false};
+        case Form::Movsx: return {false, false, true, false};
+        case Form::End: return {true, true, false, false};
+        case Form::AddrSpaceCast: return {false, false, false, false};
+        case Form::Ja: return {true, false, true, true};
+        case Form::Gotol: return {true, true, false, true};
+        case Form::JmpImm: return {true, false, false, false};
+        case Form::JmpReg: return {false, false, true, false};
+        case Form::MayGoto: return {false, false, true, true};
+        case Form::Call: return {false, true, false, true};
+        case Form::CallLocal: return {false, true, false, true};
+        case Form::CallKfunc: return {false, false, false, true};
+        case Form::Callx: return {true, true, true, false};
+        case Form::Exit: return {true, true, true, true};
+        case Form::Lddw: return {false, true, false, false};
+        case Form::LdAbs: return {true, true, false, true};
+        case Form::LdInd: return {false, true, false, true};
+        case Form::Ldx: return {false, false, true, false};
+        case Form::Ldxs: return {false, false, true, false};
+        case Form::St: return {true, false, false, false};
+        case Form::Stx: return {false, false, true, false};
+        case Form::Atomic: return {false, false, false, false};
+        case Form::LoadAcquire: return {false, false, false, false};
+        case Form::StoreRelease: return {false, false, false, false};
     }
     return {};
 }
@@ -89,21 +91,9 @@ constexpr FieldRule rule_for(Form f) {
 
 const OpInfo& op_info(Op op) { return kOpInfo[static_cast<size_t>(op)]; }
 
-bool is_jump(Op op) {
-    switch (op_info(op).form) {
-        case Form::Ja:
-        case Form::Gotol:
-        case Form::JmpImm:
-        case Form::JmpReg:
-            return true;
-        default:
-            return false;
-    }
-}
-
 Result<Insn> decode_insn(const RawInsn& raw, uint32_t pc) {
     const DecodeEntry& entry = kDecodeTable[raw.opcode];
-    if (entry.count == 0) return slot_error(pc, "unknown opcode " + hex8(raw.opcode));
+    if (entry.count == 0) return slot_error(pc, "unknown opcode " + hex_byte(raw.opcode));
     const OpInfo* info = nullptr;
     size_t index = 0;
     for (size_t i = entry.first; i < size_t{entry.first} + entry.count; ++i) {
@@ -125,31 +115,25 @@ Result<Insn> decode_insn(const RawInsn& raw, uint32_t pc) {
         const OpInfo& first = kOpInfo[entry.first];
         switch (first.match) {
             case Match::Off:
-                return slot_error(pc, "invalid offset " + std::to_string(raw.off()) + " for opcode " + hex8(raw.opcode));
+                return slot_error(pc, "invalid offset " + std::to_string(raw.off()) + " for opcode " + hex_byte(raw.opcode));
             case Match::Imm:
-                return slot_error(pc, "invalid imm " + std::to_string(raw.imm()) + " for opcode " + hex8(raw.opcode));
+                return slot_error(pc, "invalid imm " + std::to_string(raw.imm()) + " for opcode " + hex_byte(raw.opcode));
             case Match::Src:
-                return slot_error(pc, "invalid src " + std::to_string(raw.src()) + " for opcode " + hex8(raw.opcode));
+                return slot_error(pc, "invalid src " + std::to_string(raw.src()) + " for opcode " + hex_byte(raw.opcode));
             case Match::None:
                 break;
         }
-        return slot_error(pc, "unknown opcode " + hex8(raw.opcode));
+        return slot_error(pc, "unknown opcode " + hex_byte(raw.opcode));
     }
+    // Registers above r10 are readable bytes: validate_program rejects them (the kernel rejects them
+    // only on paths its verifier walks, "R11 is invalid"), as it does writes to r10.
     const FieldRule rule = rule_for(info->form);
-    const std::string what = std::string(info->mnemonic) + " (opcode " + hex8(raw.opcode) + ")";
-    if (raw.dst() >= kNumRegs) return slot_error(pc, "invalid register r" + std::to_string(raw.dst()) + " in " + what);
-    if (raw.src() >= kNumRegs && info->form != Form::Lddw && info->form != Form::Call &&
-        info->form != Form::CallLocal && info->form != Form::CallKfunc)
-        return slot_error(pc, "invalid register r" + std::to_string(raw.src()) + " in " + what);
+    const std::string what = std::string(info->mnemonic) + " (opcode " + hex_byte(raw.opcode) + ")";
     if (rule.dst_zero && raw.dst() != 0) return slot_error(pc, "reserved dst field is " + std::to_string(raw.dst()) + " in " + what + ", must be 0");
     if (rule.src_zero && raw.src() != 0) return slot_error(pc, "reserved src field is " + std::to_string(raw.src()) + " in " + what + ", must be 0");
     if (rule.off_zero && info->match != Match::Off && raw.off() != 0)
         return slot_error(pc, "reserved offset field is " + std::to_string(raw.off()) + " in " + what + ", must be 0");
     if (rule.imm_zero && raw.imm() != 0) return slot_error(pc, "reserved imm field is " + std::to_string(raw.imm()) + " in " + what + ", must be 0");
-    if (rule.writes_dst && raw.dst() == kFrameReg) return slot_error(pc, "write to read-only r10 in " + what);
-    // Fetching atomics write the old value to src, except cmpxchg, which writes it to r0.
-    if (info->form == Form::Atomic && (raw.imm() & 1) && raw.imm() != 0xf1 && raw.src() == kFrameReg)
-        return slot_error(pc, "write to read-only r10 (fetch result) in " + what);
     if (info->form == Form::End && raw.imm() != 16 && raw.imm() != 32 && raw.imm() != 64)
         return slot_error(pc, "invalid swap width " + std::to_string(raw.imm()) + " in " + what);
 
@@ -204,7 +188,7 @@ Result<Program> decode_program(std::span<const RawInsn> raw, const DecodeOptions
     };
     for (Insn& insn : prog.insns) {
         const Form form = op_info(insn.op).form;
-        if (form == Form::Ja || form == Form::JmpImm || form == Form::JmpReg) {
+        if (form == Form::Ja || form == Form::JmpImm || form == Form::JmpReg || form == Form::MayGoto) {
             BPFVM_TRY(resolve(insn, insn.off, "jump"));
         } else if (form == Form::Gotol) {
             BPFVM_TRY(resolve(insn, insn.imm, "jump"));
@@ -219,9 +203,7 @@ Result<Program> decode_program(std::span<const RawInsn> raw, const DecodeOptions
     std::sort(prog.subprog_entries.begin() + 1, prog.subprog_entries.end());
     prog.subprog_entries.erase(std::unique(prog.subprog_entries.begin(), prog.subprog_entries.end()),
                                prog.subprog_entries.end());
-    const Insn& last = prog.insns.back();
-    if (last.op != Op::Exit && last.op != Op::Ja && last.op != Op::Gotol)
-        return slot_error(last.pc, "last instruction falls off the end of the program (must be exit or an unconditional jump)");
+    BPFVM_TRY(validate_program(prog));
     return prog;
 }
 
@@ -271,7 +253,8 @@ std::vector<RawInsn> encode_program(const Program& program) {
         Insn insn = program.insns[i];
         const Form form = op_info(insn.op).form;
         const int64_t rel = int64_t{slot_of[insn.target]} - int64_t{slot_of[i]} - 1;
-        if (form == Form::Ja || form == Form::JmpImm || form == Form::JmpReg) insn.off = static_cast<int16_t>(rel);
+        if (form == Form::Ja || form == Form::JmpImm || form == Form::JmpReg || form == Form::MayGoto)
+            insn.off = static_cast<int16_t>(rel);
         if (form == Form::Gotol || form == Form::CallLocal) insn.imm = rel;
         encode_insn(insn, out);
     }

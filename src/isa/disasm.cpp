@@ -1,4 +1,5 @@
-// The disassembler: LLVM/kernel syntax as printed by `llvm-objdump -d` for BPF and by verifier logs.
+// The disassembler: LLVM/kernel syntax as printed by `llvm-objdump -d` for BPF and by verifier logs
+// (load_acquire / store_release as LLVM 20 prints them; LLVM 19 does not know them).
 // Registers print as rN, or wN for 32-bit ALU, 32-bit jumps and 32-bit atomics; immediates as signed
 // decimal (lddw as hex); jumps as `goto +N` relative to the next slot.
 #include <cinttypes>
@@ -172,6 +173,20 @@ std::string disassemble_insn(const Insn& insn) {
             return std::string("*(") + size_name(info.width, false) + " *)" + address(insn.dst, insn.off) + " = " +
                    reg(insn.src, false);
         case Form::Atomic: return disassemble_atomic(insn, info);
+        case Form::AddrSpaceCast: {
+            // imm = (dst address space << 16) | src address space (the kernel's and LLVM's order).
+            const auto imm = static_cast<uint32_t>(insn.imm);
+            return reg(insn.dst, false) + " = addr_space_cast(" + reg(insn.src, false) + ", " + std::to_string(imm >> 16) +
+                   ", " + std::to_string(imm & 0xffff) + ")";
+        }
+        case Form::MayGoto: return "may_goto " + signed_rel(insn.off);
+        // LLVM 20 syntax: 8- to 32-bit forms name the 32-bit register (the load zero-extends).
+        case Form::LoadAcquire:
+            return reg(insn.dst, info.width < 64) + " = load_acquire((" + size_name(info.width, false) + " *)" +
+                   address(insn.src, insn.off) + ")";
+        case Form::StoreRelease:
+            return std::string("store_release((") + size_name(info.width, false) + " *)" + address(insn.dst, insn.off) +
+                   ", " + reg(insn.src, info.width < 64) + ")";
     }
     return "<unknown>";
 }

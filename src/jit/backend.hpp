@@ -36,6 +36,10 @@ struct JitRuntime {
     // stored by generated code (0: not provided; callbacks then get a fresh stack).
     uint8_t* stack_end = nullptr;
     uint64_t frame = 0;
+    // may_goto's budget per frame, indexed by the frame's place in the stack area: frame k of the
+    // area (r10 = stack_bottom + (k + 1) * kStackSize) uses may_goto[k]. The driver fills them with
+    // kMayGotoBudget when the program has may_goto; generated code refills a callee's on each call.
+    uint64_t may_goto[kMaxCallDepth] = {};
 };
 
 /// A trap recorded by the driver during a helper call whose pc is not known there (a callback
@@ -57,6 +61,10 @@ using JitCallEntry = uint64_t (*)(JitRuntime* runtime, uint64_t target, const ui
 /// On success it also caches the region in runtime->read_* / write_*.
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write);
 
+/// Offset of RunContext::stop, which generated code tests after every helper call. RunContext is not
+/// standard-layout (it holds a vector and a string), so offsetof is not portable: it is measured once.
+int32_t run_context_stop_offset();
+
 /// Output of a backend: position-independent machine code (absolute addresses such as helpers are
 /// materialised as immediates, branches are relative), so the driver can copy it anywhere.
 struct EmittedCode {
@@ -65,6 +73,7 @@ struct EmittedCode {
     uint64_t call_entry_offset = 0;         // offset of the JitCallEntry function
     std::vector<uint32_t> insn_offsets;     // code offset of each Program::insns[i]
     uint64_t body_end_offset = 0;           // end of the last instruction's code (0: bytes.size())
+    bool may_goto = false;                  // the program has may_goto (JitRuntime::may_goto is used)
 };
 
 /// Emits code for `program`. Fails naming the instruction for anything the backend cannot compile.

@@ -153,6 +153,8 @@ private:
         rt.stack_bottom = stack;
         rt.stack_top = stack + kStackBytes;
         rt.helpers = helpers_;
+        // A run or a callback enters a fresh frame: its may_goto budget is full (the interpreter's too).
+        if (code_.may_goto) std::fill(std::begin(rt.may_goto), std::end(rt.may_goto), kMayGotoBudget);
     }
 
     static void finish(const JitRuntime& rt, const RunContext& ctx, RunResult& result) {
@@ -223,6 +225,8 @@ private:
 };
 
 Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers, const EngineOptions& options) {
+    // A Program may be built by hand: the backends index registers and labels without checks.
+    BPFVM_TRY(validate_program(program));
 #if defined(__x86_64__)
     return emit_x86_64(program, helpers, options);
 #elif defined(__aarch64__)
@@ -234,6 +238,14 @@ Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers
 }
 
 }  // namespace
+
+int32_t run_context_stop_offset() {
+    static const int32_t offset = [] {
+        RunContext probe;
+        return static_cast<int32_t>(reinterpret_cast<const char*>(&probe.stop) - reinterpret_cast<const char*>(&probe));
+    }();
+    return offset;
+}
 
 extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, uint64_t size, uint64_t write) {
     if (addr + size < addr) return 0;

@@ -75,13 +75,14 @@ struct State {
 };
 
 bool is_memory_form(Form f) {
-    return f == Form::Ldx || f == Form::Ldxs || f == Form::St || f == Form::Stx || f == Form::Atomic;
+    return f == Form::Ldx || f == Form::Ldxs || f == Form::St || f == Form::Stx || f == Form::Atomic ||
+           f == Form::LoadAcquire || f == Form::StoreRelease;
 }
 
 /// Base register of a memory instruction.
 uint8_t base_reg(const Insn& insn) {
     const Form f = op_info(insn.op).form;
-    return (f == Form::Ldx || f == Form::Ldxs) ? insn.src : insn.dst;
+    return (f == Form::Ldx || f == Form::Ldxs || f == Form::LoadAcquire) ? insn.src : insn.dst;
 }
 
 /// Applies `insn` to `s` (the state after it on the fall-through edge).
@@ -102,12 +103,15 @@ void transfer(const Insn& insn, State& s) {
         case Form::Movsx:
         case Form::End:
         case Form::Lddw:
+        case Form::AddrSpaceCast:
+        case Form::LoadAcquire:
             s.regs[insn.dst] = Val{};
             break;
         case Form::Ja:
         case Form::Gotol:
         case Form::JmpImm:
         case Form::JmpReg:
+        case Form::MayGoto:
         case Form::Exit:
             break;
         case Form::Call:
@@ -133,6 +137,7 @@ void transfer(const Insn& insn, State& s) {
         }
         case Form::St:
         case Form::Stx:
+        case Form::StoreRelease:
         case Form::Atomic: {
             const Val base = s.regs[insn.dst];
             if (base.kind == Kind::Fp) {
@@ -198,6 +203,7 @@ Result<CtxConversion> convert_ctx_access(const Program& program, const CtxLayout
                 break;
             case Form::JmpImm:
             case Form::JmpReg:
+            case Form::MayGoto:
                 flow(insn.target, s);
                 flow(i + 1, s);
                 break;
@@ -217,7 +223,12 @@ Result<CtxConversion> convert_ctx_access(const Program& program, const CtxLayout
         if (base.kind != Kind::Ctx) continue;
         const int64_t off = base.off + insn.off;
         const int64_t size = info.width / 8;
-        const bool load = info.form == Form::Ldx || info.form == Form::Ldxs;
+        const bool load = info.form == Form::Ldx || info.form == Form::Ldxs || info.form == Form::LoadAcquire;
+        if (info.form == Form::LoadAcquire || info.form == Form::StoreRelease) {
+            const char* what = info.form == Form::LoadAcquire ? "load-acquire from " : "store-release to ";
+            return reject(insn.pc, what + std::string(layout != nullptr ? layout->type_name : "the context") +
+                                       " is not allowed");
+        }
         if (off < 0) return reject(insn.pc, "invalid bpf_context access off=" + std::to_string(off) + " size=" + std::to_string(size));
         out.max_ctx_end = std::max<uint32_t>(out.max_ctx_end, static_cast<uint32_t>(off + size));
         if (layout == nullptr) continue;

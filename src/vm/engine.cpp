@@ -66,6 +66,20 @@ Result<std::string> dump_machine_code(const Program& program, const EngineOption
 #endif
 }
 
+namespace {
+
+/// Why an instruction trapped Unsupported; `op` is the Op the engine stored in Trap::addr.
+std::string unsupported_reason(uint64_t op) {
+    if (op >= kNumOps) return "instruction not executable here";
+    const OpInfo& info = op_info(static_cast<Op>(op));
+    if (info.form == Form::LdAbs || info.form == Form::LdInd)
+        return "legacy packet load (ld_abs/ld_ind) without a socket buffer";
+    if (info.form == Form::AddrSpaceCast) return "addr_space_cast is not supported: bpfvm has no arena maps";
+    return std::string(info.mnemonic) + " is not executable here";
+}
+
+}  // namespace
+
 std::string describe_trap(const Trap& trap, const RunContext& ctx) {
     char buf[256];
     switch (trap.kind) {
@@ -88,11 +102,12 @@ std::string describe_trap(const Trap& trap, const RunContext& ctx) {
         case TrapKind::HelperFault:
             return "insn " + std::to_string(trap.pc) + ": helper fault: " + ctx.fault_message;
         case TrapKind::Unsupported:
-            std::snprintf(buf, sizeof buf, "instruction not executable here (kfunc call, unresolved lddw or legacy packet load)");
-            break;
+            return "insn " + std::to_string(trap.pc) + ": " + unsupported_reason(trap.addr);
         case TrapKind::BadCallTarget:
             std::snprintf(buf, sizeof buf, "bad call target 0x%" PRIx64, trap.addr);
             break;
+        case TrapKind::FrameWrite:
+            return "insn " + std::to_string(trap.pc) + ": write to the read-only frame pointer r10";
     }
     return "insn " + std::to_string(trap.pc) + ": " + buf;
 }

@@ -175,5 +175,37 @@ TEST(InterpJmp, Gotol) {
     expect_r0(cat({mov64(0, 1), insn(kJmp32 | kJa, 0, 0, 0, 1), mov64(0, 2), exit_()}), 1);
 }
 
+// Both dispatch strategies, checked and unchecked (tests/jit/newer_insns_test.cpp runs the budget
+// out and compares with the JITs).
+TEST(InterpJmp, MayGotoFallsThroughWhileTheBudgetLasts) {
+    const Code may_goto_2 = insn(kJmp | 0xe0, 0, 0, 2, 0);  // BPF_JMP | BPF_JCOND, src BPF_MAY_GOTO
+    // r0 = 0; loop: may_goto out; r0 += 1; if r0 != 5 goto loop; out: exit
+    const RunResult r = run_all(cat({mov64(0, 0), may_goto_2, alu64(kAdd, 0, 1), jmp(kJne, 0, 5, -3), exit_()}));
+    EXPECT_EQ(r.r0, 5u);
+    EXPECT_EQ(r.insns, 1u + 5 * 3 + 1);
+}
+
+TEST(InterpMemory, LoadAcquireAndStoreRelease) {
+    constexpr int32_t kLoadAcq = 0x100, kStoreRel = 0x110;
+    expect_r0(cat({st(kDW, 10, -8, -1), atomic(kB, 0, 10, -8, kLoadAcq), exit_()}), 0xff);  // dst = *(src + off)
+    expect_r0(cat({st(kDW, 10, -8, -1), atomic(kW, 0, 10, -8, kLoadAcq), exit_()}), 0xffffffffu);
+    expect_r0(cat({st(kDW, 10, -8, 0), mov64(1, -1), atomic(kH, 10, 1, -6, kStoreRel), ldx(kDW, 0, 10, -8), exit_()}),
+              0xffff0000u);  // *(dst + off) = src
+    const RunResult r = run_all(cat({atomic(kDW, 0, 10, 8, kLoadAcq), exit_()}), RunSpec{.checked_only = true});
+    EXPECT_EQ(r.trap.kind, TrapKind::OutOfBounds);  // above the frame
+}
+
+TEST(InterpTraps, WritesToR10TrapInEveryMode) {
+    // Decoded (the kernel accepts them in dead code) but never executed: the frame pointer stays.
+    for (const Code& write : {mov64r(10, 1), alu64(kAdd, 10, 8), ldx(kDW, 10, 10, -8), lddw(10, 1),
+                              atomic(kDW, 1, 10, 0, kAdd | kFetch)}) {
+        const RunResult r = run_all(cat({mov64r(1, 10), alu64(kAdd, 1, -8), mov64(0, 3), write, exit_()}));
+        EXPECT_EQ(r.trap.kind, TrapKind::FrameWrite);
+        EXPECT_EQ(r.trap.pc, 3u);
+        EXPECT_EQ(r.insns, 4u);  // the trap slot counts as dispatched
+    }
+    expect_r0(cat({mov64(0, 3), ja(1), mov64r(10, 0), exit_()}), 3);  // skipped: no trap
+}
+
 }  // namespace
 }  // namespace bpfvm::itest

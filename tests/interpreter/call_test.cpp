@@ -188,7 +188,7 @@ TEST(InterpPrepare, HandBuiltProgramsAreValidated) {
     bad.insns[0].dst = 12;
     auto r = interp::prepare(bad, HelperTable{}, EngineOptions{});
     ASSERT_FALSE(r.has_value());
-    EXPECT_EQ(r.error().to_string(), "insn 0: invalid register in mov");
+    EXPECT_EQ(r.error().to_string(), "insn 0: invalid register r12 in mov (opcode 0xb7)");
 }
 
 struct Packet {

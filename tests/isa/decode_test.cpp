@@ -1,6 +1,7 @@
 // The decoder, exhaustively: every opcode byte, every reserved field of every table row, register
-// numbers, r10 writes, and the program-level checks (lddw halves, jump targets, empty and truncated
-// input), each with its exact message.
+// numbers (validate_program, which decode_program runs), r10 writes (decoded: the verifier judges
+// them), and the program-level checks (lddw halves, jump targets, empty and truncated input), each
+// with its exact message.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -31,6 +32,9 @@ const std::set<uint8_t> kValidOpcodes = {
     0x18, 0x20, 0x28, 0x30, 0x40, 0x48, 0x50,
     // LDX, LDX sign-extending, ST, STX, atomics.
     0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91, 0x62, 0x6a, 0x72, 0x7a, 0x63, 0x6b, 0x73, 0x7b, 0xc3, 0xdb,
+    // Beyond RFC 9669, accepted by the kernel: 8- and 16-bit BPF_ATOMIC (load-acquire and store-release
+    // only) and BPF_JMP | BPF_JCOND (may_goto).
+    0xcb, 0xd3, 0xe5,
 };
 
 std::string hex(unsigned v) {
@@ -63,7 +67,7 @@ TEST(Decode, TableMatchesTheSpecOpcodeList) {
     std::set<uint8_t> from_table;
     for (size_t i = 0; i < kNumOps; ++i) from_table.insert(op_info(static_cast<Op>(i)).opcode);
     EXPECT_EQ(from_table, kValidOpcodes);
-    EXPECT_EQ(kValidOpcodes.size(), 126u);
+    EXPECT_EQ(kValidOpcodes.size(), 129u);
 }
 
 TEST(Decode, EveryOpcodeByteWithZeroFields) {
@@ -74,8 +78,9 @@ TEST(Decode, EveryOpcodeByteWithZeroFields) {
             ASSERT_FALSE(insn.has_value());
             EXPECT_EQ(insn.error().to_string(), "insn 7: unknown opcode " + hex(byte));
             EXPECT_EQ(insn.error().code, ErrorCode::kMalformed);
-        } else if (byte == 0xd4 || byte == 0xd7 || byte == 0xdc) {
-            // Byte swaps need a width in imm.
+        } else if (byte == 0xd4 || byte == 0xd7 || byte == 0xdc || byte == 0xcb || byte == 0xd3) {
+            // Byte swaps need a width in imm; 8- and 16-bit atomics exist only as load-acquire and
+            // store-release (imm 0x100, 0x110).
             EXPECT_EQ(decode_error(make(static_cast<uint8_t>(byte))), "insn 7: invalid imm 0 for opcode " + hex(byte));
         } else {
             ASSERT_TRUE(insn.has_value()) << insn.error().to_string();
@@ -104,7 +109,10 @@ RawInsn valid_instance(Op op) {
         case Form::LdAbs: insn.imm = 5; break;
         case Form::LdInd: insn.src = 2; insn.imm = 5; break;
         case Form::Ldx: case Form::Ldxs: case Form::Stx: case Form::Atomic: insn.dst = 1; insn.src = 2; insn.off = 3; break;
+        case Form::LoadAcquire: case Form::StoreRelease: insn.dst = 1; insn.src = 2; insn.off = 3; break;
         case Form::St: insn.dst = 1; insn.off = 3; insn.imm = 5; break;
+        case Form::AddrSpaceCast: insn.dst = 1; insn.src = 2; insn.imm = 1; break;  // as1 -> as0
+        case Form::MayGoto: insn.off = 3; break;
     }
     std::vector<RawInsn> out;
     encode_insn(insn, out);
@@ -138,21 +146,41 @@ Reserved reserved_fields(Form form) {
         case Form::St: return {false, true, false, false};
         case Form::Stx: return {false, false, false, true};
         case Form::Atomic: return {false, false, false, false};
+        case Form::LoadAcquire: case Form::StoreRelease: return {false, false, false, false};
+        case Form::AddrSpaceCast: return {false, false, false, false};
+        case Form::MayGoto: return {true, false, false, true};
     }
     return {};
 }
 
-bool writes_dst(Form form) {
+/// The register an instance of the form writes, restated for the test (-1: none).
+int written(Form form) {
     switch (form) {
         case Form::AluImm: case Form::AluReg: case Form::Neg: case Form::Movsx: case Form::End:
-        case Form::Lddw: case Form::Ldx: case Form::Ldxs:
-            return true;
-        case Form::Ja: case Form::Gotol: case Form::JmpImm: case Form::JmpReg: case Form::Call:
-        case Form::CallLocal: case Form::CallKfunc: case Form::Callx: case Form::Exit: case Form::LdAbs:
-        case Form::LdInd: case Form::St: case Form::Stx: case Form::Atomic:
-            return false;
+        case Form::AddrSpaceCast: case Form::Lddw: case Form::Ldx: case Form::Ldxs: case Form::LoadAcquire:
+            return 1;
+        case Form::LdAbs: case Form::LdInd:
+            return 0;
+        case Form::Ja: case Form::Gotol: case Form::JmpImm: case Form::JmpReg: case Form::MayGoto: case Form::Call:
+        case Form::CallLocal: case Form::CallKfunc: case Form::Callx: case Form::Exit: case Form::St:
+        case Form::Stx: case Form::StoreRelease: case Form::Atomic:
+            return -1;
     }
-    return false;
+    return -1;
+}
+
+/// `raw` followed by its lddw second half and an exit, with jump and call targets set to the next
+/// slot, decoded as a program: register checks are program-level (validate_program).
+std::string as_program_error(RawInsn raw) {
+    auto insn = decode_insn(raw, 0);
+    if (!insn) return insn.error().to_string();
+    const Form form = op_info(insn->op).form;
+    if (form == Form::Ja || form == Form::JmpImm || form == Form::JmpReg || form == Form::MayGoto) raw.set_off(0);
+    if (form == Form::Gotol || form == Form::CallLocal) raw.set_imm(0);
+    std::vector<RawInsn> code{raw};
+    if (form == Form::Lddw) code.push_back(make(0));
+    code.push_back(make(0x95));
+    return program_error(code);
 }
 
 TEST(Decode, EveryRowAndEveryFieldVariation) {
@@ -167,15 +195,28 @@ TEST(Decode, EveryRowAndEveryFieldVariation) {
         const std::string what = std::string(info.mnemonic) + " (opcode " + hex(info.opcode) + ")";
         const Reserved reserved = reserved_fields(info.form);
 
+        EXPECT_EQ(as_program_error(base), "accepted");
+        // Registers above r10 are readable bytes: decode_insn takes them, decode_program refuses them.
         RawInsn r = base;
         r.set_dst(11);
-        EXPECT_EQ(decode_error(r, 0), "insn 0: invalid register r11 in " + what);
+        if (reserved.dst) {
+            EXPECT_EQ(decode_error(r, 0), "insn 0: reserved dst field is 11 in " + what + ", must be 0");
+        } else {
+            EXPECT_EQ(decode_error(r, 0), "accepted");
+            EXPECT_EQ(as_program_error(r), "insn 0: invalid register r11 in " + what);
+        }
         r = base;
         r.set_src(11);
         if (info.match == Match::Src) {
             EXPECT_EQ(decode_error(r, 0), "insn 0: invalid src 11 for opcode " + hex(info.opcode));
-        } else if (info.form != Form::Lddw) {
-            EXPECT_EQ(decode_error(r, 0), "insn 0: invalid register r11 in " + what);
+        } else if (reserved.src) {
+            EXPECT_EQ(decode_error(r, 0), "insn 0: reserved src field is 11 in " + what + ", must be 0");
+        } else if (info.form == Form::Lddw) {
+            EXPECT_EQ(decode_error(r, 0), "accepted");  // the pseudo kind: decode_program checks it
+            EXPECT_EQ(as_program_error(r), "insn 0: invalid lddw pseudo source 11");
+        } else {
+            EXPECT_EQ(decode_error(r, 0), "accepted");
+            EXPECT_EQ(as_program_error(r), "insn 0: invalid register r11 in " + what);
         }
         if (reserved.dst) {
             r = base;
@@ -203,25 +244,84 @@ TEST(Decode, EveryRowAndEveryFieldVariation) {
             r.set_imm(0x10000);
             EXPECT_EQ(decode_error(r, 0), "insn 0: reserved imm field is 65536 in " + what + ", must be 0");
         }
-        if (writes_dst(info.form)) {
-            r = base;
-            r.set_dst(10);
-            EXPECT_EQ(decode_error(r, 0), "insn 0: write to read-only r10 in " + what);
+        // A write to r10 decodes: the kernel rejects it only on paths its verifier walks. The engines
+        // trap on it; defined_register says which register an instruction writes.
+        auto written_reg = [](const RawInsn& raw) {
+            auto insn = decode_insn(raw, 0);
+            return insn ? defined_register(*insn) : -3;
+        };
+        const int w = written(info.form);
+        if (info.form == Form::Atomic) {
+            const bool cmpxchg = info.match_value == 0xf1, fetch = (info.match_value & 1) != 0;
+            EXPECT_EQ(written_reg(base), cmpxchg ? 0 : fetch ? 2 : -1);
+        } else {
+            EXPECT_EQ(written_reg(base), w);
         }
-        if (info.form == Form::Callx) {
+        if (w == 1) {
             r = base;
             r.set_dst(10);
-            EXPECT_EQ(decode_error(r, 0), "accepted");  // callx only reads its register
+            EXPECT_EQ(as_program_error(r), "accepted");
+            EXPECT_EQ(written_reg(r), 10);
         }
     }
 }
 
-TEST(Decode, FetchingAtomicsMustNotWriteR10) {
-    EXPECT_EQ(decode_error(make(0xdb, 1, 10, 0, 0x01), 4), "insn 4: write to read-only r10 (fetch result) in fetch add (opcode 0xdb)");
-    EXPECT_EQ(decode_error(make(0xc3, 1, 10, 0, 0xe1), 4), "insn 4: write to read-only r10 (fetch result) in xchg (opcode 0xc3)");
-    EXPECT_EQ(decode_error(make(0xdb, 1, 10, 0, 0x00), 4), "accepted");  // no fetch: r10 is only read
-    EXPECT_EQ(decode_error(make(0xdb, 1, 10, 0, 0xf1), 4), "accepted");  // cmpxchg writes r0, not src
-    EXPECT_EQ(decode_error(make(0xdb, 10, 1, -8, 0x01), 4), "accepted"); // r10 as the base address
+TEST(Decode, FetchingAtomicsDefineSrc) {
+    // Decoded even when the fetched value goes to r10 (engines trap on those at run time).
+    EXPECT_EQ(decode_error(make(0xdb, 1, 10, 0, 0x01), 4), "accepted");
+    EXPECT_EQ(defined_register(*decode_insn(make(0xdb, 1, 10, 0, 0x01), 4)), 10);
+    EXPECT_EQ(defined_register(*decode_insn(make(0xc3, 1, 10, 0, 0xe1), 4)), 10);
+    EXPECT_EQ(defined_register(*decode_insn(make(0xdb, 1, 10, 0, 0x00), 4)), -1);  // no fetch: r10 is only read
+    EXPECT_EQ(defined_register(*decode_insn(make(0xdb, 1, 10, 0, 0xf1), 4)), 0);   // cmpxchg writes r0
+    EXPECT_EQ(defined_register(*decode_insn(make(0xdb, 10, 1, -8, 0x01), 4)), 1);  // r10 as the base address
+    EXPECT_EQ(defined_register(*decode_insn(make(0xdb, 1, 2, 0, 0x100), 4)), 1);   // load-acquire: dst
+    EXPECT_EQ(defined_register(*decode_insn(make(0xdb, 1, 2, 0, 0x110), 4)), -1);  // store-release: none
+}
+
+TEST(Decode, NewerInstructionForms) {
+    // may_goto (BPF_JMP | BPF_JCOND, src BPF_MAY_GOTO = 0): the offset is a jump; dst and imm are reserved.
+    EXPECT_EQ(decode_insn(make(0xe5, 0, 0, 2), 0)->op, Op::MayGoto);
+    EXPECT_EQ(decode_error(make(0xe5, 0, 1, 2)), "insn 7: invalid src 1 for opcode 0xe5");
+    EXPECT_EQ(decode_error(make(0xe5, 1, 0, 2)), "insn 7: reserved dst field is 1 in may_goto (opcode 0xe5), must be 0");
+    EXPECT_EQ(decode_error(make(0xe5, 0, 0, 2, 1)), "insn 7: reserved imm field is 1 in may_goto (opcode 0xe5), must be 0");
+    EXPECT_EQ(program_error({make(0xe5, 0, 0, 5), make(0x95)}), "insn 0: jump target 6 out of range (program has 2 slots)");
+    auto prog = decode_program(std::span<const RawInsn>(std::vector<RawInsn>{make(0xe5, 0, 0, 1), make(0xb7), make(0x95)}));
+    ASSERT_TRUE(prog.has_value()) << prog.error().to_string();
+    EXPECT_EQ(prog->insns[0].target, 2u);
+    EXPECT_EQ(encode_program(*prog)[0].off(), 1);
+    // Load-acquire and store-release: BPF_STX | BPF_ATOMIC of each size, imm 0x100 / 0x110.
+    const uint8_t sizes[] = {0xd3, 0xcb, 0xc3, 0xdb};
+    const Op acquire[] = {Op::LoadAcquire8, Op::LoadAcquire16, Op::LoadAcquire32, Op::LoadAcquire64};
+    const Op release[] = {Op::StoreRelease8, Op::StoreRelease16, Op::StoreRelease32, Op::StoreRelease64};
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(decode_insn(make(sizes[i], 0, 1, -8, 0x100), 0)->op, acquire[i]);
+        EXPECT_EQ(decode_insn(make(sizes[i], 1, 2, -8, 0x110), 0)->op, release[i]);
+    }
+    EXPECT_EQ(decode_error(make(0xd3, 0, 1, 0, 0x01)), "insn 7: invalid imm 1 for opcode 0xd3");  // no 8-bit fetch-add
+    EXPECT_EQ(decode_error(make(0xcb, 0, 1, 0, 0x101)), "insn 7: invalid imm 257 for opcode 0xcb");
+    // addr_space_cast: BPF_ALU64 | BPF_MOV | BPF_X with off 1; imm holds the two address spaces.
+    EXPECT_EQ(decode_insn(make(0xbf, 1, 2, 1, 1), 0)->op, Op::AddrSpaceCast);
+    EXPECT_EQ(decode_insn(make(0xbf, 1, 2, 1, 0x10000), 0)->op, Op::AddrSpaceCast);
+    EXPECT_EQ(decode_error(make(0xbc, 1, 2, 1, 1)), "insn 7: invalid offset 1 for opcode 0xbc");  // ALU64 only
+}
+
+TEST(Decode, ValidateHandBuiltPrograms) {
+    // validate_program guards the engines against Programs that never went through decode.
+    auto prog = decode_program(std::span<const RawInsn>(std::vector<RawInsn>{make(0x05, 0, 0, 0), make(0x95)}));
+    ASSERT_TRUE(prog.has_value());
+    EXPECT_TRUE(validate_program(*prog).has_value());
+    Program bad = *prog;
+    bad.insns[0].target = 2;
+    EXPECT_EQ(validate_program(bad).error().to_string(), "insn 0: target index 2 out of range (program has 2 instructions)");
+    bad = *prog;
+    bad.insns[1].dst = 12;
+    EXPECT_EQ(validate_program(bad).error().to_string(), "insn 1: invalid register r12 in exit (opcode 0x95)");
+    bad = *prog;
+    bad.insns[1].op = Op::Mov64Imm;
+    EXPECT_EQ(validate_program(bad).error().to_string(),
+              "insn 1: last instruction falls off the end of the program (must be exit or an unconditional jump)");
+    bad.insns.clear();
+    EXPECT_EQ(validate_program(bad).error().to_string(), "empty program: no instructions");
 }
 
 TEST(Decode, FieldsOfAcceptedInstructions) {

@@ -23,7 +23,7 @@ uint64_t helper_fault(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunConte
 
 /// Ops of the table grouped by form, so that the generator covers every row.
 struct OpLists {
-    std::vector<Op> alu_imm, alu_reg, unary, jmp_imm, jmp_reg, ldx, st, stx, atomic, ldabs, ldind;
+    std::vector<Op> alu_imm, alu_reg, unary, jmp_imm, jmp_reg, ldx, st, stx, atomic, ldabs, ldind, acquire, release;
 };
 
 const OpLists& op_lists() {
@@ -46,6 +46,10 @@ const OpLists& op_lists() {
                 case Form::Atomic: l.atomic.push_back(op); break;
                 case Form::LdAbs: l.ldabs.push_back(op); break;
                 case Form::LdInd: l.ldind.push_back(op); break;
+                case Form::LoadAcquire: l.acquire.push_back(op); break;
+                case Form::StoreRelease: l.release.push_back(op); break;
+                case Form::AddrSpaceCast:  // traps: emitted by fault items
+                case Form::MayGoto:
                 case Form::Ja:
                 case Form::Gotol:
                 case Form::Call:
@@ -196,14 +200,14 @@ private:
         } else if (roll < 62 && depth < 3) {
             branch(depth);
         } else if (roll < 65 && depth < 2 && o_.loops && !in_loop_) {
-            loop(depth);
+            chance(0.3) ? may_goto_loop(depth) : loop(depth);
         } else if (roll < 73) {
-            const Op op = pick(ops.ldx);
+            const Op op = chance(0.15) ? pick(ops.acquire) : pick(ops.ldx);
             const Place p = place(access_size(op), chance(0.7));
             emit(op, data_reg(), p.base, p.off);
         } else if (roll < 80) {
             const bool reg = chance(0.6);
-            const Op op = reg ? pick(ops.stx) : pick(ops.st);
+            const Op op = reg ? (chance(0.15) ? pick(ops.release) : pick(ops.stx)) : pick(ops.st);
             const Place p = place(access_size(op), chance(0.7));
             emit(op, p.base, reg ? data_reg() : 0, p.off, reg ? 0 : imm32());
         } else if (roll < 83) {
@@ -272,6 +276,28 @@ private:
         }
     }
 
+    // A counted loop guarded by may_goto, as clang emits for `can_loop` / `cond_break`: the budget
+    // (8M per frame) outlasts the counter, so the exit is the counter's; a forward may_goto over a
+    // block is also emitted, never taken.
+    void may_goto_loop(int depth) {
+        if (chance(0.3)) {
+            const size_t skip = emit(Op::MayGoto);
+            block(1 + static_cast<uint32_t>(rnd(3)), depth + 1);
+            code_[skip].set_off(static_cast<int16_t>(code_.size() - skip - 1));
+            return;
+        }
+        emit(Op::Mov64Imm, 8, 0, 0, 1 + static_cast<int64_t>(rnd(6)));
+        const size_t top = code_.size();
+        const size_t guard = emit(Op::MayGoto);
+        in_loop_ = true;
+        block(2 + static_cast<uint32_t>(rnd(4)), depth + 1);
+        in_loop_ = false;
+        emit(Op::Sub64Imm, 8, 0, 0, 1);
+        const size_t back = emit(Op::Jne64Imm, 8, 0, 0, 0);
+        code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(top) - static_cast<int64_t>(back) - 1));
+        code_[guard].set_off(static_cast<int16_t>(code_.size() - guard - 1));
+    }
+
     void loop(int depth) {
         emit(Op::Mov64Imm, 8, 0, 0, 1 + static_cast<int64_t>(rnd(6)));
         const size_t top = code_.size();
@@ -293,7 +319,9 @@ private:
         emit(Op::Add64Imm, ptr, 0, 0, shift);
         const OpLists& ops = op_lists();
         const uint64_t kind = rnd(3);
-        const Op op = kind == 0 ? pick(ops.ldx) : kind == 1 ? pick(ops.stx) : pick(ops.atomic);
+        const Op op = kind == 0 ? (chance(0.2) ? pick(ops.acquire) : pick(ops.ldx))
+                      : kind == 1 ? (chance(0.2) ? pick(ops.release) : pick(ops.stx))
+                                  : pick(ops.atomic);
         const uint32_t size = access_size(op);
         const uint32_t align = kind == 2 ? size : 1;
         const auto off = static_cast<int16_t>(rnd((o_.buffer_size - size) / align + 1) * align - shift);
@@ -318,9 +346,29 @@ private:
         for (uint8_t r = 1; r <= 5; ++r) set_reg(r, imm32());
     }
 
+    // A call that faults, an unknown callx id, or an instruction every engine traps on: a write to
+    // r10 (TrapKind::FrameWrite) or addr_space_cast (TrapKind::Unsupported).
     void fault_call() {
         fault_pending_ = false;
-        if (chance(0.5)) {
+        const uint64_t kind = rnd(8);
+        if (kind == 0) {
+            static constexpr Op kWriters[] = {Op::Mov64Reg, Op::Add64Imm, Op::Ldx64, Op::Movsx64_8, Op::Le64};
+            const Op op = kWriters[rnd(std::size(kWriters))];
+            if (op == Op::Ldx64)
+                emit(op, kFrameReg, kFrameReg, -8);
+            else if (op == Op::Add64Imm)
+                emit(op, kFrameReg, 0, 0, 8);
+            else if (op == Op::Le64)
+                emit(op, kFrameReg);
+            else
+                emit(op, kFrameReg, data_reg());
+            return;
+        }
+        if (kind == 1) {
+            emit(Op::AddrSpaceCast, data_reg(), data_reg(), 0, 1);
+            return;
+        }
+        if (kind < 5) {
             emit(Op::CallHelper, 0, 0, 0, kHelperFault);
         } else {
             const uint8_t r = data_reg();

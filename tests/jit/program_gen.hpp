@@ -25,7 +25,8 @@ struct GenOptions {
     bool atomics = true;
     bool packet = true;            // ld_abs / ld_ind (the harness must set RunContext::pkt)
     double oob_rate = 0.0;         // probability that a program contains one out-of-bounds access
-    double fault_rate = 0.0;       // probability of a call to the faulting helper / an unknown callx id
+    double fault_rate = 0.0;       // probability of a faulting helper call, an unknown callx id, a write
+                                   // to r10 or an addr_space_cast (every engine traps on those)
 };
 
 /// A generated program with its inputs.

@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "bpfvm/object.hpp"
+#include "csv_util.hpp"
 
 namespace fs = std::filesystem;
 using bpfvm::ErrorCode;
 using bpfvm::LoadOptions;
+using bpfvm::testing::split_csv;
 
 namespace {
 
@@ -25,32 +27,6 @@ const fs::path kCsv = kCorpus / "EXPECTED_VERDICTS_prevail_c80c76ff.csv";
 struct Row {
     std::string section, program, expected;
 };
-
-/// Splits one CSV line (fields may be quoted, with "" for a quote).
-std::vector<std::string> split_csv(const std::string& line) {
-    std::vector<std::string> out(1);
-    bool quoted = false;
-    for (size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-                out.back() += '"';
-                ++i;
-            } else if (c == '"') {
-                quoted = false;
-            } else {
-                out.back() += c;
-            }
-        } else if (c == '"') {
-            quoted = true;
-        } else if (c == ',') {
-            out.emplace_back();
-        } else {
-            out.back() += c;
-        }
-    }
-    return out;
-}
 
 /// project/object -> rows.
 std::map<std::string, std::vector<Row>> read_csv() {

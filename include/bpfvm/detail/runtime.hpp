@@ -43,15 +43,17 @@ enum class TrapKind : uint8_t {
     InsnBudget,      // instruction budget exhausted (checked mode)
     UnknownHelper,   // call or callx of a helper id with no implementation
     HelperFault,     // a helper reported a fault (message in RunContext::fault_message)
-    Unsupported,     // an instruction this engine cannot execute here (kfunc, unresolved lddw, ld_abs without skb)
+    Unsupported,     // an instruction this engine cannot execute here (ld_abs without skb, addr_space_cast)
     BadCallTarget,   // callx/function pointer to something that is not a function
+    FrameWrite,      // an instruction writes r10, the read-only frame pointer (the verifier rejects it;
+                     // decoding does not, since the kernel accepts it in code its walk never reaches)
 };
 
 /// A trap: kind and the slot index (pc) of the instruction, plus the faulting access if any.
 struct Trap {
     TrapKind kind = TrapKind::None;
     uint32_t pc = 0;
-    uint64_t addr = 0;   // OutOfBounds: address; UnknownHelper: helper id
+    uint64_t addr = 0;   // OutOfBounds: address; UnknownHelper: helper id; Unsupported: the Op
     uint32_t size = 0;   // OutOfBounds: access size in bytes
     bool write = false;  // OutOfBounds: store (true) or load (false)
 };

@@ -8,23 +8,41 @@
 
 namespace bpfvm::jit::arm64 {
 
-namespace {
-
-/// Offset of RunContext::stop. RunContext is not standard-layout (it holds std::vector and
-/// std::string), so offsetof is not guaranteed; measure it on an object instead.
-int32_t stop_offset() {
-    static const int32_t offset = [] {
-        RunContext probe;
-        return static_cast<int32_t>(reinterpret_cast<const char*>(&probe.stop) - reinterpret_cast<const char*>(&probe));
-    }();
-    return offset;
+void Emitter::jump(size_t index, const Insn& insn) {
+    if (back_jump_[index]) emit_budget(insn.pc);
+    as_->b(insn_labels_[insn.target]);
 }
 
-}  // namespace
+void Emitter::may_goto_slot() {
+    // Frames sit at fixed places in the stack area: (r10 - (stack_bottom + 512)) / 512 is the frame's
+    // index k, and its budget is JitRuntime::may_goto[k] at x26 + 8k + offsetof(may_goto).
+    static_assert(kStackSize == 512);
+    as_->sub(xr(kTmp1), bx(kFrameReg), xr(kRegStackLimit));
+    as_->lsr(xr(kTmp1), xr(kTmp1), 6);
+    as_->add(xr(kTmp1), xr(kTmp1), xr(kRegRuntime));
+}
 
-void Emitter::jump(size_t index, const Insn& insn) {
-    if (insn.target <= index) emit_budget(insn.pc);  // back-edge
-    as_->b(insn_labels_[insn.target]);
+void Emitter::may_goto(size_t index, const Insn& insn) {
+    // Falls through while the frame's budget lasts (taking one unit), then jumps: the kernel's
+    // rewrite (if counter == 0 goto target; counter -= 1).
+    may_goto_slot();
+    const a64::Mem counter = a64::ptr(xr(kTmp1), static_cast<int32_t>(offsetof(JitRuntime, may_goto)));
+    as_->ldr(xr(kTmp2), counter);
+    const Label& target = insn_labels_[insn.target];
+    if (!back_jump_[index] || !options_.checked) {
+        branch_if_zero(xr(kTmp2), target);
+    } else {
+        Label taken = as_->newLabel();
+        branch_if_zero(xr(kTmp2), taken);
+        const uint32_t pc = insn.pc;
+        deferred_.push_back([this, taken, target, pc] {
+            as_->bind(taken);
+            emit_budget(pc);
+            as_->b(target);
+        });
+    }
+    as_->sub(xr(kTmp2), xr(kTmp2), 1);
+    as_->str(xr(kTmp2), counter);
 }
 
 void Emitter::cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned width, bool imm, bool test) {
@@ -57,7 +75,7 @@ void Emitter::cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned wi
         }
     }
     const Label& target = insn_labels_[insn.target];
-    if (insn.target > index || !options_.checked) {
+    if (!back_jump_[index] || !options_.checked) {
         branch_if(cc, target);
         return;
     }
@@ -95,7 +113,7 @@ void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
     as_->ldp(bx(1), bx(2), a64::ptr_post(a64::sp, 48));
     // A fault or a tail call stops the program: record the pc, keep kind None (the driver turns
     // RunContext::stop into HelperFault or a tail call) and unwind.
-    as_->ldr(wr(kTmp1), a64::ptr(xr(kRegCtx), stop_offset()));
+    as_->ldr(wr(kTmp1), a64::ptr(xr(kRegCtx), run_context_stop_offset()));
     Label stopped = as_->newLabel();
     branch_if_nonzero(xr(kTmp1), stopped);
     const uint32_t pc = insn.pc;
@@ -169,6 +187,11 @@ void Emitter::call_local(const Insn& insn) {
     as_->stp(bx(8), bx(9), a64::ptr(a64::sp, 16));
     as_->stp(bx(kFrameReg), a64::x30, a64::ptr(a64::sp, 32));
     as_->mov(bx(kFrameReg), new_fp);
+    if (may_goto_) {  // the callee's frame starts with a full may_goto budget
+        may_goto_slot();
+        mov_imm(xr(kTmp2), kMayGotoBudget);
+        as_->str(xr(kTmp2), a64::ptr(xr(kTmp1), static_cast<int32_t>(offsetof(JitRuntime, may_goto))));
+    }
     as_->bl(insn_labels_[insn.target]);
     as_->ldp(bx(kFrameReg), a64::x30, a64::ptr(a64::sp, 32));
     as_->ldp(bx(8), bx(9), a64::ptr(a64::sp, 16));

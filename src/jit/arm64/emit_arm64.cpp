@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 
+#include "bpfvm/cfg.hpp"
 #include "emitter.hpp"
 
 namespace bpfvm::jit::arm64 {
@@ -110,11 +111,11 @@ void Emitter::branch_if_nonzero(const GpX& reg, const Label& target) {
     as_->bind(skip);
 }
 
-Label Emitter::trap_label(TrapKind kind, uint32_t pc, bool with_addr) {
+Label Emitter::trap_label(TrapKind kind, uint32_t pc, bool with_addr, uint64_t addr) {
     Label label = as_->newLabel();
-    deferred_.push_back([this, label, kind, pc, with_addr] {
+    deferred_.push_back([this, label, kind, pc, with_addr, addr] {
         as_->bind(label);
-        if (!with_addr) as_->mov(xr(kImm2), a64::xzr);
+        if (!with_addr) mov_imm(xr(kImm2), addr);
         mov_imm32(wr(kTmp1), static_cast<uint32_t>(kind));
         mov_imm32(wr(kTmp2), pc);
         as_->mov(wr(kTmp3), a64::wzr);
@@ -261,9 +262,14 @@ Status Emitter::emit_insn(size_t index) {
         case Op::Bswap16: endian(insn, 16, true); break;
         case Op::Bswap32: endian(insn, 32, true); break;
         case Op::Bswap64: endian(insn, 64, true); break;
+        case Op::AddrSpaceCast:
+            // Arena pointers need an arena map, which bpfvm does not have: the instruction traps.
+            as_->b(trap_label(TrapKind::Unsupported, insn.pc, false, static_cast<uint64_t>(insn.op)));
+            break;
         // Jumps (section 4.3).
         case Op::Ja:
         case Op::Gotol: jump(index, insn); break;
+        case Op::MayGoto: may_goto(index, insn); break;
         case Op::Jeq64Imm: cond_jump(index, insn, CondCode::kEQ, 64, true, false); break;
         case Op::Jeq32Imm: cond_jump(index, insn, CondCode::kEQ, 32, true, false); break;
         case Op::Jeq64Reg: cond_jump(index, insn, CondCode::kEQ, 64, false, false); break;
@@ -359,8 +365,30 @@ Status Emitter::emit_insn(size_t index) {
         case Op::AtomicFetchXor64: atomic(insn, AtomicOp::Xor, true, 64); break;
         case Op::AtomicXchg64: atomic(insn, AtomicOp::Xchg, true, 64); break;
         case Op::AtomicCmpxchg64: atomic(insn, AtomicOp::Cmpxchg, true, 64); break;
+        // Load-acquire and store-release: LDAR/STLR (the kernel's arm64 JIT emits the same).
+        case Op::LoadAcquire8: acquire_release(insn, 1, true); break;
+        case Op::LoadAcquire16: acquire_release(insn, 2, true); break;
+        case Op::LoadAcquire32: acquire_release(insn, 4, true); break;
+        case Op::LoadAcquire64: acquire_release(insn, 8, true); break;
+        case Op::StoreRelease8: acquire_release(insn, 1, false); break;
+        case Op::StoreRelease16: acquire_release(insn, 2, false); break;
+        case Op::StoreRelease32: acquire_release(insn, 4, false); break;
+        case Op::StoreRelease64: acquire_release(insn, 8, false); break;
     }
     return {};
+}
+
+void Emitter::mark_loops() {
+    const size_t n = program_.insns.size();
+    back_jump_.assign(n, false);
+    back_fall_.assign(n, false);
+    for (const Insn& insn : program_.insns) may_goto_ = may_goto_ || insn.op == Op::MayGoto;
+    CfgOptions options;
+    options.wto = false;
+    for (const BackEdge& e : build_cfg(program_, options).back_edges) {
+        if (e.kind == EdgeKind::AfterCall) continue;  // the call itself pays
+        (e.kind == EdgeKind::Jump ? back_jump_ : back_fall_)[e.from] = true;
+    }
 }
 
 Result<EmittedCode> Emitter::run() {
@@ -376,12 +404,23 @@ Result<EmittedCode> Emitter::run() {
     epilogue_ = as.newLabel();
     trap_common_ = as.newLabel();
 
+    mark_loops();
+
     EmittedCode out;
     out.insn_offsets.resize(n);
+    out.may_goto = may_goto_;
     for (size_t i = 0; i < n; ++i) {
         as.bind(insn_labels_[i]);
         out.insn_offsets[i] = static_cast<uint32_t>(as.offset());
-        BPFVM_TRY(emit_insn(i));
+        const Insn& insn = program_.insns[i];
+        if (defined_register(insn) == kFrameReg) {
+            // A write to r10 decodes (the verifier judges it) but never runs: it traps instead.
+            as.b(trap_label(TrapKind::FrameWrite, insn.pc));
+        } else {
+            BPFVM_TRY(emit_insn(i));
+        }
+        // A fall-through back edge (the loop is entered in its middle) pays on the way round.
+        if (back_fall_[i]) emit_budget(insn.pc);
         if (errors_.first != asmjit::kErrorOk)
             return make_error(ErrorCode::kUnsupported, "jit: arm64 assembler error: " + errors_.message, program_.insns[i].pc);
     }

@@ -87,8 +87,10 @@ private:
     void branch_if(CondCode cc, const Label& target);
     void branch_if_zero(const GpX& reg, const Label& target);
     void branch_if_nonzero(const GpX& reg, const Label& target);
-    /// A label whose code stores Trap{kind, pc} (addr = kImm2 when `with_addr`) and unwinds.
-    Label trap_label(TrapKind kind, uint32_t pc, bool with_addr = false);
+    /// A label whose code stores Trap{kind, pc} (addr = kImm2 when `with_addr`, else `addr`) and unwinds.
+    Label trap_label(TrapKind kind, uint32_t pc, bool with_addr = false, uint64_t addr = 0);
+    /// Fills back_jump_, back_fall_ and may_goto_ from the program and its CFG.
+    void mark_loops();
     /// Decrements the budget (checked mode) and traps InsnBudget when it goes negative.
     void emit_budget(uint32_t pc);
     /// Materialises `value` in `reg` (movz/movn + movk, or one orr when encodable).
@@ -117,6 +119,8 @@ private:
     void load(const Insn& insn, unsigned size, bool sign);
     void store(const Insn& insn, unsigned size, bool imm);
     void atomic(const Insn& insn, AtomicOp op, bool fetch, unsigned width);
+    /// Load-acquire (LDAR) or store-release (STLR) of `size` bytes.
+    void acquire_release(const Insn& insn, unsigned size, bool load);
     void atomic_llsc(AtomicOp op, bool fetch, unsigned width, uint8_t src);
     void atomic_lse(AtomicOp op, bool fetch, unsigned width, uint8_t src);
     void atomic_plain(AtomicOp op, bool fetch, unsigned width, uint8_t src);
@@ -125,6 +129,9 @@ private:
 
     // control.cpp
     void jump(size_t index, const Insn& insn);
+    void may_goto(size_t index, const Insn& insn);
+    /// x10 = the address of the running frame's may_goto budget, less offsetof(JitRuntime, may_goto).
+    void may_goto_slot();
     void cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned width, bool imm, bool test);
     void call_helper_at(const Insn& insn, const GpX& fn);
     Status call_helper(const Insn& insn);
@@ -153,6 +160,10 @@ private:
     a64::Assembler* as_ = nullptr;  // lives in run()
 
     std::vector<Label> insn_labels_;   // one per Program::insns entry
+    // From the CFG's back edges: checked mode pays one unit of budget when instruction i jumps back
+    // (back_jump_) or falls through into a loop head (back_fall_), so every loop is bounded.
+    std::vector<bool> back_jump_, back_fall_;
+    bool may_goto_ = false;  // the program has may_goto: calls refill the callee frame's budget
     Label epilogue_;                   // shared exit: returns x7 (r0) to the C caller
     Label trap_common_;                // stores the trap from w10 (kind), w11 (pc), x17 (addr) and unwinds
     std::vector<std::function<void()>> deferred_;  // out-of-line slow paths, emitted after the code

@@ -84,13 +84,18 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::Bswap32: emit_endian(insn, true, 32); break;
         case Op::Be64:
         case Op::Bswap64: emit_endian(insn, true, 64); break;
+        case Op::AddrSpaceCast:
+            // Arena pointers need an arena map, which bpfvm does not have: the instruction traps.
+            as_.jmp(trap_label(TrapKind::Unsupported, insn.pc, static_cast<uint32_t>(insn.op)));
+            break;
 
         // Jumps: (condition, immediate, width, test instead of compare).
         case Op::Ja:
         case Op::Gotol:
-            if (checked_ && insn.target <= index) emit_budget_tick(insn.pc);
+            if (checked_ && back_jump_[index]) emit_budget_tick(insn.pc);
             as_.jmp(labels_[insn.target]);
             break;
+        case Op::MayGoto: emit_may_goto(insn, index); break;
         case Op::Jeq64Imm: emit_jump(insn, index, CC::kEqual, true, 64, false); break;
         case Op::Jeq32Imm: emit_jump(insn, index, CC::kEqual, true, 32, false); break;
         case Op::Jeq64Reg: emit_jump(insn, index, CC::kEqual, false, 64, false); break;
@@ -202,6 +207,16 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::AtomicFetchXor64:
         case Op::AtomicXchg64:
         case Op::AtomicCmpxchg64: emit_atomic(insn, 8); break;
+        // x86-64 is TSO: plain loads are acquires and plain stores are releases, as in the kernel's JIT.
+        // Operands sit where ldx and stx have them (dst = *(src + off), *(dst + off) = src).
+        case Op::LoadAcquire8: emit_load(insn, 1, false); break;
+        case Op::LoadAcquire16: emit_load(insn, 2, false); break;
+        case Op::LoadAcquire32: emit_load(insn, 4, false); break;
+        case Op::LoadAcquire64: emit_load(insn, 8, false); break;
+        case Op::StoreRelease8: emit_store_reg(insn, 1); break;
+        case Op::StoreRelease16: emit_store_reg(insn, 2); break;
+        case Op::StoreRelease32: emit_store_reg(insn, 4); break;
+        case Op::StoreRelease64: emit_store_reg(insn, 8); break;
     }
     return true;
 }

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 
+#include "bpfvm/cfg.hpp"
+
 namespace bpfvm::jit::x86 {
 namespace {
 
@@ -13,16 +15,6 @@ const ax::Gp kSaved[] = {ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
 // BPF callee-saved registers r6-r10, pushed around a local call: five pushes plus the return
 // address keep rsp 16-byte aligned in the callee.
 constexpr uint8_t kLocalSaved[] = {6, 7, 8, 9, 10};
-
-// RunContext is not standard-layout (it holds a vector and a string), so offsetof is not portable:
-// take the offset of `stop` from an object once.
-int32_t stop_offset() {
-    static const int32_t off = [] {
-        RunContext c;
-        return static_cast<int32_t>(reinterpret_cast<const char*>(&c.stop) - reinterpret_cast<const char*>(&c));
-    }();
-    return off;
-}
 
 }  // namespace
 
@@ -41,8 +33,8 @@ void Emitter::call_abs(const void* fn) {
     as_.call(kTmp1);
 }
 
-a::Label Emitter::trap_label(TrapKind kind, uint32_t pc) {
-    traps_.push_back({as_.newLabel(), kind, pc});
+a::Label Emitter::trap_label(TrapKind kind, uint32_t pc, uint32_t addr) {
+    traps_.push_back({as_.newLabel(), kind, pc, addr});
     return traps_.back().label;
 }
 
@@ -52,7 +44,7 @@ void Emitter::emit_budget_tick(uint32_t pc) {
 }
 
 void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool is_imm, unsigned width, bool test) {
-    if (checked_ && insn.target <= index) emit_budget_tick(insn.pc);
+    if (checked_ && back_jump_[index]) emit_budget_tick(insn.pc);
     const ax::Gp dst = sized(q(insn.dst), width);
     if (is_imm) {
         const auto imm = a::Imm(static_cast<int32_t>(insn.imm));
@@ -72,6 +64,29 @@ void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool 
     as_.j(cc, labels_[insn.target]);
 }
 
+// may_goto's budget of the running frame: JitRuntime::may_goto[(r10 - stack_bottom) / 512 - 1].
+// Frames sit at fixed places in the stack area, so r10 names the frame (kTmp0 is clobbered).
+ax::Mem Emitter::may_goto_counter() {
+    as_.mov(kTmp0, q(kFrameReg));
+    as_.sub(kTmp0, BPFVM_RT_FIELD(stack_bottom, 8));
+    as_.shr(kTmp0, 9);
+    static_assert(kStackSize == 512);
+    return ax::qword_ptr(kRt, kTmp0, 3, static_cast<int32_t>(offsetof(JitRuntime, may_goto)) - 8);
+}
+
+void Emitter::emit_may_goto(const Insn& insn, uint32_t index) {
+    // Falls through while the budget lasts (taking one unit), then jumps (the kernel's rewrite:
+    // if counter == 0 goto target; counter -= 1).
+    const ax::Mem counter = may_goto_counter();
+    const a::Label fall = as_.newLabel();
+    as_.cmp(counter, 0);
+    as_.j(ax::CondCode::kNotEqual, fall);
+    if (checked_ && back_jump_[index]) emit_budget_tick(insn.pc);
+    as_.jmp(labels_[insn.target]);
+    as_.bind(fall);
+    as_.sub(counter, 1);
+}
+
 void Emitter::emit_after_helper(uint32_t pc) {
     // A helper that faults or tail-calls sets ctx->stop; the stub records the pc (the kind stays
     // None: the driver turns kStopFault into HelperFault and kStopTailCall into a tail call).
@@ -81,7 +96,7 @@ void Emitter::emit_after_helper(uint32_t pc) {
         as_.mov(BPFVM_RT_FIELD(write_starts, 8), kTmp1);
     }
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
-    as_.cmp(ax::dword_ptr(kTmp2, stop_offset()), 0);
+    as_.cmp(ax::dword_ptr(kTmp2, run_context_stop_offset()), 0);
     as_.j(ax::CondCode::kNotEqual, trap_label(TrapKind::None, pc));
 }
 
@@ -128,6 +143,7 @@ void Emitter::emit_call_local(const Insn& insn) {
     as_.j(ax::CondCode::kUnsignedLT, trap_label(TrapKind::CallDepth, insn.pc));
     for (uint8_t r : kLocalSaved) as_.push(q(r));
     as_.sub(q(kFrameReg), kStackSize);
+    if (may_goto_) as_.mov(may_goto_counter(), static_cast<int32_t>(kMayGotoBudget));  // a fresh frame
     as_.call(labels_[insn.target]);
     for (size_t i = std::size(kLocalSaved); i-- > 0;) as_.pop(q(kLocalSaved[i]));
 }
@@ -191,15 +207,18 @@ void Emitter::emit_trap_stubs() {
             continue;
         }
         if (t.kind == TrapKind::UnknownHelper) as_.mov(BPFVM_RT_TRAP(addr, 8), kTmp0);
+        else if (t.addr != 0) as_.mov(BPFVM_RT_TRAP(addr, 8), static_cast<int32_t>(t.addr));
         as_.mov(BPFVM_RT_TRAP(pc, 4), t.pc);
         as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(t.kind));
         as_.jmp(unwind_);
     }
 }
 
-Status Emitter::emit(EmittedCode& out) {
+void Emitter::mark_labels_and_loops() {
     const auto n = static_cast<uint32_t>(prog_.insns.size());
     labels_.assign(n, a::Label());
+    back_jump_.assign(n, false);
+    back_fall_.assign(n, false);
     loop_heads_.assign(n, false);
     auto mark = [&](uint32_t target) {
         if (!labels_[target].isValid()) labels_[target] = as_.newLabel();
@@ -207,15 +226,25 @@ Status Emitter::emit(EmittedCode& out) {
     mark(0);
     for (uint32_t i = 0; i < n; ++i) {
         const Insn& insn = prog_.insns[i];
-        const Form form = op_info(insn.op).form;
-        if (form == Form::CallLocal || form == Form::Ja || form == Form::Gotol || form == Form::JmpImm ||
-            form == Form::JmpReg) {
-            mark(insn.target);
-            if (insn.target <= i && form != Form::CallLocal) loop_heads_[insn.target] = true;
-        } else if (form == Form::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func)) {
-            mark(insn.target);  // a callback entry: never fused into the instruction before it
-        }
+        // Jump and call targets, and callback entries (never fused into the instruction before them).
+        const bool reference = insn.op == Op::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func);
+        if (is_jump(insn.op) || insn.op == Op::CallLocal || reference) mark(insn.target);
+        may_goto_ = may_goto_ || insn.op == Op::MayGoto;
     }
+    CfgOptions options;
+    options.wto = false;
+    for (const BackEdge& e : build_cfg(prog_, options).back_edges) {
+        // An after-call edge needs no tick: the call itself pays one.
+        if (e.kind == EdgeKind::AfterCall) continue;
+        (e.kind == EdgeKind::Jump ? back_jump_ : back_fall_)[e.from] = true;
+        loop_heads_[e.to] = true;
+        mark(e.to);
+    }
+}
+
+Status Emitter::emit(EmittedCode& out) {
+    const auto n = static_cast<uint32_t>(prog_.insns.size());
+    mark_labels_and_loops();
     unwind_ = as_.newLabel();
     traps_.reserve(checked_ ? n : 16);
 
@@ -228,15 +257,25 @@ Status Emitter::emit(EmittedCode& out) {
             as_.bind(labels_[i]);
         }
         out.insn_offsets[i] = static_cast<uint32_t>(as_.offset());
-        uint32_t used = emit_fused(i);
+        uint32_t used = 0;
+        if (defined_register(prog_.insns[i]) == kFrameReg) {
+            // A write to r10 decodes (the verifier judges it) but never runs: it traps instead.
+            as_.jmp(trap_label(TrapKind::FrameWrite, prog_.insns[i].pc));
+            used = 1;
+        } else {
+            used = emit_fused(i);
+        }
         if (used == 0) {
             if (!emit_insn(i)) return std::move(*error_);
             used = 1;
         }
         for (uint32_t k = 1; k < used; ++k) out.insn_offsets[i + k] = static_cast<uint32_t>(as_.offset());
         i += used;
+        // A fall-through back edge (rare: the loop is entered in its middle) pays on the way round.
+        if (checked_ && back_fall_[i - 1]) emit_budget_tick(prog_.insns[i - 1].pc);
     }
     out.body_end_offset = as_.offset();
+    out.may_goto = may_goto_;
     emit_check_stubs();
     emit_trap_stubs();
     return {};

@@ -62,6 +62,7 @@ struct TrapStub {  // UnknownHelper stubs also store kTmp0 (the helper id) as th
     a::Label label;
     TrapKind kind;
     uint32_t pc;
+    uint32_t addr;  // other kinds: a constant trap address (Unsupported: the Op)
 };
 struct CheckStub {  // checked mode: address in kTmp0 not in the current frame
     a::Label label;
@@ -121,12 +122,15 @@ private:
     void emit_check_stubs();
     // emitter.cpp
     void emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool is_imm, unsigned width, bool test);
+    void emit_may_goto(const Insn& insn, uint32_t index);
+    ax::Mem may_goto_counter();
     void emit_budget_tick(uint32_t pc);
     void emit_after_helper(uint32_t pc);
     bool emit_call_helper(const Insn& insn);
     void emit_callx(const Insn& insn);
     void emit_call_local(const Insn& insn);
-    a::Label trap_label(TrapKind kind, uint32_t pc);
+    a::Label trap_label(TrapKind kind, uint32_t pc, uint32_t addr = 0);
+    void mark_labels_and_loops();
     void emit_entry_points(EmittedCode& out);
     void emit_trap_stubs();
     void call_abs(const void* fn);
@@ -136,7 +140,11 @@ private:
     const bool checked_;
     ax::Assembler& as_;
     std::vector<a::Label> labels_;  // per instruction index; valid only for jump/call targets
-    std::vector<bool> loop_heads_;  // targets of backward jumps
+    // From the CFG's back edges (checked mode pays one unit of budget on each, so every loop is
+    // bounded): the jump of instruction i goes back (back_jump_), or its fall-through does (back_fall_);
+    // loop_heads_ are their targets.
+    std::vector<bool> back_jump_, back_fall_, loop_heads_;
+    bool may_goto_ = false;  // the program has may_goto: calls reset the callee frame's budget
     std::vector<TrapStub> traps_;
     std::vector<CheckStub> checks_;
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue

@@ -16,11 +16,13 @@ struct PacketLoad {
 
 // ld_abs / ld_ind: a big-endian load from the socket buffer at a 32-bit signed offset. Out of
 // range ends the program with r0 = 0 (as in the kernel); without a packet the run traps.
-PacketLoad load_packet(JitRuntime* rt, uint64_t offset, uint64_t size, uint64_t pc) {
+// `site` is the instruction's pc in the low 32 bits and its Op above (the trap reports both).
+PacketLoad load_packet(JitRuntime* rt, uint64_t offset, uint64_t size, uint64_t site) {
     const RunContext& ctx = *rt->ctx;
     if (ctx.pkt == nullptr) {
         rt->trap.kind = TrapKind::Unsupported;
-        rt->trap.pc = static_cast<uint32_t>(pc);
+        rt->trap.pc = static_cast<uint32_t>(site);
+        rt->trap.addr = site >> 32;
         return {0, 1};
     }
     const auto off = static_cast<int64_t>(static_cast<int32_t>(offset));
@@ -212,7 +214,7 @@ void Emitter::emit_packet_load(const Insn& insn, unsigned bytes, bool indirect) 
     else
         as_.mov(ax::rsi, a::Imm(insn.imm));
     as_.mov(ax::edx, bytes);
-    as_.mov(ax::ecx, insn.pc);
+    as_.mov(ax::rcx, a::Imm((uint64_t{static_cast<uint8_t>(insn.op)} << 32) | insn.pc));
     call_abs(reinterpret_cast<const void*>(&load_packet));
     as_.mov(kTmp1, ax::rdx);
     as_.pop(kTmp0);
