@@ -2,6 +2,7 @@
 // kernel's adjust_ptr_min_max_vals allows it (which pointer types, which operators, offset
 // bounds), linked scalar ids for copies, and the unprivileged restrictions (sanitize_ptr_alu,
 // sanitize_check_bounds): no pointer leaks, no mixed-sign offsets, no out-of-range pointers.
+#include <algorithm>
 #include <cstdlib>
 
 #include "checks.hpp"
@@ -295,6 +296,17 @@ bool check_alu(Env& env, const Insn& insn) {
     State& st = env.cur->st;
     const OpInfo& info = op_info(insn.op);
     const uint8_t code = alu_code(insn);
+    if (info.form == Form::AddrSpaceCast) {
+        // rX = addr_space_cast(rY, dst_as, src_as): arena pointers (as 1) and their user addresses.
+        BPFVM_CHECK(check_reg_read(env, insn.src));
+        BPFVM_CHECK(check_reg_write(env, insn.dst));
+        const bool have_arena = std::any_of(env.maps.begin(), env.maps.end(), [](const MapInfo& m) { return m.type == MapType::Arena; });
+        if (!have_arena) return env.fail("addr_space_cast insn can only be used in a program that has an associated arena");
+        Reg& dst = st.reg(insn.dst);
+        mark_unknown(dst);
+        if ((insn.imm & 0xffff) == 1) dst = Reg::pointer(RegType::Arena);
+        return true;
+    }
     if (info.form == Form::Neg || info.form == Form::End) {
         BPFVM_CHECK(check_reg_read(env, insn.dst));
         Reg& dst = st.reg(insn.dst);

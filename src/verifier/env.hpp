@@ -88,7 +88,9 @@ struct InsnAux {
     bool iter_next = false;        // a call of an iterator's next kfunc (loop convergence point)
     bool seen = false;
     uint8_t ptr_kind = 0;          // memory insns: the kind of base pointer seen first (1 + RegType)
+    bool may_goto = false;         // a may_goto instruction (loop convergence point)
     uint16_t live_in = 0;          // registers read before written from here on (static liveness)
+    uint64_t stack_live = ~uint64_t{0};  // stack slots of the running frame that may still be read
     uint32_t alu_state = 0;        // unprivileged pointer arithmetic: how it is masked (sanitize_ptr_alu)
     uint32_t alu_limit = 0;
     InsnFacts facts;

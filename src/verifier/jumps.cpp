@@ -360,4 +360,15 @@ bool check_cond_jmp(Env& env, const Insn& insn, uint32_t& next) {
     return true;
 }
 
+bool check_may_goto(Env& env, const Insn& insn, uint32_t& next) {
+    // The loop budget may run out at any visit: the fall-through (budget left) is walked later with
+    // one more level of depth, the current path takes the jump (budget exhausted).
+    PathState* queued = push_branch(env, env.insn_idx + 1, env.insn_idx);
+    if (!queued) return false;
+    queued->st.may_goto_depth++;
+    widen_loop_state(env, *queued);
+    next = insn.target;
+    return true;
+}
+
 }  // namespace bpfvm::verifier

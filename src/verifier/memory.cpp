@@ -607,7 +607,8 @@ bool check_load(Env& env, const Insn& insn) {
     const RegType type = env.cur->st.reg(insn.src).type;
     const OpInfo& info = op_info(insn.op);
     const bool sx = info.form == Form::Ldxs;
-    BPFVM_CHECK(check_mem_access(env, insn.src, insn.off, info.width / 8, Access::Read, insn.dst, sx));
+    BPFVM_CHECK(check_mem_access(env, insn.src, insn.off, info.width / 8, Access::Read, insn.dst, sx,
+                                 info.form == Form::LoadAcquire));
     return note_pointer_kind(env, type);
 }
 
@@ -626,13 +627,27 @@ bool check_store(Env& env, const Insn& insn) {
     BPFVM_CHECK(check_reg_read(env, insn.src));
     BPFVM_CHECK(check_reg_read(env, insn.dst));
     const RegType type = env.cur->st.reg(insn.dst).type;
-    BPFVM_CHECK(check_mem_access(env, insn.dst, insn.off, size, Access::Write, insn.src, false));
+    BPFVM_CHECK(check_mem_access(env, insn.dst, insn.off, size, Access::Write, insn.src, false,
+                                 info.form == Form::StoreRelease));
     return note_pointer_kind(env, type);
 }
 
 bool check_atomic(Env& env, const Insn& insn) {
     const OpInfo& info = op_info(insn.op);
     const uint32_t size = info.width / 8;
+    if (info.form == Form::LoadAcquire || info.form == Form::StoreRelease) {
+        // smp_load_acquire / smp_store_release: a load or store, on memory atomics may touch.
+        const bool load = info.form == Form::LoadAcquire;
+        const int base = load ? insn.src : insn.dst;
+        BPFVM_CHECK(check_reg_read(env, base));
+        if (!load) BPFVM_CHECK(check_reg_read(env, insn.src));
+        const Reg& b = env.cur->st.reg(base);
+        if (b.type == RegType::Ctx || b.is_packet() || b.type == RegType::FlowKeys || b.type == RegType::Socket ||
+            b.type == RegType::SockCommon || b.type == RegType::TcpSock || b.type == RegType::XdpSock)
+            return env.fail("BPF_ATOMIC %s R%d %s is not allowed", load ? "loads from" : "stores into", base,
+                            reg_type_name(b).c_str());
+        return load ? check_load(env, insn) : check_store(env, insn);
+    }
     if (size != 4 && size != 8) return env.fail("invalid atomic operand size");
     BPFVM_CHECK(check_reg_read(env, insn.src));
     BPFVM_CHECK(check_reg_read(env, insn.dst));

@@ -9,6 +9,7 @@
 #include "bpfvm/asm.hpp"
 #include "bpfvm/kfuncs.hpp"
 #include "checks.hpp"
+#include "liveness.hpp"
 #include "walk.hpp"
 
 namespace bpfvm::verifier {
@@ -107,6 +108,7 @@ void successors(const Program& p, uint32_t i, std::vector<uint32_t>& out) {
             return;
         case Form::JmpImm:
         case Form::JmpReg:
+        case Form::MayGoto:
             out.push_back(i + 1);
             out.push_back(insn.target);
             return;
@@ -133,8 +135,18 @@ void use_def(const Program& p, uint32_t i, uint16_t& use, uint16_t& def) {
             if ((info.opcode & 0xf0) != 0xb0) use |= bit(insn.dst);
             break;
         case Form::Movsx:
+        case Form::AddrSpaceCast:
             def = bit(insn.dst);
             use = bit(insn.src);
+            break;
+        case Form::LoadAcquire:
+            use = bit(insn.src);
+            def = bit(insn.dst);
+            break;
+        case Form::StoreRelease:
+            use = static_cast<uint16_t>(bit(insn.dst) | bit(insn.src));
+            break;
+        case Form::MayGoto:
             break;
         case Form::Neg:
         case Form::End:
@@ -243,7 +255,8 @@ bool check_structure(Env& env) {
             const Insn& insn = p.insns[i];
             const Form form = op_info(insn.op).form;
             if (form == Form::LdAbs || form == Form::LdInd) env.subprogs[env.subprog_of(i)].has_ld_abs = true;
-            if (form == Form::Ja || form == Form::Gotol || form == Form::JmpImm || form == Form::JmpReg) {
+            if (form == Form::Ja || form == Form::Gotol || form == Form::JmpImm || form == Form::JmpReg ||
+                form == Form::MayGoto) {
                 if (insn.target < sp.start || insn.target >= sp.end) {
                     env.insn_idx = i;
                     return env.fail("jump out of range from insn %u to %u", insn.pc, p.insns[insn.target].pc);
@@ -278,6 +291,10 @@ bool check_structure(Env& env) {
                 break;
             case Form::Ja:
             case Form::Gotol:
+                if (insn.target < n) env.aux[insn.target].prune_point = env.aux[insn.target].jmp_point = true;
+                break;
+            case Form::MayGoto:
+                env.aux[i].prune_point = env.aux[i].force_checkpoint = env.aux[i].may_goto = true;
                 if (insn.target < n) env.aux[insn.target].prune_point = env.aux[insn.target].jmp_point = true;
                 break;
             case Form::Call:
@@ -438,6 +455,7 @@ bool step(Env& env, const Insn& insn, uint32_t& next, bool& done) {
         case Form::Neg:
         case Form::Movsx:
         case Form::End:
+        case Form::AddrSpaceCast:
             return check_alu(env, insn);
         case Form::Ldx:
         case Form::Ldxs:
@@ -446,6 +464,8 @@ bool step(Env& env, const Insn& insn, uint32_t& next, bool& done) {
         case Form::Stx:
             return check_store(env, insn);
         case Form::Atomic:
+        case Form::LoadAcquire:
+        case Form::StoreRelease:
             return check_atomic(env, insn);
         case Form::Lddw:
             return check_ld_imm(env, insn);
@@ -461,6 +481,9 @@ bool step(Env& env, const Insn& insn, uint32_t& next, bool& done) {
         case Form::JmpReg:
             env.jmps_processed++;
             return check_cond_jmp(env, insn, next);
+        case Form::MayGoto:
+            env.jmps_processed++;
+            return check_may_goto(env, insn, next);
         case Form::Call:
             env.jmps_processed++;
             return check_helper_call(env, insn, next);
@@ -644,6 +667,7 @@ Result verify(const Program& program, std::span<const MapInfo> maps, std::span<c
     if (ok) ok = check_structure(env);
     if (ok) {
         compute_liveness(env);
+        compute_stack_liveness(env);
         ok = walk(env, 0);
     }
     // Global functions the program reaches are verified on their own.

@@ -101,8 +101,9 @@ bool slot_scalar(const StackSlot& s, Reg& out) {
     return false;
 }
 
-bool stacksafe(const Env& env, const Frame& old, const Frame& cur, IdMap& ids, Exact exact) {
+bool stacksafe(const Env& env, const Frame& old, const Frame& cur, IdMap& ids, Exact exact, uint64_t live) {
     for (size_t spi = 0; spi < old.stack.size(); ++spi) {
+        if (exact == Exact::NotExact && spi < 64 && !(live & (uint64_t{1} << spi))) continue;
         const StackSlot& o = old.stack[spi];
         const bool have_cur = spi < cur.stack.size();
         static const StackSlot empty;
@@ -152,6 +153,15 @@ bool refsafe(const State& old, const State& cur, IdMap& ids) {
     return true;
 }
 
+/// Stack slots live in frame `f` at instruction `insn`: the running frame's at `insn`; a caller's
+/// at its call (which includes everything when it passed a stack pointer to the callee).
+uint64_t stack_live_mask(const Env& env, const State& st, uint32_t f, uint32_t insn) {
+    if (f == st.curframe) return env.aux[insn].stack_live;
+    const uint32_t call = st.frames[f + 1].callsite;
+    if (call >= env.aux.size()) return ~uint64_t{0};
+    return env.aux[call].stack_live;
+}
+
 /// Registers live in frame `f` of a state at instruction `insn` (static liveness): the running
 /// frame at `insn`, callers after their call returns.
 uint16_t live_mask(const Env& env, const State& st, uint32_t f, uint32_t insn) {
@@ -177,7 +187,7 @@ bool states_equal(const Env& env, const State& old, const State& cur, uint32_t i
             if (!(live & (1u << r)) && exact == Exact::NotExact) continue;
             if (!regsafe(env, o.regs[r], c.regs[r], ids, exact)) return false;
         }
-        if (!stacksafe(env, o, c, ids, exact)) return false;
+        if (!stacksafe(env, o, c, ids, exact, stack_live_mask(env, old, f, insn))) return false;
     }
     return true;
 }
@@ -229,6 +239,7 @@ BtResult backtrack_insn(const Env& env, uint32_t idx, int64_t subseq, const Hist
         case Form::Neg:
         case Form::Movsx:
         case Form::End:
+        case Form::AddrSpaceCast:
             if (!bt.has(d)) break;
             if (info.form == Form::Neg || info.form == Form::End) break;
             if (code == 0xb0) {  // mov
@@ -240,17 +251,19 @@ BtResult backtrack_insn(const Env& env, uint32_t idx, int64_t subseq, const Hist
             break;
         case Form::Ldx:
         case Form::Ldxs:
+        case Form::LoadAcquire:
             if (!bt.has(d)) break;
             bt.clear(d);
             if (h && h->stack_slot >= 0) bt.slots[h->frame] |= uint64_t{1} << h->stack_slot;
             break;
         case Form::St:
         case Form::Stx:
+        case Form::StoreRelease:
             if (bt.has(d)) return BtResult::Unsupported;
             if (!h || h->stack_slot < 0) break;
             if (!(bt.slots[h->frame] & (uint64_t{1} << h->stack_slot))) break;
             bt.slots[h->frame] &= ~(uint64_t{1} << h->stack_slot);
-            if (info.form == Form::Stx) bt.set(s);
+            if (info.form != Form::St) bt.set(s);
             break;
         case Form::Atomic:
             if (bt.has(d)) return BtResult::Unsupported;
@@ -545,8 +558,7 @@ int is_state_visited(Env& env, uint32_t insn) {
         bool keep = true;
         if (c.branches > 0) {
             // A state still on this path: the walk is in a loop.
-            bool converge = aux.calls_callback || (aux.force_checkpoint && !aux.iter_next &&
-                                                   c.st.may_goto_depth != cur.st.may_goto_depth);
+            bool converge = aux.calls_callback || (aux.may_goto && c.st.may_goto_depth != cur.st.may_goto_depth);
             if (aux.iter_next) converge = iter_active_at(cur.st);
             if (converge && states_equal(env, c.st, cur.st, insn, Exact::RangeWithin)) {
                 c.hit++;
