@@ -4,6 +4,7 @@
 // global function on its own, and the combined stack depth along call chains.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 
 #include "bpfvm/asm.hpp"
@@ -226,6 +227,42 @@ void compute_liveness(Env& env) {
     }
 }
 
+/// The frames of every static call chain (check_max_stack_depth's frame count, known before the
+/// walk): at most kMaxFrames, recursion included. Depths are memoized per subprogram, so the check
+/// is linear in the call graph.
+bool check_call_depth(Env& env) {
+    const Program& p = env.prog;
+    constexpr uint32_t kUnknown = 0, kInProgress = ~0u, kTooDeep = 1000;
+    std::vector<uint32_t> depth(env.subprogs.size(), kUnknown);
+    uint32_t culprit = 0;
+    // Iterative DFS: frames of the deepest static chain starting at each subprogram.
+    std::function<uint32_t(uint32_t)> visit = [&](uint32_t sub) -> uint32_t {
+        if (depth[sub] == kInProgress) return kTooDeep;  // recursion: unbounded
+        if (depth[sub] != kUnknown) return depth[sub];
+        depth[sub] = kInProgress;
+        uint32_t deepest = 0;
+        const Subprog& sp = env.subprogs[sub];
+        for (uint32_t i = sp.start; i < sp.end && deepest < kTooDeep; ++i) {
+            const Insn& insn = p.insns[i];
+            if (insn.op != Op::CallLocal) continue;
+            const int callee = env.subprog_at(insn.target);
+            if (callee < 0 || env.subprogs[static_cast<uint32_t>(callee)].global) continue;
+            const uint32_t d = visit(static_cast<uint32_t>(callee));
+            if (d > deepest) {
+                deepest = d;
+                if (d + 1 > static_cast<uint32_t>(kMaxFrames) && culprit == 0) culprit = i;
+            }
+        }
+        depth[sub] = std::min(kTooDeep, deepest + 1);
+        return depth[sub];
+    };
+    if (visit(0) > static_cast<uint32_t>(kMaxFrames)) {
+        env.insn_idx = culprit;
+        return env.fail("the call stack of %d frames is too deep !", kMaxFrames);
+    }
+    return true;
+}
+
 /// add_subprog + check_subprogs + check_cfg.
 bool check_structure(Env& env) {
     const Program& p = env.prog;
@@ -267,6 +304,36 @@ bool check_structure(Env& env) {
         if (last.op != Op::Exit && last.op != Op::Ja && last.op != Op::Gotol) {
             env.insn_idx = sp.end - 1;
             return env.fail("last insn is not an exit or jmp");
+        }
+    }
+    // check_map_prog_compatibility: maps with special fields some program types cannot use.
+    const ProgramType t = env.opt.type;
+    const bool tracing = t == ProgramType::Kprobe || t == ProgramType::Tracepoint || t == ProgramType::PerfEvent ||
+                         t == ProgramType::RawTracepoint || t == ProgramType::RawTracepointWritable;
+    for (uint32_t i = 0; i < n; ++i) {
+        const Insn& insn = p.insns[i];
+        if (insn.op != Op::Lddw || (insn.src != static_cast<uint8_t>(LddwKind::MapIdx) &&
+                                    insn.src != static_cast<uint8_t>(LddwKind::MapIdxValue)))
+            continue;
+        const MapInfo* m = env.map(static_cast<uint32_t>(static_cast<uint64_t>(insn.imm) & 0xffffffffu));
+        if (!m) continue;
+        env.insn_idx = i;
+        if (m->spin_lock_off >= 0 && t == ProgramType::SocketFilter)
+            return env.fail("socket filter progs cannot use bpf_spin_lock yet");
+        if (m->spin_lock_off >= 0 && tracing) return env.fail("tracing progs cannot use bpf_spin_lock yet");
+        if (m->timer_off >= 0 && tracing) return env.fail("tracing progs cannot use bpf_timer yet");
+        if (m->wq_off >= 0 && tracing) return env.fail("tracing progs cannot use bpf_wq yet");
+        if (env.opt.sleepable) {
+            switch (m->type) {
+                case MapType::Hash: case MapType::LruHash: case MapType::Array: case MapType::PercpuHash:
+                case MapType::PercpuArray: case MapType::LruPercpuHash: case MapType::ArrayOfMaps:
+                case MapType::HashOfMaps: case MapType::Ringbuf: case MapType::UserRingbuf:
+                case MapType::InodeStorage: case MapType::SkStorage: case MapType::TaskStorage:
+                case MapType::CgrpStorage: case MapType::Queue: case MapType::Stack: case MapType::Arena:
+                    break;
+                default:
+                    return env.fail("Sleepable programs can only use array, hash, ringbuf and local storage maps");
+            }
         }
     }
     // Depth-first search from the entry, through calls and function references.
@@ -357,7 +424,7 @@ bool check_structure(Env& env) {
             env.insn_idx = i;
             return env.fail("unreachable insn %u", p.insns[i].pc);
         }
-    return true;
+    return check_call_depth(env);
 }
 
 bool check_ld_imm(Env& env, const Insn& insn) {
