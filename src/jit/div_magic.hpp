@@ -60,4 +60,68 @@ constexpr uint64_t divide_by_magic(uint64_t x, const UnsignedMagic& m, unsigned 
     return (((x - t) >> 1) + t) >> m.shift;
 }
 
+/// How to divide a signed `width`-bit x by a constant d (|d| >= 2), truncating toward zero:
+///   t = mulhs(x, mul)                     (high half of the signed product)
+///   if d > 0 and mul < 0: t += x;  if d < 0 and mul > 0: t -= x
+///   t >>= shift (arithmetic);  q = t + (t < 0 ? 1 : 0)
+/// mul is a `width`-bit two's-complement number, stored sign-extended.
+struct SignedMagic {
+    int64_t mul = 0;
+    uint32_t shift = 0;
+};
+
+/// Magic for divisor `d` (|d| >= 2; d = INT_MIN of the width allowed) and width 32 or 64
+/// (Hacker's Delight, 2nd ed., section 10-4).
+constexpr SignedMagic signed_magic(int64_t d, unsigned width) {
+    const uint64_t mask = width == 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
+    const uint64_t top = uint64_t{1} << (width - 1);
+    const uint64_t ud = static_cast<uint64_t>(d) & mask;
+    const uint64_t ad = (d < 0 ? (0 - ud) : ud) & mask;  // |d| (2^(width-1) for INT_MIN)
+    const uint64_t t = top + (ud >> (width - 1));
+    const uint64_t anc = t - 1 - t % ad;  // |nc|, the largest "non-conforming" dividend
+    unsigned p = width - 1;
+    uint64_t q1 = top / anc, r1 = top - q1 * anc;
+    uint64_t q2 = top / ad, r2 = top - q2 * ad;
+    uint64_t delta = 0;
+    do {
+        ++p;
+        q1 = (q1 << 1) & mask;
+        r1 = (r1 << 1) & mask;
+        if (r1 >= anc) {
+            q1 = (q1 + 1) & mask;
+            r1 = (r1 - anc) & mask;
+        }
+        q2 = (q2 << 1) & mask;
+        r2 = (r2 << 1) & mask;
+        if (r2 >= ad) {
+            q2 = (q2 + 1) & mask;
+            r2 = (r2 - ad) & mask;
+        }
+        delta = ad - r2;
+    } while (q1 < delta || (q1 == delta && r1 == 0));
+    uint64_t m = (q2 + 1) & mask;
+    if (d < 0) m = (0 - m) & mask;
+    SignedMagic out;
+    // Sign-extend the width-bit magic.
+    out.mul = width == 64 ? static_cast<int64_t>(m) : static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(m)));
+    out.shift = p - width;
+    return out;
+}
+
+/// x / d (signed, truncating) as the generated code computes it (for tests); x sign-extended to
+/// 64 bits, the result likewise.
+constexpr int64_t divide_by_magic(int64_t x, int64_t d, const SignedMagic& m, unsigned width) {
+    int64_t t = 0;
+    if (width == 64) {
+        t = static_cast<int64_t>((static_cast<__int128>(x) * m.mul) >> 64);
+    } else {
+        t = (x * m.mul) >> 32;  // both fit in 32 bits signed
+    }
+    if (d > 0 && m.mul < 0) t += x;
+    if (d < 0 && m.mul > 0) t -= x;
+    if (width == 32) t = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(t)));
+    t >>= m.shift;
+    return t + (t < 0 ? 1 : 0);
+}
+
 }  // namespace bpfvm::jit

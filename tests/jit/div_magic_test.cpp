@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cstdint>
 #include <vector>
 
 #include "jit/div_magic.hpp"
@@ -67,6 +68,47 @@ TEST(DivMagic, BothFormsOccur) {
     EXPECT_EQ(unsigned_magic(3, 32).mul, 0xaaaaaaabu);
     EXPECT_EQ(unsigned_magic(3, 32).shift, 1u);
 }
+
+void check_signed(unsigned width) {
+    const int64_t lo = width == 64 ? INT64_MIN : INT32_MIN;
+    const int64_t hi = width == 64 ? INT64_MAX : INT32_MAX;
+    std::vector<int64_t> ds;
+    for (int64_t d = 2; d <= 5000; ++d) {
+        ds.push_back(d);
+        ds.push_back(-d);
+    }
+    for (unsigned b = 2; b < width - 1; ++b) {
+        const int64_t p = int64_t{1} << b;
+        for (int64_t d : {p - 1, p, p + 1, -(p - 1), -p, -(p + 1)}) ds.push_back(d);
+    }
+    for (int64_t d : {hi, hi - 1, lo, lo + 1, hi / 3, lo / 7, int64_t{65521}, int64_t{-1000000007}}) ds.push_back(d);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    uint64_t failures = 0;
+    for (int64_t d : ds) {
+        const SignedMagic m = signed_magic(d, width);
+        std::vector<int64_t> values = {0, 1, -1, lo, hi, lo + 1, hi - 1, d, -d, d - 1, d + 1, 2 * d, -2 * d};
+        for (int i = 0; i < 30; ++i) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            const auto v = static_cast<int64_t>(x);
+            values.push_back(width == 64 ? v : static_cast<int32_t>(v));
+            values.push_back(width == 64 ? v >> (x % 64) : static_cast<int32_t>(v) >> (x % 32));
+        }
+        for (int64_t v : values) {
+            if (v < lo || v > hi || d < lo || d > hi) continue;
+            if (v == lo && d == -1) continue;
+            const int64_t want = v / d;
+            const int64_t got = divide_by_magic(v, d, m, width);
+            if (got != want && ++failures < 10)
+                ADD_FAILURE() << width << "-bit " << v << " / " << d << ": got " << got << ", want " << want;
+        }
+    }
+    EXPECT_EQ(failures, 0u);
+}
+
+TEST(DivMagic, Signed32) { check_signed(32); }
+TEST(DivMagic, Signed64) { check_signed(64); }
 
 }  // namespace
 }  // namespace bpfvm::jit
