@@ -30,9 +30,9 @@
 namespace bpfvm::maps::detail {
 namespace {
 
-// A node is this header, the key (padded to 8 bytes), the value or one value per CPU (each padded
-// to 8), and for LRU maps an LruLinks trailer. The header holds only what lookups read, so that a
-// small key and value share its cache line.
+// A node is this header, for LRU maps LruLinks, the key (padded to 8 bytes), then the value or
+// one value per CPU (each padded to 8). The header holds only what lookups read (and LRU lookups
+// the reference bit right after it), so that a small key and value share its cache line.
 struct Node {
     std::atomic<uintptr_t> next{0};  // a Node*, or the nulls marker of the chain's bucket
     std::atomic<uint32_t> tag{0};    // the upper half of the key's hash
@@ -45,6 +45,7 @@ struct LruLinks {
     bool in_list = false;         // lru_lock_
 };
 constexpr size_t kHeader = round_up8(sizeof(Node));
+constexpr size_t kLruBytes = round_up8(sizeof(LruLinks));
 static_assert(kHeader == 16);
 constexpr uint64_t kSeed = 0x5bd1e9955bd1e995ULL;
 constexpr uint32_t kMaxStripes = 256;
@@ -61,20 +62,20 @@ inline uint64_t load_u64(const void* p) {
 }
 
 /// kKeySize: 4 or 8 (the common key sizes, hashed and compared inline), or 0 for any size.
-template <uint32_t kKeySize>
+/// kLru: lru_hash and lru_percpu_hash (LruLinks in every node).
+template <uint32_t kKeySize, bool kLru>
 class HashMap final : public Map {
 public:
     explicit HashMap(const MapAttr& attr)
         : Map(attr),
-          lru_(attr.type == MapType::LruHash || attr.type == MapType::LruPercpuHash),
+          lru_(kLru),
           percpu_(attr.type == MapType::PercpuHash || attr.type == MapType::LruPercpuHash),
           plain_(attr.type == MapType::Hash),
           ptr_values_(attr.type == MapType::HashOfMaps),
           vsize_(ptr_values_ ? 8 : attr.value_size),
           key_stride_(round_up8(attr.key_size)),
           val_stride_(round_up8(vsize_)),
-          lru_offset_(kHeader + key_stride_ + val_stride_ * cpus_),
-          pool_(lru_offset_ + (lru_ ? round_up8(sizeof(LruLinks)) : 0), attr.max_entries) {
+          pool_(key_offset() + key_stride_ + val_stride_ * cpus_, attr.max_entries) {
         uint64_t n = 1;
         while (n < attr.max_entries && n < kMaxBuckets) n <<= 1;
         buckets_ = std::vector<std::atomic<uintptr_t>>(n);
@@ -90,7 +91,11 @@ public:
         if (n == nullptr) return nullptr;
         if (plain_) [[likely]]
             return key_of(n) + key_stride();
-        if (lru_ && lru(n).ref.load(std::memory_order_relaxed) == 0) lru(n).ref.store(1, std::memory_order_relaxed);
+        if constexpr (kLru) {
+            // Only when clear: no write to a shared line on the hot path.
+            if (lru(n).ref.load(std::memory_order_relaxed) == 0) lru(n).ref.store(1, std::memory_order_relaxed);
+            if (!percpu_) return key_of(n) + key_stride();
+        }
         if (ptr_values_) {
             void* p;
             std::memcpy(&p, value_of(n, 0), sizeof p);
@@ -183,7 +188,8 @@ public:
 
 private:
     SpinLock& stripe(uint64_t bucket) { return stripes_[bucket & (nstripes_ - 1)].lock; }
-    uint8_t* key_of(Node* n) const { return reinterpret_cast<uint8_t*>(n) + kHeader; }
+    static constexpr size_t key_offset() { return kLru ? kHeader + kLruBytes : kHeader; }
+    uint8_t* key_of(Node* n) const { return reinterpret_cast<uint8_t*>(n) + key_offset(); }
     uint8_t* value_of(Node* n, uint32_t cpu) const { return key_of(n) + key_stride() + uint64_t{cpu} * val_stride_; }
     uint64_t key_stride() const {
         if constexpr (kKeySize != 0) return round_up8(kKeySize);
@@ -192,7 +198,7 @@ private:
 
     uint64_t bucket_of(uint64_t h) const { return h & mask_; }
     static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
-    LruLinks& lru(Node* n) const { return *reinterpret_cast<LruLinks*>(reinterpret_cast<uint8_t*>(n) + lru_offset_); }
+    LruLinks& lru(Node* n) const { return *reinterpret_cast<LruLinks*>(reinterpret_cast<uint8_t*>(n) + kHeader); }
 
     // One multiply for 4- and 8-byte keys (folded so that every key bit reaches the bucket bits);
     // hash_bytes for the rest.
@@ -211,7 +217,7 @@ private:
     }
 
     bool key_equals(const Node* n, const void* key) const {
-        const uint8_t* k = reinterpret_cast<const uint8_t*>(n) + kHeader;
+        const uint8_t* k = reinterpret_cast<const uint8_t*>(n) + key_offset();
         if constexpr (kKeySize == 4) return load_u32(k) == load_u32(key);
         if constexpr (kKeySize == 8) return load_u64(k) == load_u64(key);
         return std::memcmp(k, key, attr_.key_size) == 0;
@@ -437,7 +443,6 @@ private:
     const uint32_t vsize_;      // bytes of one value (8 for hash_of_maps)
     const uint64_t key_stride_;
     const uint64_t val_stride_;
-    const uint64_t lru_offset_;  // LruLinks of LRU maps, after the values
     BlockPool pool_;
     std::vector<std::atomic<uintptr_t>> buckets_;  // chain heads (a Node* or the bucket's nulls marker)
     uint64_t mask_ = 0;
@@ -474,10 +479,17 @@ Result<std::unique_ptr<Map>> create_hash(const MapAttr& attr) {
         if (has_pointer_values(attr.inner->type))
             return map_error(attr, "the inner map cannot itself hold maps or programs");
     }
+    if (lru) {
+        switch (attr.key_size) {
+            case 4: return std::unique_ptr<Map>(new HashMap<4, true>(attr));
+            case 8: return std::unique_ptr<Map>(new HashMap<8, true>(attr));
+            default: return std::unique_ptr<Map>(new HashMap<0, true>(attr));
+        }
+    }
     switch (attr.key_size) {
-        case 4: return std::unique_ptr<Map>(new HashMap<4>(attr));
-        case 8: return std::unique_ptr<Map>(new HashMap<8>(attr));
-        default: return std::unique_ptr<Map>(new HashMap<0>(attr));
+        case 4: return std::unique_ptr<Map>(new HashMap<4, false>(attr));
+        case 8: return std::unique_ptr<Map>(new HashMap<8, false>(attr));
+        default: return std::unique_ptr<Map>(new HashMap<0, false>(attr));
     }
 }
 
