@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #if BPFVM_HAVE_CAPSTONE
@@ -56,7 +57,7 @@ static_assert(sizeof(JitBound) <= sizeof(RunScratch::state), "RunScratch::state 
 static_assert(alignof(JitBound) <= alignof(RunScratch));
 
 /// One call of bound code: what changes between runs, then the generated entry.
-template <bool kChecked>
+template <bool kChecked, bool kMayGoto>
 uint64_t call_bound(void* state, uint64_t r1, uint64_t r2) {
     auto* b = static_cast<JitBound*>(state);
     JitRuntime& rt = b->rt;
@@ -70,7 +71,16 @@ uint64_t call_bound(void* state, uint64_t r1, uint64_t r2) {
         rt.read_starts = 0;
         rt.write_starts = 0;
     }
+    // A run enters a fresh frame with a full may_goto budget (callees' are refilled by their calls).
+    if constexpr (kMayGoto) std::fill(std::begin(rt.may_goto), std::end(rt.may_goto), kMayGotoBudget);
     return b->entry(&rt);
+}
+
+/// The call_bound variant for a program's options.
+using BoundCall = uint64_t (*)(void*, uint64_t, uint64_t);
+BoundCall bound_call_for(bool checked, bool may_goto) {
+    if (checked) return may_goto ? &call_bound<true, true> : &call_bound<true, false>;
+    return may_goto ? &call_bound<false, true> : &call_bound<false, false>;
 }
 
 // JIT code counts no instructions (RunResult::insns stays 0).
@@ -107,7 +117,7 @@ private:
             b->frame = RunFrame{this, &b->rt, 0};
             b->entry = reinterpret_cast<JitEntry>(memory_.base() + code_.entry_offset);
             b->budget = static_cast<int64_t>(options_.insn_budget);
-            s.entry = BoundEntry{options_.checked ? &call_bound<true> : &call_bound<false>, b, &b->rt.trap, &kNoInsns};
+            s.entry = BoundEntry{bound_call_for(options_.checked, code_.may_goto), b, &b->rt.trap, &kNoInsns};
             s.owner = id();
         }
         b->rt.ctx = &ctx;

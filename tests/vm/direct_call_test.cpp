@@ -196,6 +196,16 @@ TEST_P(BoundRuns, BindingAContextInUseIsRefused) {
     g_inner = nullptr;
 }
 
+TEST_P(BoundRuns, MayGotoBudgetIsFullOnEveryRun) {
+    auto exe = make("mov %r0, 0\ntop:\nmay_goto out\nadd %r0, 1\nja top\nout:\nexit");
+    RunContext ctx;
+    EXPECT_EQ(exe->run(ctx, 0).r0, kMayGotoBudget);
+    EXPECT_EQ(exe->run(ctx, 0).r0, kMayGotoBudget);
+    auto call = DirectCall::bind(*exe, ctx);
+    ASSERT_TRUE(call.has_value());
+    EXPECT_EQ((*call)(0), kMayGotoBudget);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, BoundRuns, testing::ValuesIn(variants()), variant_name);
 
 TEST(BoundRunsInterp, CheckedRunsCountInstructionsEveryTime) {
