@@ -1,20 +1,18 @@
-// Engine comparison on the programs in bench/programs/: native C, the baseline switch interpreter
-// over raw bytes, the interpreter (unchecked, checked, and its portable switch dispatch) and the
-// JIT through the facade when available. Every BPF result is checked against the native result
-// before anything is timed. Also times JIT compilation (and interpreter preparation) per
-// instruction, on the benchmark programs and on a generated 10,000-instruction program.
+// Engine comparison on the programs in bench/programs/ (raw bytecode, r1 = a bench_ctx over the
+// 1500-byte bench packet): native C, the baseline switch interpreter over raw bytes, the
+// interpreter (unchecked, checked, and its portable switch dispatch) and the JIT through the facade
+// when available. Every BPF result is checked against the native result before anything is timed.
+// Also times JIT compilation (and interpreter preparation): per instruction on the programs and on
+// a generated straight-line program, and the fixed and marginal cost on branch-dense programs of
+// 1k to 64k instructions.
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <ctime>
-#include <fstream>
-#include <iterator>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "bpfvm/detail/interpreter.hpp"
 #include "bpfvm/vm.hpp"
 #include "interpreter/internal.hpp"
@@ -22,8 +20,10 @@
 
 extern "C" {
 #include "bench_prog.h"
+u64 bench_native_adler32(struct bench_ctx* ctx);
 u64 bench_native_arith(struct bench_ctx* ctx);
 u64 bench_native_checksum(struct bench_ctx* ctx);
+u64 bench_native_crc32(struct bench_ctx* ctx);
 u64 bench_native_parse(struct bench_ctx* ctx);
 u64 bench_native_sieve(struct bench_ctx* ctx);
 }
@@ -33,40 +33,13 @@ namespace {
 
 using NativeFn = u64 (*)(bench_ctx*);
 
-[[noreturn]] void die(const std::string& message) {
-    std::fprintf(stderr, "bench_engines: %s\n", message.c_str());
-    std::exit(1);
-}
-
-/// An Ethernet + 802.1Q + IPv4 (valid header checksum) + TCP (MSS, NOP, window scale options)
-/// packet with a small payload.
-std::vector<uint8_t> make_packet() {
-    std::vector<uint8_t> p = {
-        0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x81, 0x00,  // eth, 802.1Q
-        0x00, 0x2a, 0x08, 0x00,                                                              // tag, IPv4
-        0x45, 0x00, 0x00, 0x3c, 0x1c, 0x46, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,              // IPv4
-        0xc0, 0xa8, 0x00, 0x68, 0xc0, 0xa8, 0x00, 0x01,                                      // addresses
-        0xd4, 0x31, 0x01, 0xbb, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00,              // TCP ports, seq, ack
-        0xa0, 0x02, 0xfa, 0xf0, 0x00, 0x00, 0x00, 0x00,                                      // doff 10, SYN
-        0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x00, 0x00, 0x00, 0x01,              // MSS, SACK ok, TS
-        0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07,                                      // TS, NOP, wscale
-    };
-    for (int i = 0; i < 16; ++i) p.push_back(static_cast<uint8_t>(i));
-    // IPv4 header checksum over the 20 bytes at offset 18.
-    uint32_t sum = 0;
-    for (size_t i = 18; i < 38; i += 2) sum += (uint32_t{p[i]} << 8) | p[i + 1];
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    p[28] = static_cast<uint8_t>(~sum >> 8);
-    p[29] = static_cast<uint8_t>(~sum);
-    return p;
-}
+[[noreturn]] void die(const std::string& message) { bench::die("bench_engines", message); }
 
 /// One benchmark program with its input and everything prepared once.
 struct Workload {
     std::string name;
     NativeFn native = nullptr;
     std::vector<uint8_t> data;
-    uint64_t len = 0;  // bench_ctx::len: buffer length, or the iteration count for arith
     bench_ctx ctx{};
     std::vector<RawInsn> raw;
     Program program;
@@ -83,43 +56,20 @@ struct Workload {
     }
 };
 
-std::vector<RawInsn> read_program(const std::string& name) {
-    const std::string path = std::string(BPFVM_BENCH_PROGRAM_DIR) + "/" + name + ".bin";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) die("cannot open " + path + " (built by the bench_programs target)");
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.empty() || bytes.size() % sizeof(RawInsn) != 0) die(path + ": not a whole number of instructions");
-    std::vector<RawInsn> raw(bytes.size() / sizeof(RawInsn));
-    std::memcpy(raw.data(), bytes.data(), bytes.size());
-    return raw;
-}
-
 std::vector<std::unique_ptr<Workload>> make_workloads() {
-    struct Spec {
-        const char* name;
-        NativeFn native;
-        std::vector<uint8_t> data;
-        uint64_t len;
+    const std::pair<const char*, NativeFn> specs[] = {
+        {"parse", &bench_native_parse},       {"adler32", &bench_native_adler32}, {"sieve", &bench_native_sieve},
+        {"crc32", &bench_native_crc32},       {"arith", &bench_native_arith},     {"checksum", &bench_native_checksum},
     };
-    std::vector<uint8_t> noise(1500);
-    uint32_t x = 12345;
-    for (auto& b : noise) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
     const std::vector<uint8_t> packet = make_packet();
-    const Spec specs[] = {
-        {"arith", &bench_native_arith, std::vector<uint8_t>(8), 1000},
-        {"checksum", &bench_native_checksum, noise, noise.size()},
-        {"parse", &bench_native_parse, packet, packet.size()},
-        {"sieve", &bench_native_sieve, std::vector<uint8_t>(4096), 4096},
-    };
     std::vector<std::unique_ptr<Workload>> out;
-    for (const Spec& s : specs) {
+    for (const auto& [name, native] : specs) {
         auto w = std::make_unique<Workload>();
-        w->name = s.name;
-        w->native = s.native;
-        w->data = s.data;
-        w->len = s.len;
-        w->ctx = bench_ctx{w->data.data(), w->len};
-        w->raw = read_program(s.name);
+        w->name = name;
+        w->native = native;
+        w->data = packet;
+        w->ctx = bench_ctx{w->data.data(), w->data.size()};
+        w->raw = read_raw_program("bench_engines", name);
         auto prog = decode_program(std::span<const RawInsn>(w->raw));
         if (!prog) die(w->name + ": " + prog.error().to_string());
         w->program = std::move(*prog);
@@ -144,23 +94,13 @@ void verify(const Workload& w, const Executable& exe, const std::string& what, u
     if (insns != nullptr) *insns = r.insns;
 }
 
-/// CPU time of this thread in ns (the machine is shared, so wall time would count other jobs).
-double thread_cpu_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
 /// Runs `body` once per benchmark iteration and reports `insns` (BPF instructions per run) and
 /// ns/insn (thread CPU time per executed BPF instruction) as plain numbers.
 template <class F>
 void timed_loop(benchmark::State& state, uint64_t insns, F&& body) {
-    const double start = thread_cpu_ns();
-    for (auto _ : state) body();
-    const double elapsed = thread_cpu_ns() - start;
+    const double per_run = time_runs(state, 1, body);
     state.counters["insns"] = static_cast<double>(insns);
-    if (state.iterations() > 0 && insns > 0)
-        state.counters["ns/insn"] = elapsed / (static_cast<double>(state.iterations()) * static_cast<double>(insns));
+    if (insns > 0) state.counters["ns/insn"] = per_run / static_cast<double>(insns);
 }
 
 void register_engine(Workload& w, const std::string& label, std::shared_ptr<Executable> exe) {
@@ -213,34 +153,64 @@ void register_workload(Workload& w, bool have_jit) {
 /// Straight-line code with forward branches: 4 instructions per block, 2 + 4 * blocks + 1 in all.
 Program generated_program(int blocks) {
     std::vector<RawInsn> raw;
-    auto add = [&](uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-        RawInsn r;
-        r.opcode = opcode;
-        r.set_dst(dst);
-        r.set_src(src);
-        r.set_off(off);
-        r.set_imm(imm);
-        raw.push_back(r);
-    };
-    add(0xb7, 0, 0, 0, 0);  // r0 = 0
-    add(0xb7, 1, 0, 0, 1);  // r1 = 1
+    raw.push_back(RawInsn::make(0xb7, 0, 0, 0, 0));  // r0 = 0
+    raw.push_back(RawInsn::make(0xb7, 1, 0, 0, 1));  // r1 = 1
     for (int i = 0; i < blocks; ++i) {
-        add(0x07, 0, 0, 0, i);                   // r0 += i
-        add(0xaf, 1, 0, 0, 0);                   // r1 ^= r0
-        add(0x25, 1, 0, 1, (i * 7919) & 0xffff); // if r1 > c goto +1
-        add(0x17, 0, 0, 0, 1);                   // r0 -= 1
+        raw.push_back(RawInsn::make(0x07, 0, 0, 0, i));                      // r0 += i
+        raw.push_back(RawInsn::make(0xaf, 1, 0, 0, 0));                      // r1 ^= r0
+        raw.push_back(RawInsn::make(0x25, 1, 0, 1, (i * 7919) & 0xffff));    // if r1 > c goto +1
+        raw.push_back(RawInsn::make(0x17, 0, 0, 0, 1));                      // r0 -= 1
     }
-    add(0x95, 0, 0, 0, 0);
+    raw.push_back(RawInsn::make(0x95));
     auto prog = decode_program(std::span<const RawInsn>(raw));
     if (!prog) die("generated program: " + prog.error().to_string());
     return std::move(*prog);
 }
 
+/// Branch-dense code for compile-time rows: per 4 instructions an ALU immediate, an ALU register
+/// op, a stack store or load, and a conditional jump to a pseudo-random target up to 64
+/// instructions away in either direction (backward ones make loop heads). Only compiled, never run.
+Program dense_branch_program(uint32_t blocks) {
+    std::vector<RawInsn> raw;
+    uint32_t x = 2463534242u;
+    auto next = [&] {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        return x;
+    };
+    const uint32_t n = 4 * blocks + 1;
+    static const uint8_t kAluImm[] = {0x07, 0x17, 0x27, 0x47, 0x57, 0xa7, 0x04, 0x14, 0x44, 0x54, 0xa4, 0xb7};
+    static const uint8_t kAluReg[] = {0x0f, 0x1f, 0x2f, 0x4f, 0x5f, 0xaf, 0x0c, 0x1c, 0x4c, 0x5c, 0xac, 0xbf};
+    static const uint8_t kJmpImm[] = {0x15, 0x55, 0x25, 0x35, 0xa5, 0xb5, 0x65, 0x75, 0x16, 0x56, 0x26, 0xa6};
+    for (uint32_t b = 0; b < blocks; ++b) {
+        const auto r = static_cast<uint8_t>(next() % 10);
+        const auto q = static_cast<uint8_t>(next() % 10);
+        raw.push_back(RawInsn::make(kAluImm[next() % std::size(kAluImm)], r, 0, 0, static_cast<int32_t>(next() % 1000)));
+        raw.push_back(RawInsn::make(kAluReg[next() % std::size(kAluReg)], q, r));
+        const auto slot = static_cast<int16_t>(-8 * static_cast<int>(1 + next() % 8));
+        if (next() % 2 == 0)
+            raw.push_back(RawInsn::make(0x7b, 10, q, slot));  // *(u64 *)(r10 - k) = q
+        else
+            raw.push_back(RawInsn::make(0x79, r, 10, slot));  // r = *(u64 *)(r10 - k)
+        // Target pc in [pc - 64, pc + 64] within the program; the jump is at pc, off = target - pc - 1.
+        const auto pc = static_cast<int64_t>(raw.size());
+        const int64_t target = std::clamp<int64_t>(pc + static_cast<int64_t>(next() % 129) - 64, 0, int64_t{n} - 1);
+        raw.push_back(RawInsn::make(kJmpImm[next() % std::size(kJmpImm)], r, 0, static_cast<int16_t>(target - pc - 1),
+                                    static_cast<int32_t>(next() % 100)));
+    }
+    raw.push_back(RawInsn::make(0x95));
+    auto prog = decode_program(std::span<const RawInsn>(raw));
+    if (!prog) die("dense branch program: " + prog.error().to_string());
+    return std::move(*prog);
+}
+
 void register_compile(const std::string& name, std::shared_ptr<Program> program, bool have_jit) {
     const auto n = static_cast<double>(program->insns.size());
-    auto prepare_bench = [program, n](EngineKind engine) {
-        return [program, n, engine](benchmark::State& state) {
-            const EngineOptions options;
+    auto prepare_bench = [program, n](EngineKind engine, bool checked) {
+        return [program, n, engine, checked](benchmark::State& state) {
+            EngineOptions options;
+            options.checked = checked;
             auto first = prepare(*program, engine, no_helpers(), options);
             if (!first) {
                 state.SkipWithError(first.error().to_string().c_str());
@@ -252,8 +222,10 @@ void register_compile(const std::string& name, std::shared_ptr<Program> program,
             });
         };
     };
-    benchmark::RegisterBenchmark(("prepare/" + name + "/interp").c_str(), prepare_bench(EngineKind::Interp));
-    if (have_jit) benchmark::RegisterBenchmark(("prepare/" + name + "/jit").c_str(), prepare_bench(EngineKind::Jit));
+    benchmark::RegisterBenchmark(("prepare/" + name + "/interp").c_str(), prepare_bench(EngineKind::Interp, true));
+    if (!have_jit) return;
+    benchmark::RegisterBenchmark(("prepare/" + name + "/jit").c_str(), prepare_bench(EngineKind::Jit, true));
+    benchmark::RegisterBenchmark(("prepare/" + name + "/jit_unchecked").c_str(), prepare_bench(EngineKind::Jit, false));
 }
 
 }  // namespace
@@ -261,8 +233,7 @@ void register_compile(const std::string& name, std::shared_ptr<Program> program,
 
 int main(int argc, char** argv) {
     using namespace bpfvm::bench;
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    if (!init_benchmark(&argc, argv)) return 1;
     const bool have_jit = bpfvm::parse_engine("jit").has_value();
     if (!have_jit) std::fprintf(stderr, "bench_engines: JIT not available, JIT rows skipped\n");
     static auto workloads = make_workloads();
@@ -270,6 +241,13 @@ int main(int argc, char** argv) {
     for (auto& w : workloads) register_compile(w->name, std::make_shared<bpfvm::Program>(w->program), have_jit);
     auto generated = std::make_shared<bpfvm::Program>(generated_program(2500));
     register_compile("generated_" + std::to_string(generated->insns.size()), generated, have_jit);
+    // Fixed cost (a 3-instruction program) and marginal cost on branch-dense code of 1k to 64k
+    // instructions (the slope between sizes; bench/README.md).
+    register_compile("tiny_3", std::make_shared<bpfvm::Program>(generated_program(0)), have_jit);
+    for (uint32_t blocks : {256u, 1024u, 4096u, 16384u}) {
+        auto dense = std::make_shared<bpfvm::Program>(dense_branch_program(blocks));
+        register_compile("dense_" + std::to_string(dense->insns.size()), dense, have_jit);
+    }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -1,9 +1,11 @@
 // Map operation cost: program-side lookup and update (what the helpers call) for array, hash and
 // lru_hash, at 1 and 2 threads sharing one map. 1024 u32 keys, 8-byte values, all present, so
-// updates replace in place and LRU maps never evict.
+// updates replace in place and LRU maps never evict. BM_PlainTableLookup is the floor hash-map
+// lookups are held to: a plain open-addressing table with the same keys.
 #include <benchmark/benchmark.h>
 
 #include <memory>
+#include <vector>
 
 #include "bpfvm/maps.hpp"
 
@@ -42,6 +44,65 @@ Map& shared_map(MapType type) {
     return *maps[slot];
 }
 
+/// A plain C++ open-addressing table: linear probing, u32 keys, u64 values, load factor 1/2, a
+/// multiplicative hash. No deletion, no concurrency control.
+class PlainTable {
+public:
+    explicit PlainTable(uint32_t capacity) {
+        uint64_t n = 1;
+        while (n < 2 * uint64_t{capacity}) n <<= 1;
+        slots_.resize(n);
+        mask_ = n - 1;
+    }
+    void insert(uint32_t key, uint64_t value) {
+        for (uint64_t i = hash(key) & mask_;; i = (i + 1) & mask_) {
+            if (!slots_[i].used || slots_[i].key == key) {
+                slots_[i] = {key, 1, value};
+                return;
+            }
+        }
+    }
+    uint64_t* find(uint32_t key) {
+        for (uint64_t i = hash(key) & mask_;; i = (i + 1) & mask_) {
+            if (!slots_[i].used) return nullptr;
+            if (slots_[i].key == key) return &slots_[i].value;
+        }
+    }
+
+private:
+    struct Slot {
+        uint32_t key = 0;
+        uint32_t used = 0;
+        uint64_t value = 0;
+    };
+    static uint64_t hash(uint32_t key) {
+        const uint64_t h = key * 0x9e3779b97f4a7c15ULL;
+        return h ^ (h >> 32);
+    }
+    std::vector<Slot> slots_;
+    uint64_t mask_ = 0;
+};
+
+PlainTable& plain_table() {
+    static PlainTable* table = [] {
+        auto* t = new PlainTable(kKeys);
+        for (uint32_t k = 0; k < kKeys; ++k) t->insert(k, k);
+        return t;
+    }();
+    return *table;
+}
+
+void BM_PlainTableLookup(benchmark::State& state) {
+    PlainTable& t = plain_table();
+    uint32_t k = static_cast<uint32_t>(state.thread_index()) * 97;
+    for (auto _ : state) {
+        k = (k + 7) & (kKeys - 1);
+        uint64_t* p = t.find(k);
+        benchmark::DoNotOptimize(p);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
 void lookup(benchmark::State& state, MapType type) {
     Map& m = shared_map(type);
     uint32_t k = static_cast<uint32_t>(state.thread_index()) * 97;
@@ -73,6 +134,7 @@ void BM_HashUpdate(benchmark::State& s) { update(s, MapType::Hash); }
 void BM_LruHashLookup(benchmark::State& s) { lookup(s, MapType::LruHash); }
 void BM_LruHashUpdate(benchmark::State& s) { update(s, MapType::LruHash); }
 
+BENCHMARK(BM_PlainTableLookup)->Threads(1)->Threads(2);
 BENCHMARK(BM_ArrayLookup)->Threads(1)->Threads(2);
 BENCHMARK(BM_ArrayUpdate)->Threads(1)->Threads(2);
 BENCHMARK(BM_HashLookup)->Threads(1)->Threads(2);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "bpfvm/runners/conformance.hpp"
@@ -53,11 +54,15 @@ int run_raw(const RunOptions& options) {
 
     RunResult result;
     const auto start = std::chrono::steady_clock::now();
+    // One context and one buffer for all runs (the program is bound to the context once); every
+    // run sees the original input, copied back in place.
+    std::vector<uint8_t> copy = memory;
+    RunContext ctx;
+    const auto base = copy.empty() ? uint64_t{0} : reinterpret_cast<uint64_t>(copy.data());
+    if (!copy.empty()) ctx.regions.push_back({base, base + copy.size(), true});
     for (uint32_t i = 0; i < options.repeat; ++i) {
-        std::vector<uint8_t> copy = memory;  // every run sees the original input
-        RunContext ctx;
-        const auto base = copy.empty() ? uint64_t{0} : reinterpret_cast<uint64_t>(copy.data());
-        if (!copy.empty()) ctx.regions.push_back({base, base + copy.size(), true});
+        if (i > 0 && !copy.empty()) std::memcpy(copy.data(), memory.data(), memory.size());
+        if (ctx.regions.size() != (copy.empty() ? 0u : 1u)) ctx.regions.resize(copy.empty() ? 0 : 1);
         result = (*exe)->run(ctx, base, copy.size());
         if (!result.ok()) {
             std::fprintf(stderr, "bpfvm run: %s: %s\n", options.file.c_str(), describe_trap(result.trap, ctx).c_str());

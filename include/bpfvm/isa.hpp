@@ -47,6 +47,16 @@ struct RawInsn {
         auto u = static_cast<uint32_t>(v);
         for (int i = 0; i < 4; ++i) imm_bytes[i] = static_cast<uint8_t>(u >> (8 * i));
     }
+    /// An instruction from its fields (no validation: decode_program checks).
+    static RawInsn make(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
+        RawInsn r;
+        r.opcode = opcode;
+        r.set_dst(dst);
+        r.set_src(src);
+        r.set_off(off);
+        r.set_imm(imm);
+        return r;
+    }
 };
 static_assert(sizeof(RawInsn) == 8);
 

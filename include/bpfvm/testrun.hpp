@@ -46,7 +46,8 @@ struct TestRunResult {
     std::vector<RunEvent> events;      // ring buffer and perf event records, in map order
     std::vector<RedirectRecord> redirects;
     uint32_t repeat = 1;
-    uint64_t duration_ns = 0;          // average wall time of one run: total / repeat (the kernel's duration)
+    uint64_t duration_ns = 0;          // average time of one run: the loop's thread CPU time / repeat (the
+                                       // kernel's duration likewise leaves out time the loop was rescheduled)
     uint32_t tail_calls = 0;           // tail calls taken in the last run
     std::string engine;                // engine that ran it ("interp", "jit-x86_64")
     std::string program;               // the program that ran first

@@ -1,5 +1,6 @@
 // The interpreter's prepare step (validation, pre-decoding into Slots, helper resolution) and
-// its Executable: per-run state on the C++ stack, RunContext::call_function for callbacks.
+// its Executable: per-run state kept in RunContext::scratch (bound entries), RunContext::call_function for callbacks.
+#include <new>
 #include <string>
 #include <vector>
 
@@ -26,45 +27,22 @@ Error insn_error(ErrorCode code, const Insn& insn, std::string message) {
     return make_error(code, std::move(message), insn.pc);
 }
 
+/// One run with `st` set up: what changes between runs, then the loop. Also the entry of a bound
+/// interpreter state (BoundEntry::call).
+uint64_t call_bound(void* state, uint64_t r1, uint64_t r2) {
+    RunState& st = *static_cast<RunState*>(state);
+    st.trap.kind = TrapKind::None;
+    st.tail_call = false;
+    st.insns = 0;
+    st.ctx->stop = 0;
+    const uint64_t args[5] = {r1, r2, 0, 0, 0};
+    return st.exec(st, st.slots, args, 0);
+}
+
 class InterpExecutable final : public Executable {
 public:
     InterpExecutable(size_t n, const HelperTable& helpers, const EngineOptions& options, ExecFn exec)
         : slots_(n), pcs_(n), helpers_(&helpers), options_(options), exec_(exec) {}
-
-    RunResult run(RunContext& ctx, uint64_t r1, uint64_t r2) const override {
-        RunState st;
-        st.ctx = &ctx;
-        st.slots = slots_.data();
-        st.pcs = pcs_.data();
-        st.num_slots = static_cast<uint32_t>(slots_.size());
-        st.exec = exec_;
-        st.helpers = helpers_;
-        st.budget = options_.insn_budget;
-        // A helper may run another program with the same context; restore what it expects after.
-        const auto saved_call = ctx.call_function;
-        void* const saved_engine = ctx.engine;
-        const uint64_t saved_stack_begin = ctx.stack_begin, saved_stack_end = ctx.stack_end;
-        // Callbacks run further down the same area, so the bounds hold for the whole run.
-        ctx.stack_begin = reinterpret_cast<uint64_t>(st.stack);
-        ctx.stack_end = ctx.stack_begin + sizeof st.stack;
-        ctx.checked = options_.checked;
-        ctx.call_function = &call_function;
-        ctx.engine = &st;
-        ctx.stop = 0;
-
-        const uint64_t args[5] = {r1, r2, 0, 0, 0};
-        RunResult result;
-        result.r0 = exec_(st, &slots_[0], args, 0);
-        result.trap = st.trap;
-        result.tail_call = st.tail_call && st.trap.kind == TrapKind::None;
-        result.insns = st.insns;
-
-        ctx.call_function = saved_call;
-        ctx.engine = saved_engine;
-        ctx.stack_begin = saved_stack_begin;
-        ctx.stack_end = saved_stack_end;
-        return result;
-    }
 
     const char* engine_name() const override { return "interp"; }
 
@@ -72,6 +50,75 @@ public:
     std::vector<uint32_t>& pcs() { return pcs_; }
 
 private:
+    void read_stop(const RunContext& ctx, RunResult& result) const override {
+        finish(*reinterpret_cast<const RunState*>(ctx.scratch->state), result);
+    }
+
+    static void finish(const RunState& st, RunResult& result) {
+        result.trap = st.trap;
+        result.tail_call = st.tail_call && st.trap.kind == TrapKind::None;
+        result.insns = st.insns;
+    }
+
+    void init_state(RunState& st, RunContext& ctx) const {
+        st.ctx = &ctx;
+        st.slots = slots_.data();
+        st.pcs = pcs_.data();
+        st.num_slots = static_cast<uint32_t>(slots_.size());
+        st.exec = exec_;
+        st.helpers = helpers_;
+        st.budget = options_.insn_budget;
+    }
+
+    // Puts this executable's RunState into ctx.scratch (allocated on first use) and sets the
+    // context's engine fields, which stay valid while the scratch is bound here (nested runs
+    // restore them; moving the context unbinds it). Callbacks run further down the same stack,
+    // so the bounds hold for the whole run.
+    BoundEntry bind_scratch(RunContext& ctx) const override {
+        static_assert(sizeof(RunState) <= sizeof(RunScratch::state), "RunScratch::state too small for RunState");
+        static_assert(alignof(RunState) <= alignof(RunScratch));
+        RunScratch& s = ctx.scratch.ensure();
+        auto* st = reinterpret_cast<RunState*>(s.state);
+        if (s.owner != id()) {
+            new (st) RunState;
+            init_state(*st, ctx);
+            s.entry = BoundEntry{&call_bound, st, &st->trap, &st->insns};
+            s.owner = id();
+        }
+        st->ctx = &ctx;
+        ctx.stack_begin = reinterpret_cast<uint64_t>(st->stack);
+        ctx.stack_end = ctx.stack_begin + sizeof st->stack;
+        ctx.checked = options_.checked;
+        ctx.call_function = &call_function;
+        ctx.engine = st;
+        return s.entry;
+    }
+
+    // A run nested in a helper call of another run with the same context: its own state on the
+    // C++ stack; the context's engine fields are restored afterwards.
+    RunResult run_nested(RunContext& ctx, uint64_t r1, uint64_t r2) const override {
+        RunState st;
+        init_state(st, ctx);
+        const bool saved_checked = ctx.checked;
+        const auto saved_call = ctx.call_function;
+        void* const saved_engine = ctx.engine;
+        const uint64_t saved_stack_begin = ctx.stack_begin, saved_stack_end = ctx.stack_end;
+        ctx.stack_begin = reinterpret_cast<uint64_t>(st.stack);
+        ctx.stack_end = ctx.stack_begin + sizeof st.stack;
+        ctx.checked = options_.checked;
+        ctx.call_function = &call_function;
+        ctx.engine = &st;
+        RunResult result;
+        result.r0 = call_bound(&st, r1, r2);
+        finish(st, result);
+        ctx.checked = saved_checked;
+        ctx.call_function = saved_call;
+        ctx.engine = saved_engine;
+        ctx.stack_begin = saved_stack_begin;
+        ctx.stack_end = saved_stack_end;
+        return result;
+    }
+
     std::vector<Slot> slots_;  // never resized after construction: Slot::target points into it
     std::vector<uint32_t> pcs_;
     const HelperTable* helpers_;

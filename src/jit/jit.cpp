@@ -1,12 +1,10 @@
-// Backend-neutral JIT driver: executable memory (W^X), running generated code, traps.
-#include <sys/mman.h>
-#include <unistd.h>
-
+// Backend-neutral JIT driver: placing code in the arena, running generated code (run(), bound
+// entries for DirectCall, callbacks), traps, and the machine-code dump.
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
+#include <iterator>
 #include <utility>
 
 #if BPFVM_HAVE_CAPSTONE
@@ -14,83 +12,24 @@
 #endif
 
 #include "backend.hpp"
+#include "code_arena.hpp"
 #include "bpfvm/asm.hpp"
 #include "bpfvm/detail/jit.hpp"
 
 namespace bpfvm::jit {
 namespace {
 
-/// Mappings released by ExecMemory, kept (RX, populated) for reuse: a compile then costs two
-/// mprotect calls instead of mmap, page faults, mprotect and munmap.
-class MappingCache {
-public:
-    static MappingCache& instance() {
-        // Never destroyed: executables held by static objects release their code at exit.
-        static MappingCache* cache = new MappingCache;
-        return *cache;
-    }
-    /// A cached mapping of exactly `size` bytes, or null.
-    void* take(size_t size) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        for (size_t i = 0; i < free_.size(); ++i) {
-            if (free_[i].second != size) continue;
-            void* p = free_[i].first;
-            free_[i] = free_.back();
-            free_.pop_back();
-            return p;
-        }
-        return nullptr;
-    }
-    void give(void* p, size_t size) {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (free_.size() < kMaxCached) {
-                free_.emplace_back(p, size);
-                return;
-            }
-        }
-        munmap(p, size);
-    }
-
-private:
-    static constexpr size_t kMaxCached = 64;
-    std::mutex mutex_;
-    std::vector<std::pair<void*, size_t>> free_;
-};
-
-/// Code memory: written through a RW mapping, then switched to RX. Never writable and
-/// executable at once.
+/// Owns a placed block of code; returns it to the arena when the executable dies.
 class ExecMemory {
 public:
-    static Result<ExecMemory> create(const std::vector<uint8_t>& code) {
-        const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-        const size_t size = (code.size() + page - 1) / page * page;
-        void* p = MappingCache::instance().take(size);
-        if (p != nullptr && mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
-            munmap(p, size);
-            p = nullptr;
-        }
-        if (p == nullptr) p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) return make_error(ErrorCode::kIo, "jit: cannot map " + std::to_string(size) + " bytes of code memory");
-        std::memcpy(p, code.data(), code.size());
-        __builtin___clear_cache(static_cast<char*>(p), static_cast<char*>(p) + code.size());
-        if (mprotect(p, size, PROT_READ | PROT_EXEC) != 0) {
-            munmap(p, size);
-            return make_error(ErrorCode::kIo, "jit: cannot make code memory executable");
-        }
-        return ExecMemory(static_cast<uint8_t*>(p), size);
-    }
-    ExecMemory(ExecMemory&& o) noexcept : base_(std::exchange(o.base_, nullptr)), size_(o.size_) {}
+    explicit ExecMemory(const CodeBlock& block) : block_(block) {}
+    ExecMemory(ExecMemory&& o) noexcept : block_(std::exchange(o.block_, CodeBlock{})) {}
     ExecMemory& operator=(ExecMemory&&) = delete;
-    ~ExecMemory() {
-        if (base_) MappingCache::instance().give(base_, size_);
-    }
-    uint8_t* base() const { return base_; }
+    ~ExecMemory() { CodeArena::instance().release(block_); }
+    uint8_t* base() const { return block_.exec; }
 
 private:
-    ExecMemory(uint8_t* base, size_t size) : base_(base), size_(size) {}
-    uint8_t* base_;
-    size_t size_;
+    CodeBlock block_;
 };
 
 constexpr size_t kStackBytes = size_t{kStackSize} * kMaxCallDepth;
@@ -104,12 +43,95 @@ struct RunFrame {
     uint32_t nesting;  // callbacks currently running (each one counts as a frame)
 };
 
+/// The run state a JitExecutable keeps in RunScratch::state: set up by bind, after which a run
+/// writes only the arguments, the trap kind, RunContext::stop and (checked mode) the budget and
+/// the region caches.
+struct JitBound {
+    JitRuntime rt;
+    RunFrame frame;
+    JitEntry entry;
+    int64_t budget;
+    alignas(16) uint8_t stack[kStackBytes];
+};
+static_assert(sizeof(JitBound) <= sizeof(RunScratch::state), "RunScratch::state too small for the JIT");
+static_assert(alignof(JitBound) <= alignof(RunScratch));
+
+/// One call of bound code: what changes between runs, then the generated entry.
+template <bool kChecked, bool kMayGoto>
+uint64_t call_bound(void* state, uint64_t r1, uint64_t r2) {
+    auto* b = static_cast<JitBound*>(state);
+    JitRuntime& rt = b->rt;
+    rt.r1 = r1;
+    rt.r2 = r2;
+    rt.trap.kind = TrapKind::None;
+    rt.ctx->stop = 0;
+    if constexpr (kChecked) {
+        rt.budget = b->budget;
+        // The context's regions may have changed since the last run.
+        rt.read_starts = 0;
+        rt.write_starts = 0;
+    }
+    // A run enters a fresh frame with a full may_goto budget (callees' are refilled by their calls).
+    if constexpr (kMayGoto) std::fill(std::begin(rt.may_goto), std::end(rt.may_goto), kMayGotoBudget);
+    return b->entry(&rt);
+}
+
+/// The call_bound variant for a program's options.
+using BoundCall = uint64_t (*)(void*, uint64_t, uint64_t);
+BoundCall bound_call_for(bool checked, bool may_goto) {
+    if (checked) return may_goto ? &call_bound<true, true> : &call_bound<true, false>;
+    return may_goto ? &call_bound<false, true> : &call_bound<false, false>;
+}
+
+// JIT code counts no instructions (RunResult::insns stays 0).
+constexpr uint64_t kNoInsns = 0;
+
 class JitExecutable final : public Executable {
 public:
     JitExecutable(ExecMemory memory, EmittedCode code, const HelperTable& helpers, EngineOptions options)
         : memory_(std::move(memory)), code_(std::move(code)), helpers_(&helpers), options_(options) {}
 
-    RunResult run(RunContext& ctx, uint64_t r1, uint64_t r2) const override {
+    const char* engine_name() const override {
+#if defined(__x86_64__)
+        return "jit-x86_64";
+#else
+        return "jit-arm64";
+#endif
+    }
+
+private:
+    void read_stop(const RunContext& ctx, RunResult& result) const override {
+        finish(reinterpret_cast<const JitBound*>(ctx.scratch->state)->rt, ctx, result);
+    }
+
+    // Sets up this executable's state in ctx.scratch (allocated on first use) and the context's
+    // engine fields, which stay valid while the scratch is bound to this executable (nested runs
+    // restore them; moving the context unbinds it).
+    BoundEntry bind_scratch(RunContext& ctx) const override {
+        RunScratch& s = ctx.scratch.ensure();
+        auto* b = reinterpret_cast<JitBound*>(s.state);
+        if (s.owner != id()) {
+            b->rt = JitRuntime{};
+            init_runtime(b->rt, ctx, b->stack);
+            b->rt.stack_end = b->rt.stack_top;
+            b->frame = RunFrame{this, &b->rt, 0};
+            b->entry = reinterpret_cast<JitEntry>(memory_.base() + code_.entry_offset);
+            b->budget = static_cast<int64_t>(options_.insn_budget);
+            s.entry = BoundEntry{bound_call_for(options_.checked, code_.may_goto), b, &b->rt.trap, &kNoInsns};
+            s.owner = id();
+        }
+        b->rt.ctx = &ctx;
+        ctx.checked = options_.checked;
+        ctx.call_function = &JitExecutable::call_function;
+        ctx.engine = &b->frame;
+        ctx.stack_begin = reinterpret_cast<uint64_t>(b->stack);
+        ctx.stack_end = ctx.stack_begin + kStackBytes;
+        return s.entry;
+    }
+
+    // A run nested in a helper call of another run with the same context: its own state on the
+    // C++ stack, and the context's engine fields restored afterwards.
+    RunResult run_nested(RunContext& ctx, uint64_t r1, uint64_t r2) const override {
         alignas(16) uint8_t stack[kStackBytes];
         JitRuntime rt;
         init_runtime(rt, ctx, stack);
@@ -117,7 +139,7 @@ public:
         rt.stack_end = rt.stack_top;
         rt.r1 = r1;
         rt.r2 = r2;
-        // A helper may run another program with the same context: restore what it expects after.
+        const bool saved_checked = ctx.checked;
         const auto saved_call = ctx.call_function;
         void* const saved_engine = ctx.engine;
         const uint64_t saved_begin = ctx.stack_begin, saved_end = ctx.stack_end;
@@ -132,6 +154,7 @@ public:
         RunResult result;
         result.r0 = entry(&rt);
         finish(rt, ctx, result);
+        ctx.checked = saved_checked;
         ctx.call_function = saved_call;
         ctx.engine = saved_engine;
         ctx.stack_begin = saved_begin;
@@ -139,15 +162,6 @@ public:
         return result;
     }
 
-    const char* engine_name() const override {
-#if defined(__x86_64__)
-        return "jit-x86_64";
-#else
-        return "jit-arm64";
-#endif
-    }
-
-private:
     void init_runtime(JitRuntime& rt, RunContext& ctx, uint8_t* stack) const {
         rt.ctx = &ctx;
         rt.stack_bottom = stack;
@@ -290,10 +304,10 @@ Result<std::unique_ptr<Executable>> compile(const Program& program, const Helper
                                             const EngineOptions& options) {
     auto code = emit_host(program, helpers, options);
     if (!code) return code.error();
-    auto memory = ExecMemory::create(code->bytes);
-    if (!memory) return memory.error();
+    auto block = CodeArena::instance().place(code->bytes.data(), code->bytes.size());
+    if (!block) return block.error();
     return std::unique_ptr<Executable>(
-        std::make_unique<JitExecutable>(std::move(*memory), std::move(*code), helpers, options));
+        std::make_unique<JitExecutable>(ExecMemory(*block), std::move(*code), helpers, options));
 }
 
 namespace {

@@ -87,13 +87,7 @@ Status Linker::index_code() {
 }
 
 RawInsn make_insn(uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    RawInsn r;
-    r.opcode = opcode;
-    r.set_dst(dst);
-    r.set_src(src);
-    r.set_off(off);
-    r.set_imm(imm);
-    return r;
+    return RawInsn::make(opcode, dst, src, off, imm);
 }
 
 /// Pseudo section indices for the built-in library functions below (above any real index).

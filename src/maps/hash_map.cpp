@@ -1,47 +1,85 @@
 // Hash maps: hash, percpu_hash, lru_hash, lru_percpu_hash and hash_of_maps.
 //
-// Design. Buckets are singly linked chains; each bucket is guarded by one of up to 256 striped
-// spin locks (bucket index modulo the stripe count). Elements ("nodes": header, key, then the
-// value or one value per CPU) come from a BlockPool that never hands memory back to the allocator
-// while the map lives, so the pointer a lookup returns stays valid memory even after the element
-// is deleted; the pool's capacity is max_entries, which enforces the limit (-E2BIG when full).
+// Design. Buckets are singly linked chains. Writers (update, delete, eviction) hold the bucket's
+// striped spin lock (one of up to 256, bucket index modulo the stripe count). Lookups from programs
+// take no lock, as the kernel's do under RCU:
+//
+// - Elements ("nodes": header, key, then the value or one value per CPU) come from a BlockPool that
+//   never hands memory back to the allocator while the map lives, so a node a reader holds stays
+//   readable memory. Deleted nodes go to the pool's FIFO free list and may be reused for another
+//   key in another bucket while a reader walks over them (the kernel's preallocated maps have the
+//   same property).
+// - Each chain ends in a "nulls" marker naming its bucket (odd: (bucket << 1) | 1), as the kernel's
+//   hlist_nulls: a reader that was carried into another chain by a reused node ends on another
+//   bucket's marker and restarts.
+// - Each node has a sequence number, odd while the node is (re)initialised for a new key. A reader
+//   that matched hash and key re-reads it afterwards and restarts when it changed, so it never
+//   returns a node caught half-way through reuse.
+// - Nodes are published with a release store of the bucket head (or of a predecessor's link) after
+//   they are complete; readers load links with acquire.
+// Value updates are in place (as the kernel's without BPF_F_LOCK), so a program may see a value
+// being replaced; values a lookup returned stay valid memory.
 //
 // LRU maps also link every node into one recency list guarded by lru_lock_. As in the kernel, a
-// lookup only sets the node's reference bit (no list update, no shared write on the hot path);
-// eviction scans from the cold end, giving referenced nodes a second chance (clear the bit, move
-// to the hot end). Lock order: stripe lock, then lru_lock_. The evictor holds lru_lock_ and only
-// try_locks a victim's stripe, so it never waits in the wrong order.
+// lookup only sets the node's reference bit (only when it is clear: no shared write on the hot
+// path); eviction scans from the cold end, giving referenced nodes a second chance (clear the bit,
+// move to the hot end). Lock order: stripe lock, then lru_lock_. The evictor holds lru_lock_ and
+// only try_locks a victim's stripe, so it never waits in the wrong order.
 #include "map_internal.hpp"
 
 namespace bpfvm::maps::detail {
 namespace {
 
+// A node is this header, for LRU maps LruLinks, the key (padded to 8 bytes), then the value or
+// one value per CPU (each padded to 8). The header holds only what lookups read (and LRU lookups
+// the reference bit right after it), so that a small key and value share its cache line.
 struct Node {
-    Node* next = nullptr;      // bucket chain (stripe lock)
-    Node* lru_prev = nullptr;  // recency list (lru_lock_)
-    Node* lru_next = nullptr;
-    uint64_t hash = 0;
-    std::atomic<uint8_t> ref{0};  // LRU reference bit, set by lookups
-    bool in_lru = false;
+    std::atomic<uintptr_t> next{0};  // a Node*, or the nulls marker of the chain's bucket
+    std::atomic<uint32_t> tag{0};    // the upper half of the key's hash
+    std::atomic<uint32_t> seq{0};    // odd while being (re)initialised
+};
+struct LruLinks {
+    Node* prev = nullptr;  // recency list (lru_lock_)
+    Node* next = nullptr;
+    std::atomic<uint8_t> ref{0};  // reference bit, set by lookups
+    bool in_list = false;         // lru_lock_
 };
 constexpr size_t kHeader = round_up8(sizeof(Node));
+constexpr size_t kLruBytes = round_up8(sizeof(LruLinks));
+static_assert(kHeader == 16);
 constexpr uint64_t kSeed = 0x5bd1e9955bd1e995ULL;
 constexpr uint32_t kMaxStripes = 256;
 constexpr uint64_t kMaxBuckets = uint64_t{1} << 20;
 
+constexpr uintptr_t nulls(uint64_t bucket) { return static_cast<uintptr_t>(bucket << 1) | 1; }
+constexpr bool is_nulls(uintptr_t link) { return (link & 1) != 0; }
+inline Node* as_node(uintptr_t link) { return reinterpret_cast<Node*>(link); }
+
+inline uint64_t load_u64(const void* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+/// kKeySize: 4 or 8 (the common key sizes, hashed and compared inline), or 0 for any size.
+/// kLru: lru_hash and lru_percpu_hash (LruLinks in every node).
+template <uint32_t kKeySize, bool kLru>
 class HashMap final : public Map {
 public:
     explicit HashMap(const MapAttr& attr)
         : Map(attr),
-          lru_(attr.type == MapType::LruHash || attr.type == MapType::LruPercpuHash),
+          lru_(kLru),
+          percpu_(attr.type == MapType::PercpuHash || attr.type == MapType::LruPercpuHash),
+          plain_(attr.type == MapType::Hash),
           ptr_values_(attr.type == MapType::HashOfMaps),
           vsize_(ptr_values_ ? 8 : attr.value_size),
           key_stride_(round_up8(attr.key_size)),
           val_stride_(round_up8(vsize_)),
-          pool_(kHeader + key_stride_ + val_stride_ * cpus_, attr.max_entries) {
+          pool_(key_offset() + key_stride_ + val_stride_ * cpus_, attr.max_entries) {
         uint64_t n = 1;
         while (n < attr.max_entries && n < kMaxBuckets) n <<= 1;
-        buckets_ = std::vector<std::atomic<Node*>>(n);
+        buckets_ = std::vector<std::atomic<uintptr_t>>(n);
+        for (uint64_t b = 0; b < n; ++b) buckets_[b].store(nulls(b), std::memory_order_relaxed);
         mask_ = n - 1;
         nstripes_ = static_cast<uint32_t>(std::min<uint64_t>(n, kMaxStripes));
         stripes_ = std::make_unique<PaddedLock[]>(nstripes_);
@@ -49,31 +87,28 @@ public:
     }
 
     void* lookup_elem(const void* key) override {
-        const uint64_t h = hash_bytes(key, attr_.key_size, seed_);
-        SpinLock& l = stripe(h & mask_);
-        l.lock();
-        Node* n = find(h & mask_, h, key);
-        if (n != nullptr && lru_ && n->ref.load(std::memory_order_relaxed) == 0)
-            n->ref.store(1, std::memory_order_relaxed);
-        l.unlock();
+        Node* n = find_lockfree(hash_key(key), key);
         if (n == nullptr) return nullptr;
+        if (plain_) [[likely]]
+            return key_of(n) + key_stride();
+        if constexpr (kLru) {
+            // Only when clear: no write to a shared line on the hot path.
+            if (lru(n).ref.load(std::memory_order_relaxed) == 0) lru(n).ref.store(1, std::memory_order_relaxed);
+            if (!percpu_) return key_of(n) + key_stride();
+        }
         if (ptr_values_) {
             void* p;
             std::memcpy(&p, value_of(n, 0), sizeof p);
             return p;
         }
-        return value_of(n, is_percpu() ? current_cpu() % cpus_ : 0);
+        return value_of(n, percpu_ ? current_cpu() % cpus_ : 0);
     }
 
     bool lookup_returns_memory() const override { return !ptr_values_; }
 
     void* lookup_percpu_elem(const void* key, uint32_t cpu) override {
-        if (!is_percpu() || cpu >= cpus_) return nullptr;
-        const uint64_t h = hash_bytes(key, attr_.key_size, seed_);
-        SpinLock& l = stripe(h & mask_);
-        l.lock();
-        Node* n = find(h & mask_, h, key);
-        l.unlock();
+        if (!percpu_ || cpu >= cpus_) return nullptr;
+        Node* n = find_lockfree(hash_key(key), key);
         return n == nullptr ? nullptr : value_of(n, cpu);
     }
 
@@ -88,10 +123,10 @@ public:
     long sys_lookup_and_delete(const void* key, void* value) override { return remove(key, value); }
 
     long sys_lookup(const void* key, void* value) override {
-        const uint64_t h = hash_bytes(key, attr_.key_size, seed_);
-        SpinLock& l = stripe(h & mask_);
+        const uint64_t h = hash_key(key);
+        SpinLock& l = stripe(bucket_of(h));
         l.lock();
-        Node* n = find(h & mask_, h, key);
+        Node* n = find(bucket_of(h), h, key);
         if (n != nullptr) copy_out(n, value);
         l.unlock();
         return n == nullptr ? -ENOENT : 0;
@@ -100,13 +135,14 @@ public:
     long get_next_key(const void* key, void* next_key) override {
         uint64_t b = 0;
         if (key != nullptr) {
-            const uint64_t h = hash_bytes(key, attr_.key_size, seed_);
-            b = h & mask_;
+            const uint64_t h = hash_key(key);
+            b = bucket_of(h);
             SpinLock& l = stripe(b);
             l.lock();
             Node* n = find(b, h, key);
-            if (n != nullptr && n->next != nullptr) {
-                std::memcpy(next_key, key_of(n->next), attr_.key_size);
+            const uintptr_t after = n == nullptr ? nulls(b) : n->next.load(std::memory_order_relaxed);
+            if (!is_nulls(after)) {
+                std::memcpy(next_key, key_of(as_node(after)), attr_.key_size);
                 l.unlock();
                 return 0;
             }
@@ -115,13 +151,13 @@ public:
             b = n == nullptr ? 0 : b + 1;
         }
         for (; b <= mask_; ++b) {
-            if (buckets_[b].load(std::memory_order_relaxed) == nullptr) continue;
+            if (is_nulls(buckets_[b].load(std::memory_order_relaxed))) continue;
             SpinLock& l = stripe(b);
             l.lock();
-            Node* n = buckets_[b].load(std::memory_order_relaxed);
-            if (n != nullptr) std::memcpy(next_key, key_of(n), attr_.key_size);
+            const uintptr_t head = buckets_[b].load(std::memory_order_relaxed);
+            if (!is_nulls(head)) std::memcpy(next_key, key_of(as_node(head)), attr_.key_size);
             l.unlock();
-            if (n != nullptr) return 0;
+            if (!is_nulls(head)) return 0;
         }
         return -ENOENT;
     }
@@ -129,16 +165,18 @@ public:
     long for_each_elem(const std::function<uint64_t(const void*, void*)>& fn) override {
         if (ptr_values_) return -EINVAL;
         long calls = 0;
-        const uint32_t cpu = is_percpu() ? current_cpu() % cpus_ : 0;
+        const uint32_t cpu = percpu_ ? current_cpu() % cpus_ : 0;
         std::vector<Node*> batch;
         // The callback runs without any map lock held (it may call helpers on this map); the
         // nodes it sees stay valid memory even if deleted meanwhile.
         for (uint64_t b = 0; b <= mask_; ++b) {
-            if (buckets_[b].load(std::memory_order_relaxed) == nullptr) continue;
+            if (is_nulls(buckets_[b].load(std::memory_order_relaxed))) continue;
             batch.clear();
             SpinLock& l = stripe(b);
             l.lock();
-            for (Node* n = buckets_[b].load(std::memory_order_relaxed); n != nullptr; n = n->next) batch.push_back(n);
+            for (uintptr_t p = buckets_[b].load(std::memory_order_relaxed); !is_nulls(p);
+                 p = as_node(p)->next.load(std::memory_order_relaxed))
+                batch.push_back(as_node(p));
             l.unlock();
             for (Node* n : batch) {
                 ++calls;
@@ -150,25 +188,82 @@ public:
 
 private:
     SpinLock& stripe(uint64_t bucket) { return stripes_[bucket & (nstripes_ - 1)].lock; }
-    uint8_t* key_of(Node* n) const { return reinterpret_cast<uint8_t*>(n) + kHeader; }
-    uint8_t* value_of(Node* n, uint32_t cpu) const { return key_of(n) + key_stride_ + uint64_t{cpu} * val_stride_; }
+    static constexpr size_t key_offset() { return kLru ? kHeader + kLruBytes : kHeader; }
+    uint8_t* key_of(Node* n) const { return reinterpret_cast<uint8_t*>(n) + key_offset(); }
+    uint8_t* value_of(Node* n, uint32_t cpu) const { return key_of(n) + key_stride() + uint64_t{cpu} * val_stride_; }
+    uint64_t key_stride() const {
+        if constexpr (kKeySize != 0) return round_up8(kKeySize);
+        return key_stride_;
+    }
 
+    uint64_t bucket_of(uint64_t h) const { return h & mask_; }
+    static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
+    LruLinks& lru(Node* n) const { return *reinterpret_cast<LruLinks*>(reinterpret_cast<uint8_t*>(n) + kHeader); }
+
+    // One multiply for 4- and 8-byte keys (folded so that every key bit reaches the bucket bits);
+    // hash_bytes for the rest.
+    uint64_t hash_key(const void* key) const {
+        constexpr uint64_t kMul = 0x9e3779b97f4a7c15ULL;
+        if constexpr (kKeySize == 4) {
+            const uint64_t h = (load_u32(key) ^ seed_) * kMul;
+            return h ^ (h >> 32);
+        } else if constexpr (kKeySize == 8) {
+            const uint64_t k = load_u64(key);
+            const uint64_t h = ((k ^ (k >> 32)) ^ seed_) * kMul;
+            return h ^ (h >> 29);
+        } else {
+            return hash_bytes(key, attr_.key_size, seed_);
+        }
+    }
+
+    bool key_equals(const Node* n, const void* key) const {
+        const uint8_t* k = reinterpret_cast<const uint8_t*>(n) + key_offset();
+        if constexpr (kKeySize == 4) return load_u32(k) == load_u32(key);
+        if constexpr (kKeySize == 8) return load_u64(k) == load_u64(key);
+        return std::memcmp(k, key, attr_.key_size) == 0;
+    }
+
+    // With the stripe lock of the key's bucket held.
     Node* find(uint64_t b, uint64_t h, const void* key) const {
-        for (Node* n = buckets_[b].load(std::memory_order_relaxed); n != nullptr; n = n->next)
-            if (n->hash == h && std::memcmp(key_of(n), key, attr_.key_size) == 0) return n;
+        for (uintptr_t p = buckets_[b].load(std::memory_order_relaxed); !is_nulls(p);
+             p = as_node(p)->next.load(std::memory_order_relaxed)) {
+            Node* n = as_node(p);
+            if (n->tag.load(std::memory_order_relaxed) == tag_of(h) && key_equals(n, key)) return n;
+        }
         return nullptr;
     }
 
-    // Unlinks `n` from bucket `b` (stripe lock held). Returns false if it is not there.
+    // Without any lock (see the design notes at the top). The key bytes are read while a writer may
+    // be reusing the node; the sequence check discards such a read.
+    Node* find_lockfree(uint64_t h, const void* key) const {
+        const uint64_t b = bucket_of(h);
+    restart:
+        uintptr_t p = buckets_[b].load(std::memory_order_acquire);
+        for (; !is_nulls(p); p = as_node(p)->next.load(std::memory_order_acquire)) {
+            Node* n = as_node(p);
+            const uint32_t seq = n->seq.load(std::memory_order_acquire);
+            if ((seq & 1) != 0 || n->tag.load(std::memory_order_relaxed) != tag_of(h) || !key_equals(n, key)) continue;
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (n->seq.load(std::memory_order_relaxed) != seq) goto restart;
+            return n;
+        }
+        if (p != nulls(b)) goto restart;  // carried into another chain by a reused node
+        return nullptr;
+    }
+
+    // Unlinks `n` from bucket `b` (stripe lock held). Returns false if it is not there. `n` keeps
+    // its own link, so a reader standing on it walks on to the rest of the chain.
     bool unlink_bucket(uint64_t b, Node* n) {
-        Node* cur = buckets_[b].load(std::memory_order_relaxed);
-        if (cur == n) {
-            buckets_[b].store(n->next, std::memory_order_relaxed);
+        const auto target = reinterpret_cast<uintptr_t>(n);
+        const uintptr_t after = n->next.load(std::memory_order_relaxed);
+        uintptr_t cur = buckets_[b].load(std::memory_order_relaxed);
+        if (cur == target) {
+            buckets_[b].store(after, std::memory_order_release);
             return true;
         }
-        for (; cur != nullptr; cur = cur->next) {
-            if (cur->next == n) {
-                cur->next = n->next;
+        for (; !is_nulls(cur); cur = as_node(cur)->next.load(std::memory_order_relaxed)) {
+            if (as_node(cur)->next.load(std::memory_order_relaxed) == target) {
+                as_node(cur)->next.store(after, std::memory_order_release);
                 return true;
             }
         }
@@ -177,18 +272,20 @@ private:
 
     // Recency list, lru_lock_ held. Head is hot, tail is cold.
     void lru_push_front(Node* n) {
-        n->lru_prev = nullptr;
-        n->lru_next = lru_head_;
-        if (lru_head_) lru_head_->lru_prev = n;
+        LruLinks& l = lru(n);
+        l.prev = nullptr;
+        l.next = lru_head_;
+        if (lru_head_) lru(lru_head_).prev = n;
         lru_head_ = n;
         if (!lru_tail_) lru_tail_ = n;
-        n->in_lru = true;
+        l.in_list = true;
     }
     void lru_unlink(Node* n) {
-        if (n->lru_prev) n->lru_prev->lru_next = n->lru_next; else lru_head_ = n->lru_next;
-        if (n->lru_next) n->lru_next->lru_prev = n->lru_prev; else lru_tail_ = n->lru_prev;
-        n->lru_prev = n->lru_next = nullptr;
-        n->in_lru = false;
+        LruLinks& l = lru(n);
+        if (l.prev) lru(l.prev).next = l.next; else lru_head_ = l.next;
+        if (l.next) lru(l.next).prev = l.prev; else lru_tail_ = l.prev;
+        l.prev = l.next = nullptr;
+        l.in_list = false;
     }
 
     // Takes the coldest unreferenced node out of the map and returns its block, or nullptr.
@@ -198,13 +295,13 @@ private:
         Node* victim = nullptr;
         for (uint64_t budget = 2 * uint64_t{attr_.max_entries} + 16; budget > 0 && lru_tail_ != nullptr; --budget) {
             Node* n = lru_tail_;
-            if (n->ref.load(std::memory_order_relaxed) != 0) {
-                n->ref.store(0, std::memory_order_relaxed);
+            if (lru(n).ref.load(std::memory_order_relaxed) != 0) {
+                lru(n).ref.store(0, std::memory_order_relaxed);
                 lru_unlink(n);
                 lru_push_front(n);
                 continue;
             }
-            const uint64_t b = n->hash & mask_;
+            const uint64_t b = bucket_of(hash_key(key_of(n)));  // the key is stable while n is linked
             SpinLock& l = stripe(b);
             if (&l != held && !l.try_lock()) {
                 lru_unlink(n);
@@ -223,13 +320,37 @@ private:
         lru_lock_.unlock();
         if (victim == nullptr) return nullptr;
         count_.fetch_sub(1, std::memory_order_relaxed);
-        auto* block = reinterpret_cast<uint8_t*>(victim);
-        std::memset(block, 0, pool_.block_size());
-        return block;
+        return reinterpret_cast<uint8_t*>(victim);  // readers may still be on it: init_node, no memset
+    }
+
+    // Makes `block` a node for (h, key) with `value` and links it at the head of bucket `b` (stripe
+    // lock held). A block that was a node before goes through an odd sequence number while its
+    // hash, key and values change.
+    Node* init_node(uint8_t* block, bool fresh, uint64_t b, uint64_t h, const void* key, const void* value,
+                    bool all_cpus) {
+        Node* n = fresh ? new (block) Node : reinterpret_cast<Node*>(block);
+        const uint32_t seq = n->seq.load(std::memory_order_relaxed);
+        n->seq.store(seq + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);  // the odd number is seen before any change
+        n->tag.store(tag_of(h), std::memory_order_relaxed);
+        if (lru_) {
+            LruLinks& l = fresh ? *new (&lru(n)) LruLinks : lru(n);
+            l.ref.store(0, std::memory_order_relaxed);
+            l.in_list = false;
+            l.prev = l.next = nullptr;
+        }
+        std::memcpy(key_of(n), key, attr_.key_size);
+        // Other CPUs' slots start at zero, as in the kernel; a reused block holds old values.
+        if (!fresh && percpu_) std::memset(value_of(n, 0), 0, val_stride_ * cpus_);
+        write_value(n, value, all_cpus);
+        n->next.store(buckets_[b].load(std::memory_order_relaxed), std::memory_order_relaxed);
+        n->seq.store(seq + 2, std::memory_order_release);
+        buckets_[b].store(reinterpret_cast<uintptr_t>(n), std::memory_order_release);
+        return n;
     }
 
     void write_value(Node* n, const void* value, bool all_cpus) {
-        if (!is_percpu()) {
+        if (!percpu_) {
             std::memcpy(value_of(n, 0), value, vsize_);
         } else if (!all_cpus) {
             std::memcpy(value_of(n, current_cpu() % cpus_), value, vsize_);
@@ -240,7 +361,7 @@ private:
     }
 
     void copy_out(Node* n, void* value) const {
-        if (is_percpu())
+        if (percpu_)
             std::memcpy(value, value_of(n, 0), val_stride_ * cpus_);
         else
             std::memcpy(value, value_of(n, 0), vsize_);
@@ -255,8 +376,8 @@ private:
             if (p == nullptr || !is_live_map(p)) return -EBADF;
             if (!inner_map_matches(*attr_.inner, *static_cast<const Map*>(p))) return -EINVAL;
         }
-        const uint64_t h = hash_bytes(key, attr_.key_size, seed_);
-        const uint64_t b = h & mask_;
+        const uint64_t h = hash_key(key);
+        const uint64_t b = bucket_of(h);
         SpinLock& l = stripe(b);
         l.lock();
         if (Node* n = find(b, h, key)) {
@@ -265,7 +386,7 @@ private:
                 return -EEXIST;
             }
             write_value(n, value, all_cpus);
-            if (lru_) n->ref.store(1, std::memory_order_relaxed);
+            if (lru_) lru(n).ref.store(1, std::memory_order_relaxed);
             l.unlock();
             return 0;
         }
@@ -273,18 +394,14 @@ private:
             l.unlock();
             return -ENOENT;
         }
-        uint8_t* block = pool_.alloc();
+        bool fresh = false;
+        uint8_t* block = pool_.alloc(false, &fresh);
         if (block == nullptr && lru_) block = evict(&l);
         if (block == nullptr) {
             l.unlock();
             return lru_ ? -EBUSY : -E2BIG;
         }
-        Node* n = new (block) Node;
-        n->hash = h;
-        std::memcpy(key_of(n), key, attr_.key_size);
-        write_value(n, value, all_cpus);
-        n->next = buckets_[b].load(std::memory_order_relaxed);
-        buckets_[b].store(n, std::memory_order_relaxed);
+        Node* n = init_node(block, fresh, b, h, key, value, all_cpus);
         if (lru_) {
             lru_lock_.lock();
             lru_push_front(n);
@@ -297,8 +414,8 @@ private:
 
     // Deletes `key`; copies its value out first when `value` is not null.
     long remove(const void* key, void* value) {
-        const uint64_t h = hash_bytes(key, attr_.key_size, seed_);
-        const uint64_t b = h & mask_;
+        const uint64_t h = hash_key(key);
+        const uint64_t b = bucket_of(h);
         SpinLock& l = stripe(b);
         l.lock();
         Node* n = find(b, h, key);
@@ -310,7 +427,7 @@ private:
         unlink_bucket(b, n);
         if (lru_) {
             lru_lock_.lock();
-            if (n->in_lru) lru_unlink(n);
+            if (lru(n).in_list) lru_unlink(n);
             lru_lock_.unlock();
         }
         count_.fetch_sub(1, std::memory_order_relaxed);
@@ -320,12 +437,14 @@ private:
     }
 
     const bool lru_;
+    const bool percpu_;
+    const bool plain_;  // MapType::Hash: a lookup returns the value, nothing else to do
     const bool ptr_values_;
     const uint32_t vsize_;      // bytes of one value (8 for hash_of_maps)
     const uint64_t key_stride_;
     const uint64_t val_stride_;
     BlockPool pool_;
-    std::vector<std::atomic<Node*>> buckets_;
+    std::vector<std::atomic<uintptr_t>> buckets_;  // chain heads (a Node* or the bucket's nulls marker)
     uint64_t mask_ = 0;
     uint32_t nstripes_ = 1;
     std::unique_ptr<PaddedLock[]> stripes_;
@@ -360,7 +479,18 @@ Result<std::unique_ptr<Map>> create_hash(const MapAttr& attr) {
         if (has_pointer_values(attr.inner->type))
             return map_error(attr, "the inner map cannot itself hold maps or programs");
     }
-    return std::unique_ptr<Map>(new HashMap(attr));
+    if (lru) {
+        switch (attr.key_size) {
+            case 4: return std::unique_ptr<Map>(new HashMap<4, true>(attr));
+            case 8: return std::unique_ptr<Map>(new HashMap<8, true>(attr));
+            default: return std::unique_ptr<Map>(new HashMap<0, true>(attr));
+        }
+    }
+    switch (attr.key_size) {
+        case 4: return std::unique_ptr<Map>(new HashMap<4, false>(attr));
+        case 8: return std::unique_ptr<Map>(new HashMap<8, false>(attr));
+        default: return std::unique_ptr<Map>(new HashMap<0, false>(attr));
+    }
 }
 
 }  // namespace bpfvm::maps::detail

@@ -120,14 +120,18 @@ public:
     BlockPool(size_t block_size, uint64_t capacity)
         : block_size_(round_up8(block_size)), capacity_(capacity) {}
 
-    /// A zero-filled block, or nullptr when `capacity` blocks are in use.
-    uint8_t* alloc() {
+    /// A zero-filled block, or nullptr when `capacity` blocks are in use. With `zero` false a block
+    /// that was used before keeps its old bytes (lock-free readers may still be looking at them)
+    /// and `*fresh` (if given) tells whether it was never handed out (its bytes are then zero).
+    uint8_t* alloc(bool zero = true, bool* fresh = nullptr) {
         lock_.lock();
         uint8_t* p = nullptr;
+        bool carved = false;
         if (!free_.empty()) {
             p = free_.front();
             free_.pop_front();
         } else if (carved_ < capacity_) {
+            carved = true;
             if (chunk_left_ == 0) {
                 const uint64_t n = std::min<uint64_t>(chunk_blocks(), capacity_ - carved_);
                 chunks_.push_back(std::make_unique<uint8_t[]>(n * block_size_));
@@ -141,7 +145,8 @@ public:
         }
         if (p) ++in_use_;
         lock_.unlock();
-        if (p) std::memset(p, 0, block_size_);
+        if (fresh != nullptr) *fresh = carved;
+        if (p && zero) std::memset(p, 0, block_size_);
         return p;
     }
     void free(uint8_t* p) {

@@ -28,13 +28,7 @@ inline constexpr uint8_t kImm = 0x00, kAbs = 0x20, kInd = 0x40, kMem = 0x60, kMe
 inline constexpr int32_t kFetch = 0x01, kXchg = 0xe0 | kFetch, kCmpxchg = 0xf0 | kFetch;
 
 inline Code insn(uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    RawInsn r;
-    r.opcode = opcode;
-    r.set_dst(dst);
-    r.set_src(src);
-    r.set_off(off);
-    r.set_imm(imm);
-    return {r};
+    return {RawInsn::make(opcode, dst, src, off, imm)};
 }
 inline Code alu64(uint8_t op, uint8_t dst, int32_t imm, int16_t off = 0) { return insn(kAlu64 | op | kK, dst, 0, off, imm); }
 inline Code alu64r(uint8_t op, uint8_t dst, uint8_t src, int16_t off = 0) { return insn(kAlu64 | op | kX, dst, src, off, 0); }

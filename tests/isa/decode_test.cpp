@@ -44,13 +44,7 @@ std::string hex(unsigned v) {
 }
 
 RawInsn make(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-    RawInsn r;
-    r.opcode = opcode;
-    r.set_dst(dst);
-    r.set_src(src);
-    r.set_off(off);
-    r.set_imm(imm);
-    return r;
+    return RawInsn::make(opcode, dst, src, off, imm);
 }
 
 std::string decode_error(const RawInsn& raw, uint32_t pc = 7) {

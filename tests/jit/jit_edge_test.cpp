@@ -11,6 +11,7 @@
 #include "bpfvm/asm.hpp"
 #include "bpfvm/detail/interpreter.hpp"
 #include "bpfvm/detail/jit.hpp"
+#include "program_util.hpp"
 #if defined(__x86_64__)
 #include "jit/x86_64/features.hpp"
 #endif
@@ -57,14 +58,6 @@ struct Outcome {
     std::vector<uint8_t> mem;
 };
 
-Program assemble_program(std::string_view text) {
-    auto raw = assemble(text);
-    EXPECT_TRUE(raw.has_value()) << raw.error().to_string();
-    if (!raw) return {};
-    auto program = decode_program(std::span<const RawInsn>(*raw));
-    EXPECT_TRUE(program.has_value()) << program.error().to_string();
-    return program ? *program : Program{};
-}
 
 Outcome run_exe(const Executable& exe, const Options& o) {
     Outcome out;

@@ -195,5 +195,51 @@ TEST(Concurrency, ChurnWithStalePointersStaysMemorySafe) {
     EXPECT_EQ(bad.load(), 0u);
 }
 
+// Lookups take no lock: while writers delete and re-insert churning keys (their nodes are reused
+// for other keys, in other buckets), readers must still find every key that stays in the map,
+// with its value, and never find a key that was never inserted.
+TEST(Concurrency, LockFreeLookupsNeverMissStableKeys) {
+    for (MapType type : {MapType::Hash, MapType::LruHash}) {
+        constexpr uint32_t kStable = 64, kChurn = 64;
+        auto m = make(type, 4, 8, kStable + kChurn);
+        for (uint32_t k = 0; k < kStable; ++k) {
+            const uint64_t v = uint64_t{k} * 1000003;
+            ASSERT_EQ(m->update_elem(&k, &v, kAny), 0);
+        }
+        std::atomic<bool> stop{false};
+        std::atomic<uint64_t> misses{0}, wrong{0}, phantoms{0};
+        std::vector<std::thread> writers;
+        for (uint32_t w = 0; w < 2; ++w) {
+            writers.emplace_back([&, w] {
+                for (uint32_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+                    const uint32_t k = kStable + (i * 2 + w) % kChurn;
+                    const uint64_t v = 7;
+                    m->update_elem(&k, &v, kAny);
+                    m->delete_elem(&k);
+                }
+            });
+        }
+        std::vector<std::thread> readers;
+        for (uint32_t r = 0; r < 2; ++r) {
+            readers.emplace_back([&] {
+                for (uint32_t i = 0; i < kOps * 4; ++i) {
+                    const uint32_t k = i % kStable;
+                    auto* p = static_cast<const uint64_t*>(m->lookup_elem(&k));
+                    if (p == nullptr) misses++;
+                    else if (*p != uint64_t{k} * 1000003) wrong++;
+                    const uint32_t never = 1'000'000 + i % 100;
+                    if (m->lookup_elem(&never) != nullptr) phantoms++;
+                }
+            });
+        }
+        for (auto& th : readers) th.join();
+        stop = true;
+        for (auto& th : writers) th.join();
+        EXPECT_EQ(misses.load(), 0u) << static_cast<int>(type);
+        EXPECT_EQ(wrong.load(), 0u) << static_cast<int>(type);
+        EXPECT_EQ(phantoms.load(), 0u) << static_cast<int>(type);
+    }
+}
+
 }  // namespace
 }  // namespace bpfvm::maps::test

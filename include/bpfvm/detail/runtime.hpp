@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,6 +66,59 @@ struct MemRegion {
     bool writable = true;
 };
 
+/// A run state bound to one RunContext (Executable::bind): `call(state, r1, r2)` runs the program
+/// with r1, r2 (r3..r5 zero) and returns r0; `*trap` (kind None) and RunContext::stop (0) tell
+/// whether the call ended normally, `*insns` is what the engine counted (0 when it does not count).
+/// DirectCall (vm.hpp) wraps it for embedders; Executable::run calls it inline.
+struct BoundEntry {
+    uint64_t (*call)(void* state, uint64_t r1, uint64_t r2) = nullptr;
+    void* state = nullptr;
+    const Trap* trap = nullptr;
+    const uint64_t* insns = nullptr;
+};
+
+/// Run state an engine keeps in a RunContext between runs (RunContext::scratch): the engine's
+/// per-run block and the BPF stack, set up when an executable first runs with the context, so that
+/// later runs of the same executable only write what changes (arguments, budget, trap). One run at
+/// a time uses it: while run() uses it `owner` is kRunning, and a run nested in a helper call with
+/// the same context sets up its own state on the C++ stack instead.
+struct RunScratch {
+    uint64_t owner = kNone;  // Executable::id() of the executable bound here, kNone or kRunning
+    BoundEntry entry;        // valid while owner is that executable's id
+    alignas(64) uint8_t state[kMaxCallDepth * kStackSize + 512];  // engine layout, the BPF stack included
+
+    static constexpr uint64_t kNone = 0;
+    /// `owner` while run() is using the scratch.
+    static constexpr uint64_t kRunning = 1;
+};
+
+/// Owns a RunContext's scratch. Moving it unbinds the scratch (engine state points at the context
+/// it was bound to), so that the next run with the moved-to context binds again.
+class ScratchPtr {
+public:
+    ScratchPtr() = default;
+    ScratchPtr(ScratchPtr&& o) noexcept : p_(std::move(o.p_)) { unbind(); }
+    ScratchPtr& operator=(ScratchPtr&& o) noexcept {
+        p_ = std::move(o.p_);
+        unbind();
+        return *this;
+    }
+    RunScratch* get() const { return p_.get(); }
+    RunScratch* operator->() const { return p_.get(); }
+    RunScratch& operator*() const { return *p_; }
+    /// The scratch, allocated on first use.
+    RunScratch& ensure() {
+        if (!p_) p_ = std::make_unique<RunScratch>();
+        return *p_;
+    }
+
+private:
+    void unbind() {
+        if (p_) p_->owner = RunScratch::kNone;
+    }
+    std::unique_ptr<RunScratch> p_;
+};
+
 /// Per-run state handed to helpers. The caller fills the inputs; engines fill `checked` and
 /// `call_function`; helpers set `stop` (fault or tail call) and may add regions.
 struct RunContext {
@@ -94,6 +148,9 @@ struct RunContext {
     uint32_t stop = 0;  // 0: continue; kStopFault or kStopTailCall
     std::string fault_message;
     const void* tail_call_target = nullptr;  // kStopTailCall: the program to run next (opaque to engines)
+
+    /// Engine-owned, allocated by the first run that uses this context (see RunScratch).
+    ScratchPtr scratch;
 
     static constexpr uint32_t kStopFault = 1;
     static constexpr uint32_t kStopTailCall = 2;
@@ -140,10 +197,73 @@ struct EngineOptions {
 class Executable {
 public:
     virtual ~Executable() = default;
-    /// Runs with r1, r2 as given (r3..r5 zero) and r10 at the top of a fresh stack.
-    virtual RunResult run(RunContext& ctx, uint64_t r1, uint64_t r2 = 0) const = 0;
+    /// Runs with r1, r2 as given (r3..r5 zero) and r10 at the top of a fresh stack. The first run
+    /// with a context binds this executable's state to it (RunContext::scratch); later runs of the
+    /// same executable with that context take the path below: no virtual dispatch, no allocation,
+    /// one indirect call into the engine.
+    RunResult run(RunContext& ctx, uint64_t r1, uint64_t r2 = 0) const {
+        RunScratch* s = ctx.scratch.get();
+        if (s != nullptr && s->owner == id_) [[likely]] {
+            s->owner = RunScratch::kRunning;
+            const uint64_t r0 = s->entry.call(s->entry.state, r1, r2);
+            s->owner = id_;
+            if (s->entry.trap->kind == TrapKind::None && ctx.stop == 0) [[likely]]
+                return RunResult{r0, Trap{}, false, *s->entry.insns};
+            return bound_result(ctx, r0);
+        }
+        return run_unbound(ctx, r1, r2);
+    }
     /// Engine name for messages ("interp", "jit-x86_64", "jit-arm64").
     virtual const char* engine_name() const = 0;
+    /// Unique for the life of the process (never reused, unlike an address): what RunScratch::owner
+    /// holds, so that a context bound to a destroyed executable is never taken for bound to a new one.
+    uint64_t id() const { return id_; }
+
+    /// Sets up this executable's run state in `ctx.scratch` (allocating it on first use) and returns
+    /// the entry that runs it; kInvalidArgument while a run is using the context's scratch. Any
+    /// later run or bind of another executable with `ctx` invalidates the entry.
+    Result<BoundEntry> bind(RunContext& ctx) const {
+        if (scratch_running(ctx))
+            return make_error(ErrorCode::kInvalidArgument,
+                              std::string(engine_name()) + ": the run context is in use by a running program");
+        return bind_scratch(ctx);
+    }
+    /// The RunResult of the last call of this executable's bound entry in `ctx`, which returned
+    /// `r0`: trap, helper fault or tail call from the engine state and `ctx.stop`.
+    RunResult bound_result(const RunContext& ctx, uint64_t r0) const {
+        RunResult result;
+        result.r0 = r0;
+        if (ctx.scratch.get() != nullptr && ctx.scratch->owner == id_) read_stop(ctx, result);
+        return result;
+    }
+
+protected:
+    Executable() : id_(next_id()) {}
+    /// Engine: puts its run state for this executable into `ctx.scratch.ensure()` (unless the
+    /// scratch is bound to it already), sets RunScratch::entry and owner = id(), and the context's
+    /// engine fields (checked, call_function, engine, stack bounds); returns the entry.
+    virtual BoundEntry bind_scratch(RunContext& ctx) const = 0;
+    /// Engine: the trap, tail call and instruction count of the last bound call, from the state in
+    /// `ctx.scratch` (bound to this executable) and `ctx.stop`.
+    virtual void read_stop(const RunContext& ctx, RunResult& result) const = 0;
+    /// Engine: a run nested in a helper call of a run that uses the same context's scratch; its own
+    /// state on the C++ stack, the context's engine fields restored afterwards.
+    virtual RunResult run_nested(RunContext& ctx, uint64_t r1, uint64_t r2) const = 0;
+
+private:
+    static bool scratch_running(const RunContext& ctx) {
+        return ctx.scratch.get() != nullptr && ctx.scratch->owner == RunScratch::kRunning;
+    }
+    [[gnu::noinline]] RunResult run_unbound(RunContext& ctx, uint64_t r1, uint64_t r2) const {
+        if (scratch_running(ctx)) return run_nested(ctx, r1, r2);
+        bind_scratch(ctx);
+        return run(ctx, r1, r2);
+    }
+    static uint64_t next_id() {
+        static std::atomic<uint64_t> next{RunScratch::kRunning + 1};
+        return next.fetch_add(1, std::memory_order_relaxed);
+    }
+    const uint64_t id_;
 };
 
 /// Human-readable description of a trap, e.g.
