@@ -1,4 +1,4 @@
-// The single bpf(2) commands: map create/update/lookup/next-key/freeze, the privilege probe and
+// The single bpf(2) commands: map update/lookup/delete/next-key/freeze, the privilege probe and
 // BPF_PROG_TEST_RUN. Each wraps one syscall; errors carry the command name and the errno text.
 #include <linux/bpf.h>
 #include <sys/syscall.h>
@@ -184,6 +184,15 @@ Status freeze_map(int map_fd) {
     std::memset(&attr, 0, sizeof(attr));
     attr.map_fd = static_cast<uint32_t>(map_fd);
     if (sys_bpf(BPF_MAP_FREEZE, &attr, sizeof(attr)) < 0) return syscall_error("BPF_MAP_FREEZE", "", errno);
+    return {};
+}
+
+Status delete_elem(int map_fd, std::span<const uint8_t> key) {
+    union bpf_attr attr;
+    std::memset(&attr, 0, sizeof(attr));
+    attr.map_fd = static_cast<uint32_t>(map_fd);
+    attr.key = ptr_to_u64(key.data());
+    if (sys_bpf(BPF_MAP_DELETE_ELEM, &attr, sizeof(attr)) < 0) return syscall_error("BPF_MAP_DELETE_ELEM", "", errno);
     return {};
 }
 
