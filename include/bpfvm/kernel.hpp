@@ -146,6 +146,9 @@ Result<Fd> open_pinned(const std::string& path);
 Result<std::string> bpffs_root();
 /// True when `path` lies on a bpffs mount.
 bool is_on_bpffs(const std::string& path);
+/// The file name a program, map or link called `name` is pinned under ('.' and '/' become '_':
+/// bpffs refuses dotted names).
+std::string pin_name(std::string_view name);
 
 /// BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): programs' run_time_ns and run_count are counted while the
 /// returned fd is open (the per-process form of the kernel.bpf_stats_enabled sysctl).
@@ -161,6 +164,9 @@ Result<std::shared_ptr<const Btf>> vmlinux_btf();
 /// DATASEC) of `object` before it is opened in the kernel: how tools pass constants such as a pid
 /// filter to their programs. Errors: no BTF, no such variable, wrong size.
 Status set_global_variable(ObjectFile& object, std::string_view name, std::span<const uint8_t> value);
+/// Writes the integer `value` into the global variable `name` in the variable's own size (1, 2,
+/// 4 or 8 bytes, little-endian). Errors as set_global_variable, and a value that does not fit.
+Status set_global_integer(ObjectFile& object, std::string_view name, int64_t value);
 
 /// Consumes every committed record of the ring buffer map `map_fd` (data size `size` bytes, its
 /// max_entries) through the map's mmap interface, in production order; discarded records are
@@ -232,8 +238,8 @@ public:
     /// The name the kernel shows for program or map `name` (prefixed, cut to 15 characters).
     std::string kernel_name(std::string_view name) const;
 
-    /// Pins every loaded program at DIR/programs/NAME and every map at DIR/maps/NAME (DIR must lie
-    /// on bpffs; folders are created). Errors name the path.
+    /// Pins every loaded program at DIR/programs/NAME and every map at DIR/maps/NAME (names as
+    /// pin_name gives them; DIR must lie on bpffs; folders are created). Errors name the path.
     Status pin(const std::string& dir) const;
     /// Writes one element into map `name`; key and value must have the map's sizes.
     Status update_map(std::string_view name, std::span<const uint8_t> key, std::span<const uint8_t> value);

@@ -10,6 +10,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -142,8 +143,11 @@ Status pin_object(int fd, const std::string& path) {
     attr.pathname = ptr_to_u64(path.c_str());
     attr.bpf_fd = static_cast<uint32_t>(fd);
     if (sys_bpf(BPF_OBJ_PIN, &attr, sizeof(attr)) < 0) {
-        Error e = syscall_error("BPF_OBJ_PIN", "at " + path, errno);
-        if (errno == EPERM && !is_on_bpffs(path)) e.message += " (not on a bpffs mount)";
+        const int err = errno;
+        Error e = syscall_error("BPF_OBJ_PIN", "at " + path, err);
+        const size_t slash = path.rfind('/');
+        if (err == EPERM && !is_on_bpffs(slash == std::string::npos ? "." : path.substr(0, slash)))
+            e.message += " (not on a bpffs mount)";
         return e;
     }
     return {};
@@ -214,7 +218,15 @@ Result<std::shared_ptr<const Btf>> vmlinux_btf() {
     return cached;
 }
 
-Status set_global_variable(ObjectFile& object, std::string_view name, std::span<const uint8_t> value) {
+namespace {
+
+/// The DATASEC entry and the map of global variable `name`.
+struct GlobalVar {
+    MapSpec* map = nullptr;
+    BtfSecInfo at;
+};
+
+Result<GlobalVar> find_global(ObjectFile& object, std::string_view name) {
     if (!object.btf) return make_error(ErrorCode::kNotFound, "global variable '" + std::string(name) + "': the object has no BTF");
     const Btf& btf = *object.btf;
     for (MapSpec& map : object.maps) {
@@ -224,18 +236,44 @@ Status set_global_variable(ObjectFile& object, std::string_view name, std::span<
         for (const BtfSecInfo& v : ds->vars) {
             const BtfType* var = btf.get(v.type);
             if (var == nullptr || var->kind != BtfKind::Var || var->name != name) continue;
-            if (v.size != value.size())
-                return make_error(ErrorCode::kInvalidArgument, "global variable '" + std::string(name) + "' has " +
-                                                                    std::to_string(v.size) + " bytes, not " +
-                                                                    std::to_string(value.size()));
             if (uint64_t{v.offset} + v.size > map.initial_data.size())
-                return make_error(ErrorCode::kMalformed, "global variable '" + std::string(name) + "' lies outside " +
-                                                             map.name);
-            std::copy(value.begin(), value.end(), map.initial_data.begin() + v.offset);
-            return {};
+                return make_error(ErrorCode::kMalformed, "global variable '" + std::string(name) + "' lies outside " + map.name);
+            return GlobalVar{&map, v};
         }
     }
     return make_error(ErrorCode::kNotFound, "no global variable '" + std::string(name) + "' in " + object.path);
+}
+
+}  // namespace
+
+Status set_global_variable(ObjectFile& object, std::string_view name, std::span<const uint8_t> value) {
+    auto var = find_global(object, name);
+    if (!var) return var.error();
+    if (var->at.size != value.size())
+        return make_error(ErrorCode::kInvalidArgument, "global variable '" + std::string(name) + "' has " +
+                                                            std::to_string(var->at.size) + " bytes, not " +
+                                                            std::to_string(value.size()));
+    std::copy(value.begin(), value.end(), var->map->initial_data.begin() + var->at.offset);
+    return {};
+}
+
+Status set_global_integer(ObjectFile& object, std::string_view name, int64_t value) {
+    auto var = find_global(object, name);
+    if (!var) return var.error();
+    const uint32_t size = var->at.size;
+    if (size != 1 && size != 2 && size != 4 && size != 8)
+        return make_error(ErrorCode::kInvalidArgument, "global variable '" + std::string(name) + "' is not an integer (" +
+                                                            std::to_string(size) + " bytes)");
+    if (size < 8) {
+        const int64_t low = -(int64_t{1} << (8 * size - 1));
+        const int64_t high = (int64_t{1} << (8 * size)) - 1;
+        if (value < low || value > high)
+            return make_error(ErrorCode::kInvalidArgument, std::to_string(value) + " does not fit global variable '" +
+                                                                std::string(name) + "' (" + std::to_string(size) + " bytes)");
+    }
+    for (uint32_t i = 0; i < size; ++i)
+        var->map->initial_data[var->at.offset + i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
+    return {};
 }
 
 }  // namespace bpfvm::kernel

@@ -164,6 +164,14 @@ Result<uint32_t> attach_btf_id(const ProgramSpec& spec) {
 
 }  // namespace
 
+std::string pin_name(std::string_view name) {
+    // bpffs refuses names with a '.' (EPERM): ".rodata.str1.1" is pinned as "_rodata_str1_1".
+    std::string out(name);
+    for (char& c : out)
+        if (c == '.' || c == '/') c = '_';
+    return out;
+}
+
 namespace detail {
 
 void copy_object_name(char (&dst)[BPF_OBJ_NAME_LEN], std::string_view name) {
@@ -491,9 +499,9 @@ Status KernelObject::pin(const std::string& dir) const {
         if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
             return syscall_error("mkdir", path, errno);
     }
-    for (const auto& [name, fd] : programs_) BPFVM_TRY(pin_object(fd.get(), dir + "/programs/" + name));
+    for (const auto& [name, fd] : programs_) BPFVM_TRY(pin_object(fd.get(), dir + "/programs/" + pin_name(name)));
     for (size_t i = 0; i < maps_.size(); ++i)
-        BPFVM_TRY(pin_object(maps_[i].get(), dir + "/maps/" + object_->maps[i].name));
+        BPFVM_TRY(pin_object(maps_[i].get(), dir + "/maps/" + pin_name(object_->maps[i].name)));
     return {};
 }
 
