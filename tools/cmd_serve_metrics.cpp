@@ -41,21 +41,7 @@ int run_serve(const ServeOptions& o) {
     observe::Session* live = session->get();
     const observe::MetricsConfig* cfg = &*config;
     const std::string prefix = o.prefix;
-    auto render = [live, cfg, prefix]() -> Result<std::string> {
-        observe::ExpositionInput input;
-        input.config = cfg;
-        input.prefix = prefix;
-        for (const auto& map : cfg->maps()) {
-            if (input.maps.count(map)) continue;
-            auto snap = live->snapshot(map);
-            if (!snap) return snap.error();
-            input.maps.emplace(map, std::move(*snap));
-        }
-        auto programs = live->program_stats();
-        if (!programs) return programs.error();
-        input.programs = std::move(*programs);
-        return observe::render_metrics(input);
-    };
+    auto render = [live, cfg, prefix]() { return observe::render_session_metrics(*live, *cfg, prefix); };
     auto server = observe::MetricsServer::start(o.listen, render);
     if (!server) return fail("serve-metrics", server.error().to_string());
     std::string what;

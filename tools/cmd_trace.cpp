@@ -20,7 +20,18 @@ struct TraceOptions {
     std::vector<std::string> hists;        // MAP=log2[:UNIT] | MAP=linear:STEP[:UNIT]
     size_t max_rows = 50;
     bool no_maps = false;
+    std::vector<std::string> maps;  // --map: only these (default: all but in-flight bookkeeping)
 };
+
+/// The maps printed at exit: --map ones, or every printable map except those called `start`
+/// (the libbpf-tools name for in-flight state such as timestamps by thread, noise to a reader).
+std::vector<std::string> maps_to_print(const observe::Session& session, const TraceOptions& o) {
+    if (!o.maps.empty()) return o.maps;
+    std::vector<std::string> out;
+    for (const auto& name : session.printable_maps())
+        if (name != "start") out.push_back(name);
+    return out;
+}
 
 Result<std::pair<std::string, std::string>> split_eq(const std::string& text, const char* option) {
     const size_t eq = text.find('=');
@@ -61,8 +72,8 @@ Result<std::map<std::string, observe::HistogramShape>> parse_hists(const std::ve
     return out;
 }
 
-void print_maps_json(observe::Session& session) {
-    for (const auto& name : session.printable_maps()) {
+void print_maps_json(observe::Session& session, const std::vector<std::string>& names) {
+    for (const auto& name : names) {
         auto snap = session.snapshot(name);
         if (!snap) {
             std::fprintf(stderr, "bpfvm trace: %s\n", snap.error().to_string().c_str());
@@ -91,6 +102,8 @@ int run_trace(const TraceOptions& o) {
     if (auto st = formatter.check(); !st) return fail("trace", st.error().message);
     for (const auto& [map, shape] : *hists)
         if ((*session)->object().find_map(map) == nullptr) return fail("trace", "--hist: no map '" + map + "'");
+    for (const auto& map : o.maps)
+        if ((*session)->object().find_map(map) == nullptr) return fail("trace", "--map: no map '" + map + "'");
     auto events = (*session)->open_events();
     if (!events) return fail("trace", events.error().to_string());
 
@@ -119,9 +132,9 @@ int run_trace(const TraceOptions& o) {
     if (events->lost() != 0) std::fprintf(stderr, "%llu events lost (perf buffer full)\n", static_cast<unsigned long long>(events->lost()));
     if (!o.no_maps) {
         if (o.json) {
-            print_maps_json(**session);
+            print_maps_json(**session, maps_to_print(**session, o));
         } else {
-            for (const auto& name : (*session)->printable_maps()) {
+            for (const auto& name : maps_to_print(**session, o)) {
                 auto snap = (*session)->snapshot(name);
                 if (!snap) {
                     std::fprintf(stderr, "bpfvm trace: %s\n", snap.error().to_string().c_str());
@@ -147,7 +160,8 @@ const CommandRegistrar kRegisterTrace(72, [](CLI::App& app, int& exit_code) {
         "the struct whose size matches (--event-type MAP=STRUCT to choose). At exit the maps are\n"
         "printed: maps with 'hist' in the name (integer slot keys) or a `slots` array in the value\n"
         "as log2 histograms ('lin' in the name: linear; the unit from the name: usecs, nsecs, ...),\n"
-        "other maps as tables. Exit status: 0 ok, 1 verifier rejection, 2 bad input.\n\n"
+        "other maps as tables; a map called 'start' (in-flight state, by libbpf-tools' convention) is\n"
+        "left out unless --map names it. Exit status: 0 ok, 1 verifier rejection, 2 bad input.\n\n"
         "Examples:\n"
         "  bpfvm trace build/examples/tools/opensnoop.bpf.o --duration 5\n"
         "  bpfvm trace build/examples/tools/execsnoop.bpf.o --json\n"
@@ -159,6 +173,7 @@ const CommandRegistrar kRegisterTrace(72, [](CLI::App& app, int& exit_code) {
     cmd->add_option("--hist", options->hists, "MAP=log2[:UNIT] or MAP=linear:STEP[:UNIT]: print MAP as a histogram");
     cmd->add_option("--max-rows", options->max_rows, "Rows shown per table")->default_val(50);
     cmd->add_flag("--no-maps", options->no_maps, "Do not print the maps at exit");
+    cmd->add_option("--map", options->maps, "Print only this map at exit; repeatable (default: every map but 'start')");
     cmd->callback([options, &exit_code] { exit_code = run_trace(*options); });
 });
 

@@ -181,6 +181,7 @@ struct TestRunInput {
     uint32_t repeat = 1;
     uint32_t data_out_capacity = 0;  // 0: data.size() + 512 (XDP may grow the packet at the head)
     uint32_t ctx_out_capacity = 0;   // 0: ctx.size() (no ctx_out when the input has no ctx)
+    bool ctx_out = true;             // ask for ctx_out (raw tracepoint and syscall test-runs refuse it)
     uint32_t flags = 0;
 };
 
@@ -204,10 +205,16 @@ struct KernelOptions {
     uint32_t log_tail_lines = 20;  // lines of the verifier log copied into the error
     bool load_btf = true;          // load the object's BTF and pass func_info (needed for bpf_loop callbacks)
     bool map_btf = true;           // create maps with their BTF key/value types (retried without on refusal)
+    /// Refuse programs containing a `neg` instruction: the kernel this project is developed on
+    /// (6.18) crashes inside its verifier when a neg result feeds an `and`.
+    bool refuse_neg = true;
     /// Prepended to the kernel-visible program and map names (which the kernel cuts at 15
     /// characters), so that tests can find exactly their own programs in the kernel's list.
     std::string name_prefix;
 };
+
+/// "prog (insn 12)" for the first program of `object` containing a `neg` instruction, or nullopt.
+std::optional<std::string> find_neg(const ObjectFile& object);
 
 /// Whether a map's contents can be read back element by element through bpf() (false for program
 /// arrays, ring buffers, perf event arrays, map-in-maps, queues, stacks and bloom filters).
@@ -250,8 +257,12 @@ public:
     /// Consumes the records of the ring buffer map `name` (see drain_ringbuf).
     Result<std::vector<std::vector<uint8_t>>> drain_ringbuf(std::string_view name) const;
 
-    /// Runs program `name` (loading it first if needed).
+    /// Runs program `name` (loading it first if needed). For raw tracepoint and syscall programs,
+    /// whose test-run takes no repeat count and returns no ctx, `repeat` 1 is sent as 0 (the
+    /// kernel refuses any other) and no ctx_out is asked for.
     Result<TestRunOutput> test_run(std::string_view name, const TestRunInput& input);
+    /// Puts program `program` (loaded on demand) into slot `slot` of the program array `map`.
+    Status set_prog_array_slot(std::string_view map, uint32_t slot, std::string_view program);
 
     const ObjectFile& object() const { return *object_; }
 

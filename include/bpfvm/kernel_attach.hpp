@@ -20,10 +20,10 @@ namespace bpfvm::kernel {
 
 /// Where and how to attach; each program reads only what its section needs.
 struct AttachOptions {
-    std::string interface;            // xdp and tc programs: network interface name
-    std::string uprobe;               // uprobe sections without a target: "binary:symbol[+offset]"
+    std::string interface{};            // xdp and tc programs: network interface name
+    std::string uprobe{};               // uprobe sections without a target: "binary:symbol[+offset]"
     int pid = -1;                     // uprobes: only this process (-1: every process)
-    std::string cgroup;               // cgroup programs: a cgroup v2 directory
+    std::string cgroup{};               // cgroup programs: a cgroup v2 directory
     uint64_t sample_frequency = 49;   // perf_event programs: samples per second on each cpu
     bool xdp_generic = false;         // XDP: skip driver mode, attach in generic (skb) mode
 };
@@ -48,8 +48,8 @@ enum class AttachKind {
 /// syscalls/sys_enter_openat".
 struct AttachPlan {
     AttachKind kind = AttachKind::Tracepoint;
-    std::string target;
-    std::string description;
+    std::string target{};
+    std::string description{};
 };
 
 /// Reads the attach point of `spec` (with `options` for what the section leaves open: interface,
@@ -73,8 +73,8 @@ public:
     Status pin(const std::string& path) const;
 
 private:
-    std::string description_;
-    std::vector<Fd> fds_;  // links, or perf event fds; closing them detaches
+    std::string description_{};
+    std::vector<Fd> fds_{};  // links, or perf event fds; closing them detaches
     bool links_ = false;
 };
 
@@ -91,8 +91,8 @@ Result<uint32_t> tracepoint_id(const std::string& category_and_name);
 
 /// A resolved uprobe target.
 struct UprobeTarget {
-    std::string binary;      // the path as opened
-    std::string symbol;
+    std::string binary{};      // the path as opened
+    std::string symbol{};
     uint64_t offset = 0;     // "+off" from the spec
     uint64_t file_offset = 0;  // where the probe goes: symbol's file offset + offset
 };

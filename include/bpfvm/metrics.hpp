@@ -22,27 +22,27 @@ namespace bpfvm::observe {
 
 /// One decoder of a label: `name` plus the settings some decoders take.
 struct DecoderSpec {
-    std::string name;
-    std::map<std::string, std::string> static_map;  // static_map
+    std::string name{};
+    std::map<std::string, std::string> static_map{};  // static_map
     bool allow_unknown = false;                     // static_map: keep unknown inputs as they are
-    std::vector<std::string> regexps;               // regexp: keep the label set if one matches
+    std::vector<std::string> regexps{};               // regexp: keep the label set if one matches
 };
 
 /// A label: `size` bytes of the key (plus `padding` skipped after them), turned into text by the
 /// decoders in order.
 struct LabelSpec {
-    std::string name;
+    std::string name{};
     uint32_t size = 0;
     uint32_t padding = 0;
-    std::vector<DecoderSpec> decoders;
+    std::vector<DecoderSpec> decoders{};
 };
 
 /// A counter: the u64 values (summed over cpus) of map `map`, one series per key.
 struct CounterSpec {
-    std::string name;  // metric name without the namespace prefix
-    std::string help;
-    std::string map;   // the map: `table` when given (ebpf_exporter v1), else the metric name
-    std::vector<LabelSpec> labels;
+    std::string name{};  // metric name without the namespace prefix
+    std::string help{};
+    std::string map{};   // the map: `table` when given (ebpf_exporter v1), else the metric name
+    std::vector<LabelSpec> labels{};
 };
 
 /// How histogram keys map to bucket bounds.
@@ -50,22 +50,22 @@ enum class BucketType { Exp2, Exp2Zero, Linear, Fixed };
 
 /// A histogram: map keys end with the bucket (the last label); values are u64 counts.
 struct HistogramSpec {
-    std::string name;
-    std::string help;
-    std::string map;
+    std::string name{};
+    std::string help{};
+    std::string map{};
     BucketType bucket_type = BucketType::Exp2;
     double bucket_multiplier = 1;
     int64_t bucket_min = 0;
     int64_t bucket_max = 0;
-    std::vector<double> bucket_keys;  // fixed
-    std::vector<LabelSpec> labels;    // the last one is the bucket
+    std::vector<double> bucket_keys{};  // fixed
+    std::vector<LabelSpec> labels{};    // the last one is the bucket
 };
 
 /// A metrics YAML file.
 struct MetricsConfig {
-    std::string name;  // the file's base name without extension (the `config` label)
-    std::vector<CounterSpec> counters;
-    std::vector<HistogramSpec> histograms;
+    std::string name{};  // the file's base name without extension (the `config` label)
+    std::vector<CounterSpec> counters{};
+    std::vector<HistogramSpec> histograms{};
 
     /// Names of every map the config reads.
     std::vector<std::string> maps() const;
@@ -88,9 +88,9 @@ Result<std::optional<std::vector<std::string>>> decode_labels(std::span<const ui
 
 /// One loaded program, for the built-in metrics.
 struct ProgramStats {
-    std::string name;
+    std::string name{};
     uint32_t id = 0;
-    std::string tag;
+    std::string tag{};
     uint64_t run_count = 0;
     uint64_t run_time_ns = 0;
 };
@@ -98,8 +98,8 @@ struct ProgramStats {
 /// What one scrape renders.
 struct ExpositionInput {
     const MetricsConfig* config = nullptr;
-    std::map<std::string, MapSnapshot> maps;  // by map name: every map the config reads
-    std::vector<ProgramStats> programs;
+    std::map<std::string, MapSnapshot> maps{};  // by map name: every map the config reads
+    std::vector<ProgramStats> programs{};
     std::string prefix = "ebpf_exporter_";    // prepended to every metric name
 };
 
@@ -132,7 +132,7 @@ public:
 
 private:
     explicit MetricsServer(std::unique_ptr<Impl> impl);
-    std::unique_ptr<Impl> impl_;
+    std::unique_ptr<Impl> impl_{};
 };
 
 /// The syscall name of number `nr` on this architecture ("openat"), or "" when unknown.

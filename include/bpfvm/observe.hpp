@@ -32,22 +32,23 @@ std::vector<std::pair<std::string, std::string>> format_fields(const Btf& btf, u
 std::optional<int64_t> integer_field(const Btf& btf, uint32_t type_id, std::span<const uint8_t> bytes,
                                      std::string_view name);
 /// The BTF type to decode records of ring buffer / perf event array `map` with: the map's declared
-/// value type when it has one, else the single struct of exactly `record_size` bytes (preferring
-/// names ending in "event"); 0 when nothing fits.
+/// value type when it has one, else the single struct of exactly `record_size` bytes, else of up to
+/// 7 bytes less (perf records are padded to 8 bytes), preferring names ending in "event"; 0 when
+/// nothing fits or several do.
 uint32_t guess_record_type(const Btf& btf, const MapSpec& map, size_t record_size);
 /// The struct called `name` ("event" or "struct event"); 0 when absent.
 uint32_t find_struct(const Btf& btf, std::string_view name);
 
 /// A map's contents, from wherever they were read.
 struct MapSnapshot {
-    std::string name;
+    std::string name{};
     MapType type = MapType::Unspec;
     uint32_t key_size = 0;
     uint32_t value_size = 0;  // one cpu's value (per-cpu entries hold `cpus` of them, 8-byte aligned)
     uint32_t cpus = 1;        // > 1 for per-cpu maps
-    std::shared_ptr<const Btf> btf;  // may be null
+    std::shared_ptr<const Btf> btf{};  // may be null
     uint32_t key_type = 0, value_type = 0;  // BTF ids, 0 when unknown
-    std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;
+    std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries{};
 
     /// The value of entry `i` for one cpu (cpu 0 for ordinary maps).
     std::span<const uint8_t> value_of(size_t i, uint32_t cpu = 0) const;
@@ -68,7 +69,7 @@ struct HistogramShape {
     /// Empty: the key is the slot index and the value a counter. Otherwise the value is a struct
     /// whose integer array member of this name holds the slots (one histogram per key, as
     /// libbpf-tools' `struct hist { __u32 slots[N]; }`).
-    std::string slots_member;
+    std::string slots_member{};
 };
 
 /// Whether `map` is a histogram, by the conventions the BCC tools use: a value struct with a
@@ -87,7 +88,7 @@ std::string format_linear_histogram(std::span<const uint64_t> counts, uint64_t b
 /// Options for format_map.
 struct MapPrintOptions {
     size_t max_rows = 100;                  // table rows shown (the rest is counted)
-    std::optional<HistogramShape> histogram;  // force (or, with detection off, set) the shape
+    std::optional<HistogramShape> histogram{};  // force (or, with detection off, set) the shape
     bool detect = true;                     // detect histograms (detect_histogram)
     bool skip_zero = true;                  // hide array entries whose value is all zeros
 };

@@ -22,12 +22,12 @@ namespace bpfvm::observe {
 
 /// Options for Session::open.
 struct SessionOptions {
-    std::vector<std::string> programs;  // function or section names; empty: every program
+    std::vector<std::string> programs{};  // function or section names; empty: every program
     bool attach = true;                 // false: load only
     kernel::AttachOptions attach_options;
     kernel::KernelOptions kernel_options;
     /// Integer global variables set before loading (written in each variable's own size).
-    std::vector<std::pair<std::string, int64_t>> globals;
+    std::vector<std::pair<std::string, int64_t>> globals{};
     /// With pid >= 0: the libbpf-tools filter variables `targ_tgid` / `targ_pid` are set to it when
     /// the object has them, and uprobes attach to that process only.
     int pid = -1;
@@ -35,10 +35,10 @@ struct SessionOptions {
 
 /// A loaded (and maybe attached) program.
 struct SessionProgram {
-    std::string name;
-    std::string section;
+    std::string name{};
+    std::string section{};
     uint32_t id = 0;          // kernel program id
-    std::string attachment;   // "tracepoint syscalls/sys_enter_openat", "" when only loaded
+    std::string attachment{};   // "tracepoint syscalls/sys_enter_openat", "" when only loaded
 };
 
 /// An object loaded into the kernel with its programs attached.
@@ -70,10 +70,10 @@ public:
 
 private:
     Session() = default;
-    std::unique_ptr<ObjectFile> object_;
-    std::unique_ptr<kernel::KernelObject> kernel_;
-    std::vector<SessionProgram> programs_;
-    std::vector<std::pair<std::string, kernel::Attachment>> attachments_;  // by program name
+    std::unique_ptr<ObjectFile> object_{};
+    std::unique_ptr<kernel::KernelObject> kernel_{};
+    std::vector<SessionProgram> programs_{};
+    std::vector<std::pair<std::string, kernel::Attachment>> attachments_{};  // by program name
 };
 
 /// Renders event records as text lines or JSON lines, decoding them through the object's BTF.
@@ -94,9 +94,14 @@ public:
 private:
     uint32_t type_for(const kernel::EventRecord& record) const;
     const ObjectFile& object_;
-    std::map<std::string, std::string> types_;
+    std::map<std::string, std::string> types_{};
     size_t event_maps_ = 0;
 };
+
+/// The Prometheus exposition of `session` now: the maps `config` reads and the programs' run
+/// counts and times (non-zero only while enable_run_stats is held), names prefixed by `prefix`.
+Result<std::string> render_session_metrics(const Session& session, const MetricsConfig& config,
+                                           const std::string& prefix = "ebpf_exporter_");
 
 /// A snapshot of the kernel map behind `fd` (a pinned map): its info, contents and BTF (read back
 /// from the kernel when the map was created with BTF).

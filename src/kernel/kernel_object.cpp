@@ -292,6 +292,14 @@ Result<int> KernelObject::load_program(std::string_view name) {
         e.where = where;
         return e;
     }
+    if (options_.refuse_neg) {
+        for (const Insn& insn : spec->program.insns)
+            if (insn.op == Op::Neg32 || insn.op == Op::Neg64)
+                return Error{ErrorCode::kUnsupported,
+                             "contains a neg instruction: not sent to the kernel, whose verifier (6.18 here) crashes "
+                             "when a neg result feeds an and",
+                             insn.pc, where, {}};
+    }
     uint32_t attach_btf = 0;
     switch (spec->type) {
         case ProgramType::Tracing:
@@ -389,6 +397,9 @@ Error KernelObject::rejection(const ProgramSpec& spec, int err, const std::strin
     e.where = object_->path + ": " + spec.name;
     // EPERM: no privilege. Anything else (the verifier answers EACCES or EINVAL) is a rejection.
     e.code = err == EPERM ? ErrorCode::kPermission : ErrorCode::kRejected;
+    if (err == EPERM && (spec.type == ProgramType::Tracing || spec.type == ProgramType::Lsm))
+        e.message += " (tracing programs need CAP_BPF and CAP_PERFMON; a kernel in lockdown or a security module "
+                     "can refuse them too)";
     if (err == detail::ENOTSUPP_KERNEL && (spec.type == ProgramType::Tracing || spec.type == ProgramType::Lsm))
         e.message += " (this kernel cannot attach " + program_type_name(spec.type) +
                      " programs: BPF trampolines need CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, lsm programs need "
@@ -415,6 +426,20 @@ Status KernelObject::load_all() {
         if (!fd) return fd.error();
     }
     return fill_program_arrays();
+}
+
+Status KernelObject::set_prog_array_slot(std::string_view map, uint32_t slot, std::string_view program) {
+    auto index = object_->map_index(map);
+    if (!index) return make_error(ErrorCode::kNotFound, "no map named '" + std::string(map) + "'");
+    if (object_->maps[*index].type != MapType::ProgArray)
+        return make_error(ErrorCode::kInvalidArgument, "map '" + std::string(map) + "' is not a prog_array");
+    auto fd = load_program(program);
+    if (!fd) return fd.error();
+    const int target = *fd;
+    auto st = update_elem(maps_[*index].get(), std::span(reinterpret_cast<const uint8_t*>(&slot), 4),
+                          std::span(reinterpret_cast<const uint8_t*>(&target), 4));
+    if (!st) st.error().message = "slot " + std::to_string(slot) + " of '" + std::string(map) + "': " + st.error().message;
+    return st;
 }
 
 Status KernelObject::fill_program_arrays() {
@@ -459,6 +484,13 @@ Status KernelObject::update_map(std::string_view name, std::span<const uint8_t> 
     auto st = update_elem(maps_[*index].get(), key, value);
     if (!st) st.error().message = "map '" + spec.name + "': " + st.error().message;
     return st;
+}
+
+std::optional<std::string> find_neg(const ObjectFile& object) {
+    for (const ProgramSpec& p : object.programs)
+        for (const Insn& insn : p.program.insns)
+            if (insn.op == Op::Neg32 || insn.op == Op::Neg64) return p.name + " (insn " + std::to_string(insn.pc) + ")";
+    return std::nullopt;
 }
 
 bool map_contents_readable(const MapSpec& spec) {
@@ -520,7 +552,14 @@ Result<std::vector<std::vector<uint8_t>>> KernelObject::drain_ringbuf(std::strin
 Result<TestRunOutput> KernelObject::test_run(std::string_view name, const TestRunInput& input) {
     auto fd = load_program(name);
     if (!fd) return fd.error();
-    auto out = kernel::test_run(*fd, input);
+    TestRunInput in = input;
+    const ProgramSpec* spec = object_->find_program(name);
+    if (spec != nullptr && (spec->type == ProgramType::RawTracepoint || spec->type == ProgramType::RawTracepointWritable ||
+                            spec->type == ProgramType::Syscall)) {
+        if (in.repeat == 1) in.repeat = 0;
+        in.ctx_out = false;
+    }
+    auto out = kernel::test_run(*fd, in);
     if (!out) out.error().where = object_->path + ": " + std::string(name);
     return out;
 }

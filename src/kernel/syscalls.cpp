@@ -199,8 +199,9 @@ Status delete_elem(int map_fd, std::span<const uint8_t> key) {
 Result<TestRunOutput> test_run(int prog_fd, const TestRunInput& input) {
     const uint32_t data_capacity =
         input.data_out_capacity != 0 ? input.data_out_capacity : static_cast<uint32_t>(input.data.size()) + 512;
-    const uint32_t ctx_capacity =
-        input.ctx_out_capacity != 0 ? input.ctx_out_capacity : static_cast<uint32_t>(input.ctx.size());
+    const uint32_t ctx_capacity = !input.ctx_out ? 0
+                                  : input.ctx_out_capacity != 0 ? input.ctx_out_capacity
+                                                                : static_cast<uint32_t>(input.ctx.size());
     TestRunOutput out;
     out.data.resize(input.data.empty() ? 0 : data_capacity);
     out.ctx.resize(ctx_capacity);

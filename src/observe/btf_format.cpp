@@ -242,17 +242,24 @@ uint32_t guess_record_type(const Btf& btf, const MapSpec& map, size_t record_siz
         auto size = btf.size_of(map.btf_value_type_id);
         if (size && *size <= record_size) return map.btf_value_type_id;
     }
-    uint32_t only = 0, named = 0;
-    int count = 0;
-    for (uint32_t id = 1; id < btf.types.size(); ++id) {
-        const BtfType& t = btf.types[id];
-        if (t.kind != BtfKind::Struct || t.size != record_size) continue;
-        ++count;
-        only = id;
-        if (t.name.size() >= 5 && t.name.compare(t.name.size() - 5, 5, "event") == 0) named = named ? named : id;
+    // Perf event array records come padded to 8 bytes (with their u32 size in front): a struct up
+    // to 7 bytes shorter than the record fits too, an exact size is preferred.
+    for (const bool exact : {true, false}) {
+        uint32_t only = 0, named = 0;
+        int count = 0;
+        for (uint32_t id = 1; id < btf.types.size(); ++id) {
+            const BtfType& t = btf.types[id];
+            if (t.kind != BtfKind::Struct || t.size == 0 || t.size > record_size) continue;
+            if (exact ? t.size != record_size : record_size - t.size >= 8) continue;
+            ++count;
+            only = id;
+            if (t.name.size() >= 5 && t.name.compare(t.name.size() - 5, 5, "event") == 0) named = named ? named : id;
+        }
+        if (named) return named;
+        if (count == 1) return only;
+        if (count > 1) return 0;  // ambiguous: --event-type decides
     }
-    if (named) return named;
-    return count == 1 ? only : 0;
+    return 0;
 }
 
 }  // namespace bpfvm::observe

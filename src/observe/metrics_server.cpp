@@ -1,5 +1,7 @@
 // The /metrics endpoint, served by cpp-httplib (Debian's libcpp-httplib-dev) from its own thread.
 // Each scrape calls the render function, which reads the maps at that moment.
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -55,6 +57,12 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& l
     });
     impl->server.Get("/", [](const httplib::Request&, httplib::Response& res) {
         res.set_content("bpfvm serve-metrics: scrape /metrics\n", "text/plain; charset=utf-8");
+    });
+    // httplib sets SO_REUSEPORT by default, which would let a second server share a port in use:
+    // SO_REUSEADDR alone still reports EADDRINUSE while another socket listens there.
+    impl->server.set_socket_options([](int sock) {
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
     errno = 0;
     const auto& [host, port] = *address;

@@ -158,6 +158,22 @@ Status Session::pin(const std::string& dir) const {
     return {};
 }
 
+Result<std::string> render_session_metrics(const Session& session, const MetricsConfig& config, const std::string& prefix) {
+    ExpositionInput input;
+    input.config = &config;
+    input.prefix = prefix;
+    for (const auto& map : config.maps()) {
+        if (input.maps.count(map)) continue;
+        auto snap = session.snapshot(map);
+        if (!snap) return snap.error();
+        input.maps.emplace(map, std::move(*snap));
+    }
+    auto programs = session.program_stats();
+    if (!programs) return programs.error();
+    input.programs = std::move(*programs);
+    return render_metrics(input);
+}
+
 Result<MapSnapshot> snapshot_map_fd(int fd) {
     auto info = kernel::map_info(fd);
     if (!info) return info.error();

@@ -8,15 +8,12 @@
 
 #include "bpfvm/kernel.hpp"
 #include "bpfvm/object.hpp"
+#include "kernel_test_util.hpp"
 
 namespace bpfvm::kernel {
 namespace {
 
-#define REQUIRE_BPF()                                                     \
-    do {                                                                  \
-        const Probe probe_ = probe();                                     \
-        if (!probe_.usable) GTEST_SKIP() << "bpf() not usable: " << probe_.reason; \
-    } while (0)
+#define REQUIRE_BPF() BPFVM_REQUIRE_KERNEL()
 
 std::string example(const char* name) { return std::string(BPFVM_EXAMPLES_BUILD_DIR) + "/" + name + ".bpf.o"; }
 
