@@ -23,8 +23,9 @@ int run_attach(const KernelCommandOptions& o, const std::string& pin_dir) {
         std::printf("attached %s: %s (program id %u)\n", p.name.c_str(), p.attachment.c_str(), p.id);
     if (!pin_dir.empty()) {
         if (auto st = (*session)->pin(pin_dir); !st) return fail("attach", st.error().to_string());
-        std::printf("pinned under %s (links/, programs/, maps/): the programs stay attached; detach with: bpfvm unload %s\n",
-                    pin_dir.c_str(), pin_dir.c_str());
+        std::printf(
+            "pinned under %s (links/, programs/, maps/): the programs stay attached; detach with: bpfvm unload %s\n",
+            pin_dir.c_str(), pin_dir.c_str());
         return 0;
     }
     std::printf("Attached %zu program%s. Hit Ctrl-C to detach.\n", (*session)->programs().size(),

@@ -39,7 +39,8 @@ int run_load(const KernelCommandOptions& o, const std::string& pin_dir) {
                     info->btf_id != 0 ? ", with BTF" : "");
     }
     if (pin_dir.empty()) {
-        std::printf("nothing pinned: the programs and maps are released when bpfvm exits (use --pin DIR to keep them)\n");
+        std::printf(
+            "nothing pinned: the programs and maps are released when bpfvm exits (use --pin DIR to keep them)\n");
         return 0;
     }
     if (auto st = (*session)->pin(pin_dir); !st) return fail("load", st.error().to_string());
@@ -51,13 +52,15 @@ int run_unload(const std::string& dir) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return fail("unload", dir + ": no such directory");
-    if (!kernel::is_on_bpffs(dir)) return fail("unload", dir + " is not on a bpffs mount: nothing bpfvm pinned lives there");
+    if (!kernel::is_on_bpffs(dir))
+        return fail("unload", dir + " is not on a bpffs mount: nothing bpfvm pinned lives there");
     // Links first: removing a link's last reference detaches its program.
     size_t counts[3] = {0, 0, 0};
     const char* kinds[3] = {"links", "programs", "maps"};
     std::vector<fs::path> others;
     for (int pass = 0; pass < 2; ++pass) {
-        for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec)) {
             if (it->is_directory(ec)) continue;
             const bool is_link = it->path().parent_path().filename() == "links";
             if ((pass == 0) != is_link) continue;
@@ -74,7 +77,8 @@ int run_unload(const std::string& dir) {
     }
     // Then the (now empty) folders, deepest first.
     std::vector<fs::path> dirs;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
         if (it->is_directory(ec)) dirs.push_back(it->path());
     std::sort(dirs.rbegin(), dirs.rend());
     for (const auto& d : dirs) fs::remove(d, ec);

@@ -57,7 +57,8 @@ int run_object(const MapsOptions& o) {
         snap.key_size = handle->raw().key_size();
         snap.value_size = handle->raw().value_size();
         const uint32_t one = (snap.value_size + 7) / 8 * 8;
-        snap.cpus = one != 0 && handle->raw().sys_value_size() != snap.value_size ? handle->raw().sys_value_size() / one : 1;
+        snap.cpus =
+            one != 0 && handle->raw().sys_value_size() != snap.value_size ? handle->raw().sys_value_size() / one : 1;
         snap.btf = file.btf;
         snap.key_type = spec.btf_key_type_id;
         snap.value_type = spec.btf_value_type_id;
@@ -79,7 +80,8 @@ int run_pinned(const MapsOptions& o) {
     std::vector<std::string> paths;
     if (fs::is_directory(o.pinned, ec)) {
         // A `load --pin` folder keeps its maps in maps/.
-        const fs::path root = fs::is_directory(fs::path(o.pinned) / "maps", ec) ? fs::path(o.pinned) / "maps" : fs::path(o.pinned);
+        const fs::path root =
+            fs::is_directory(fs::path(o.pinned) / "maps", ec) ? fs::path(o.pinned) / "maps" : fs::path(o.pinned);
         for (const auto& entry : fs::directory_iterator(root, ec))
             if (!entry.is_directory(ec)) paths.push_back(entry.path().string());
         std::sort(paths.begin(), paths.end());

@@ -66,7 +66,8 @@ Status preset_map(Object& obj, const MapPreset& p) {
 Result<TestRunResult> run_in_kernel(const Object& obj, const std::string& program, const TestRunInput& input,
                                     const std::vector<MapPreset>& presets) {
     const kernel::Probe probe = kernel::probe();
-    if (!probe.usable) return make_error(ErrorCode::kPermission, "--kernel: this process cannot use bpf(): " + probe.reason);
+    if (!probe.usable)
+        return make_error(ErrorCode::kPermission, "--kernel: this process cannot use bpf(): " + probe.reason);
     auto ko = kernel::KernelObject::open(obj.file());
     if (!ko) return ko.error();
     BPFVM_TRY(ko->load_all());

@@ -36,7 +36,8 @@ int run_serve(const ServeOptions& o) {
     if (!session) return fail("serve-metrics", session.error().to_string(), exit_code_for(session.error()));
     // Run counts and times are only counted while statistics are on; held until exit.
     auto stats = kernel::enable_run_stats();
-    if (!stats) std::fprintf(stderr, "bpfvm serve-metrics: run time metrics stay 0: %s\n", stats.error().message.c_str());
+    if (!stats)
+        std::fprintf(stderr, "bpfvm serve-metrics: run time metrics stay 0: %s\n", stats.error().message.c_str());
 
     observe::Session* live = session->get();
     const observe::MetricsConfig* cfg = &*config;

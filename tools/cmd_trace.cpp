@@ -60,11 +60,13 @@ Result<std::map<std::string, observe::HistogramShape>> parse_hists(const std::ve
             shape.kind = observe::HistogramKind::Linear;
             if (parts.size() < 2 || parts[1].empty() || parts[1].find_first_not_of("0123456789") != std::string::npos ||
                 parts[1].size() > 12 || std::stoull(parts[1]) == 0)
-                return make_error(ErrorCode::kInvalidArgument, "--hist " + h + ": linear needs a step, e.g. MAP=linear:10");
+                return make_error(ErrorCode::kInvalidArgument,
+                                  "--hist " + h + ": linear needs a step, e.g. MAP=linear:10");
             shape.step = std::stoull(parts[1]);
             next = 2;
         } else if (parts[0] != "log2") {
-            return make_error(ErrorCode::kInvalidArgument, "--hist " + h + ": expected log2 or linear:STEP, not '" + parts[0] + "'");
+            return make_error(ErrorCode::kInvalidArgument,
+                              "--hist " + h + ": expected log2 or linear:STEP, not '" + parts[0] + "'");
         }
         if (parts.size() > next) shape.unit = parts[next];
         out[kv->first] = shape;
@@ -129,7 +131,8 @@ int run_trace(const TraceOptions& o) {
         return true;
     });
     events->drain(sink);
-    if (events->lost() != 0) std::fprintf(stderr, "%llu events lost (perf buffer full)\n", static_cast<unsigned long long>(events->lost()));
+    if (events->lost() != 0)
+        std::fprintf(stderr, "%llu events lost (perf buffer full)\n", static_cast<unsigned long long>(events->lost()));
     if (!o.no_maps) {
         if (o.json) {
             print_maps_json(**session, maps_to_print(**session, o));

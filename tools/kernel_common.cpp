@@ -31,7 +31,8 @@ void add_kernel_options(CLI::App* cmd, KernelCommandOptions& o, bool with_durati
     cmd->add_option("--sample-freq", o.attach.sample_frequency, "perf_event programs: samples per second per cpu")
         ->default_val(49);
     cmd->add_flag("--xdp-generic", o.attach.xdp_generic, "Attach XDP in generic (skb) mode, not driver mode");
-    cmd->add_option("--set", o.sets, "NAME=INTEGER: set a global variable (.rodata/.data/.bss) before loading; repeatable");
+    cmd->add_option("--set", o.sets,
+                    "NAME=INTEGER: set a global variable (.rodata/.data/.bss) before loading; repeatable");
     cmd->add_option("--name-prefix", o.prefix, "Prefix for the kernel-visible program and map names (15 characters)");
     if (with_duration)
         cmd->add_option("--duration,-d", o.duration, "Stop after S seconds (default: at Ctrl-C or SIGTERM)")
@@ -93,7 +94,8 @@ bool stop_requested() { return g_stop != 0; }
 
 void run_until_stopped(double duration, const std::function<bool(int)>& tick) {
     using Clock = std::chrono::steady_clock;
-    const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
+    const auto end =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
     while (!stop_requested()) {
         int timeout = 200;
         if (duration > 0) {

@@ -65,7 +65,8 @@ Result<Fd> raw_tracepoint_open(int prog_fd, const std::string& name, const std::
 Result<std::pair<Fd, bool>> attach_to_perf_event(int prog_fd, Fd pfd, const std::string& what) {
     auto link = link_create(prog_fd, static_cast<uint32_t>(pfd.get()), BPF_PERF_EVENT, 0, what);
     if (link) {
-        if (::ioctl(pfd.get(), PERF_EVENT_IOC_ENABLE, 0) < 0) return syscall_error("PERF_EVENT_IOC_ENABLE", what, errno);
+        if (::ioctl(pfd.get(), PERF_EVENT_IOC_ENABLE, 0) < 0)
+            return syscall_error("PERF_EVENT_IOC_ENABLE", what, errno);
         // The link holds its own reference to the perf event; pfd may close.
         return std::pair<Fd, bool>{std::move(*link), true};
     }
@@ -89,7 +90,8 @@ Result<Attachment> single(int prog_fd, Fd pfd, const std::string& description) {
     return Attachment(description, std::move(fds), attached->second);
 }
 
-Result<Attachment> attach_probe(int prog_fd, const ProgramSpec& spec, const AttachPlan& plan, const AttachOptions& options) {
+Result<Attachment> attach_probe(int prog_fd, const ProgramSpec& spec, const AttachPlan& plan,
+                                const AttachOptions& options) {
     const bool user = plan.kind == AttachKind::Uprobe || plan.kind == AttachKind::Uretprobe;
     const bool ret = plan.kind == AttachKind::Kretprobe || plan.kind == AttachKind::Uretprobe;
     const std::string pmu = user ? "uprobe" : "kprobe";
@@ -151,7 +153,8 @@ Result<Attachment> attach_sampling(int prog_fd, const AttachPlan& plan, const At
         attr.config = PERF_COUNT_SW_CPU_CLOCK;
         attr.freq = 1;
         attr.sample_freq = options.sample_frequency == 0 ? 49 : options.sample_frequency;
-        auto pfd = open_perf_event(attr, -1, static_cast<int>(cpu), plan.description + " on cpu " + std::to_string(cpu));
+        auto pfd =
+            open_perf_event(attr, -1, static_cast<int>(cpu), plan.description + " on cpu " + std::to_string(cpu));
         if (!pfd) {
             if (pfd.error().code == ErrorCode::kNotFound) continue;  // ENODEV-like: cpu went offline
             return pfd.error();
@@ -172,7 +175,8 @@ Result<uint32_t> interface_index(const ProgramSpec& spec, const std::string& nam
     return index;
 }
 
-Result<Attachment> attach_xdp(int prog_fd, const ProgramSpec& spec, const AttachPlan& plan, const AttachOptions& options) {
+Result<Attachment> attach_xdp(int prog_fd, const ProgramSpec& spec, const AttachPlan& plan,
+                              const AttachOptions& options) {
     auto index = interface_index(spec, options.interface);
     if (!index) return index.error();
     const std::string what = "xdp on " + options.interface;
@@ -195,7 +199,8 @@ Result<Attachment> attach_xdp(int prog_fd, const ProgramSpec& spec, const Attach
     return Attachment(what + " (generic mode)", std::move(fds), true);
 }
 
-Result<Attachment> attach_tcx(int prog_fd, const ProgramSpec& spec, const AttachPlan& plan, const AttachOptions& options) {
+Result<Attachment> attach_tcx(int prog_fd, const ProgramSpec& spec, const AttachPlan& plan,
+                              const AttachOptions& options) {
     auto index = interface_index(spec, options.interface);
     if (!index) return index.error();
     const bool egress = plan.target == "egress";
@@ -203,7 +208,8 @@ Result<Attachment> attach_tcx(int prog_fd, const ProgramSpec& spec, const Attach
     auto link = link_create(prog_fd, *index, egress ? kAttachTcxEgress : kAttachTcxIngress, 0, what);
     if (!link) {
         if (link.error().code == ErrorCode::kInvalidArgument)
-            link.error().message += " (tcx links need Linux 6.6 or newer; bpfvm does not attach tc programs through netlink)";
+            link.error().message +=
+                " (tcx links need Linux 6.6 or newer; bpfvm does not attach tc programs through netlink)";
         return attach_error(spec, link.error().message, link.error().code);
     }
     std::vector<Fd> fds;
@@ -218,7 +224,8 @@ Result<Attachment> attach_cgroup(int prog_fd, const ProgramSpec& spec, const Att
     Fd cgroup(::open(options.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!cgroup.valid()) return attach_error(spec, syscall_error("open", "of cgroup " + options.cgroup, errno).message);
     const std::string what = attach_type_name(*spec.expected_attach_type) + " on cgroup " + options.cgroup;
-    auto link = link_create(prog_fd, static_cast<uint32_t>(cgroup.get()), static_cast<uint32_t>(*spec.expected_attach_type), 0, what);
+    auto link = link_create(prog_fd, static_cast<uint32_t>(cgroup.get()),
+                            static_cast<uint32_t>(*spec.expected_attach_type), 0, what);
     if (!link) return attach_error(spec, link.error().message, link.error().code);
     std::vector<Fd> fds;
     fds.push_back(std::move(*link));
@@ -259,7 +266,8 @@ Result<AttachPlan> plan_attach(const ProgramSpec& spec, const AttachOptions& opt
                 if (plan.target.empty()) plan.target = options.uprobe;
                 if (plan.target.empty())
                     return attach_error(spec, "needs a uprobe target: BINARY:SYMBOL in the section or --uprobe");
-                plan.description = std::string(plan.kind == AttachKind::Uprobe ? "uprobe " : "uretprobe ") + plan.target;
+                plan.description =
+                    std::string(plan.kind == AttachKind::Uprobe ? "uprobe " : "uretprobe ") + plan.target;
                 return plan;
             }
             if (starts_with(sec, "usdt") || starts_with(sec, "kprobe.multi") || starts_with(sec, "kretprobe.multi"))
@@ -283,8 +291,10 @@ Result<AttachPlan> plan_attach(const ProgramSpec& spec, const AttachOptions& opt
             plan.description = "perf_event cpu-clock at " + std::to_string(options.sample_frequency) + " Hz";
             return plan;
         case ProgramType::Xdp:
-            if (spec.expected_attach_type == AttachType::XdpDevmap || spec.expected_attach_type == AttachType::XdpCpumap)
-                return attach_error(spec, "devmap/cpumap XDP programs run from a map, they do not attach to an interface",
+            if (spec.expected_attach_type == AttachType::XdpDevmap ||
+                spec.expected_attach_type == AttachType::XdpCpumap)
+                return attach_error(spec,
+                                    "devmap/cpumap XDP programs run from a map, they do not attach to an interface",
                                     ErrorCode::kUnsupported);
             plan.kind = AttachKind::Xdp;
             plan.description = "xdp on " + (options.interface.empty() ? std::string("?") : options.interface);
@@ -292,7 +302,8 @@ Result<AttachPlan> plan_attach(const ProgramSpec& spec, const AttachOptions& opt
         case ProgramType::SchedCls:
             plan.kind = AttachKind::Tcx;
             plan.target = plan.target == "egress" ? "egress" : "ingress";
-            plan.description = "tcx " + plan.target + " on " + (options.interface.empty() ? std::string("?") : options.interface);
+            plan.description =
+                "tcx " + plan.target + " on " + (options.interface.empty() ? std::string("?") : options.interface);
             return plan;
         case ProgramType::CgroupSkb:
         case ProgramType::CgroupSock:
@@ -311,7 +322,8 @@ Result<AttachPlan> plan_attach(const ProgramSpec& spec, const AttachOptions& opt
 }
 
 Status Attachment::pin(const std::string& path) const {
-    if (!links_) return make_error(ErrorCode::kUnsupported, description_ + ": attached without a BPF link, cannot be pinned");
+    if (!links_)
+        return make_error(ErrorCode::kUnsupported, description_ + ": attached without a BPF link, cannot be pinned");
     for (size_t i = 0; i < fds_.size(); ++i)
         BPFVM_TRY(pin_object(fds_[i].get(), i == 0 ? path : path + "." + std::to_string(i)));
     return {};

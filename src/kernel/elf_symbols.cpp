@@ -102,7 +102,8 @@ Result<UprobeTarget> resolve_uprobe(const std::string& spec) {
     std::string symbol = spec.substr(colon + 1);
     if (const size_t plus = symbol.find('+'); plus != std::string::npos) {
         auto off = detail::parse_offset(symbol.substr(plus + 1));
-        if (!off) return make_error(ErrorCode::kInvalidArgument, "uprobe target '" + spec + "': " + off.error().message);
+        if (!off)
+            return make_error(ErrorCode::kInvalidArgument, "uprobe target '" + spec + "': " + off.error().message);
         target.offset = *off;
         symbol.resize(plus);
     }
@@ -120,11 +121,12 @@ Result<UprobeTarget> resolve_uprobe(const std::string& spec) {
     if (h.fd < 0) return detail::syscall_error("open", target.binary, errno);
     h.elf = elf_begin(h.fd, ELF_C_READ, nullptr);
     if (h.elf == nullptr || elf_kind(h.elf) != ELF_K_ELF)
-        return make_error(ErrorCode::kMalformed, "uprobe target '" + spec + "': " + target.binary + " is not an ELF file");
+        return make_error(ErrorCode::kMalformed,
+                          "uprobe target '" + spec + "': " + target.binary + " is not an ELF file");
     auto offset = symbol_file_offset(h.elf, symbol);
     if (!offset)
-        return make_error(ErrorCode::kNotFound,
-                          "uprobe target '" + spec + "': no function '" + symbol + "' in the symbol tables of " + target.binary);
+        return make_error(ErrorCode::kNotFound, "uprobe target '" + spec + "': no function '" + symbol +
+                                                    "' in the symbol tables of " + target.binary);
     target.file_offset = *offset + target.offset;
     return target;
 }

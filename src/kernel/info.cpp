@@ -227,7 +227,8 @@ struct GlobalVar {
 };
 
 Result<GlobalVar> find_global(ObjectFile& object, std::string_view name) {
-    if (!object.btf) return make_error(ErrorCode::kNotFound, "global variable '" + std::string(name) + "': the object has no BTF");
+    if (!object.btf)
+        return make_error(ErrorCode::kNotFound, "global variable '" + std::string(name) + "': the object has no BTF");
     const Btf& btf = *object.btf;
     for (MapSpec& map : object.maps) {
         if (map.kind != MapKind::Data && map.kind != MapKind::Rodata && map.kind != MapKind::Bss) continue;
@@ -237,7 +238,8 @@ Result<GlobalVar> find_global(ObjectFile& object, std::string_view name) {
             const BtfType* var = btf.get(v.type);
             if (var == nullptr || var->kind != BtfKind::Var || var->name != name) continue;
             if (uint64_t{v.offset} + v.size > map.initial_data.size())
-                return make_error(ErrorCode::kMalformed, "global variable '" + std::string(name) + "' lies outside " + map.name);
+                return make_error(ErrorCode::kMalformed,
+                                  "global variable '" + std::string(name) + "' lies outside " + map.name);
             return GlobalVar{&map, v};
         }
     }
@@ -262,14 +264,15 @@ Status set_global_integer(ObjectFile& object, std::string_view name, int64_t val
     if (!var) return var.error();
     const uint32_t size = var->at.size;
     if (size != 1 && size != 2 && size != 4 && size != 8)
-        return make_error(ErrorCode::kInvalidArgument, "global variable '" + std::string(name) + "' is not an integer (" +
-                                                            std::to_string(size) + " bytes)");
+        return make_error(ErrorCode::kInvalidArgument, "global variable '" + std::string(name) +
+                                                           "' is not an integer (" + std::to_string(size) + " bytes)");
     if (size < 8) {
         const int64_t low = -(int64_t{1} << (8 * size - 1));
         const int64_t high = (int64_t{1} << (8 * size)) - 1;
         if (value < low || value > high)
             return make_error(ErrorCode::kInvalidArgument, std::to_string(value) + " does not fit global variable '" +
-                                                                std::string(name) + "' (" + std::to_string(size) + " bytes)");
+                                                               std::string(name) + "' (" + std::to_string(size) +
+                                                               " bytes)");
     }
     for (uint32_t i = 0; i < size; ++i)
         var->map->initial_data[var->at.offset + i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));

@@ -157,8 +157,8 @@ Result<uint32_t> attach_btf_id(const ProgramSpec& spec) {
         return make_error(ErrorCode::kInvalidArgument, "section '" + spec.section + "' names no kernel function");
     auto id = (*vmlinux)->find(name, kind);
     if (!id)
-        return make_error(ErrorCode::kNotFound, "section '" + spec.section + "': no " + btf_kind_name(kind) + " '" + name +
-                                                    "' in the kernel BTF (/sys/kernel/btf/vmlinux)");
+        return make_error(ErrorCode::kNotFound, "section '" + spec.section + "': no " + btf_kind_name(kind) + " '" +
+                                                    name + "' in the kernel BTF (/sys/kernel/btf/vmlinux)");
     return *id;
 }
 
@@ -179,7 +179,8 @@ void copy_object_name(char (&dst)[BPF_OBJ_NAME_LEN], std::string_view name) {
     size_t n = 0;
     for (char c : name) {
         if (n + 1 >= BPF_OBJ_NAME_LEN) break;
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+        const bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
         dst[n++] = ok ? c : '_';
     }
 }
@@ -438,7 +439,8 @@ Status KernelObject::set_prog_array_slot(std::string_view map, uint32_t slot, st
     const int target = *fd;
     auto st = update_elem(maps_[*index].get(), std::span(reinterpret_cast<const uint8_t*>(&slot), 4),
                           std::span(reinterpret_cast<const uint8_t*>(&target), 4));
-    if (!st) st.error().message = "slot " + std::to_string(slot) + " of '" + std::string(map) + "': " + st.error().message;
+    if (!st)
+        st.error().message = "slot " + std::to_string(slot) + " of '" + std::string(map) + "': " + st.error().message;
     return st;
 }
 
@@ -554,8 +556,8 @@ Result<TestRunOutput> KernelObject::test_run(std::string_view name, const TestRu
     if (!fd) return fd.error();
     TestRunInput in = input;
     const ProgramSpec* spec = object_->find_program(name);
-    if (spec != nullptr && (spec->type == ProgramType::RawTracepoint || spec->type == ProgramType::RawTracepointWritable ||
-                            spec->type == ProgramType::Syscall)) {
+    if (spec != nullptr && (spec->type == ProgramType::RawTracepoint ||
+                            spec->type == ProgramType::RawTracepointWritable || spec->type == ProgramType::Syscall)) {
         if (in.repeat == 1) in.repeat = 0;
         in.ctx_out = false;
     }

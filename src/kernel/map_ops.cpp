@@ -57,7 +57,8 @@ Result<bool> read_batched(int map_fd, const MapLayout& layout, Entries& out) {
         for (uint32_t i = 0; i < attr.batch.count && i < chunk; ++i) {
             const uint8_t* k = keys.data() + size_t{i} * layout.key_size;
             const uint8_t* v = values.data() + size_t{i} * layout.value_size;
-            got.emplace_back(std::vector<uint8_t>(k, k + layout.key_size), std::vector<uint8_t>(v, v + layout.value_size));
+            got.emplace_back(std::vector<uint8_t>(k, k + layout.key_size),
+                             std::vector<uint8_t>(v, v + layout.value_size));
         }
         if (err == ENOENT) break;  // the last batch
         in_token = out_token;

@@ -49,14 +49,16 @@ Result<PerfBuffer> PerfBuffer::open(int map_fd, uint32_t max_entries, uint32_t p
         attr.sample_period = 1;
         attr.wakeup_events = 1;
         long fd = detail::perf_event_open(&attr, -1, static_cast<int>(cpu), -1, PERF_FLAG_FD_CLOEXEC);
-        if (fd < 0) return detail::syscall_error("perf_event_open", "(bpf output) on cpu " + std::to_string(cpu), errno);
+        if (fd < 0)
+            return detail::syscall_error("perf_event_open", "(bpf output) on cpu " + std::to_string(cpu), errno);
         auto ring = std::make_unique<CpuRing>();
         ring->cpu = cpu;
         ring->event = Fd(static_cast<int>(fd));
         ring->data_size = page * pages;
         ring->length = page + ring->data_size;
         void* base = ::mmap(nullptr, ring->length, PROT_READ | PROT_WRITE, MAP_SHARED, ring->event.get(), 0);
-        if (base == MAP_FAILED) return detail::syscall_error("mmap", "of the perf ring of cpu " + std::to_string(cpu), errno);
+        if (base == MAP_FAILED)
+            return detail::syscall_error("mmap", "of the perf ring of cpu " + std::to_string(cpu), errno);
         ring->base = static_cast<uint8_t*>(base);
         const uint32_t key = cpu;
         const int value = ring->event.get();

@@ -103,11 +103,13 @@ Result<std::string> tracefs_root() {
     if (!is_fs(root, kTracefsMagic) && ::mount("tracefs", root.c_str(), "tracefs", 0, nullptr) != 0) {
         const int err = errno;
         // Older systems reach tracefs through debugfs.
-        if (is_fs("/sys/kernel/debug", kDebugfsMagic) || ::mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr) == 0)
+        if (is_fs("/sys/kernel/debug", kDebugfsMagic) ||
+            ::mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr) == 0)
             if (has_events("/sys/kernel/debug/tracing")) return std::string("/sys/kernel/debug/tracing");
         return detail::syscall_error("mount", "of tracefs at " + root + " (needed for tracepoint ids)", err);
     }
-    if (!has_events(root)) return make_error(ErrorCode::kNotFound, root + "/events is missing (kernel without CONFIG_TRACEPOINTS?)");
+    if (!has_events(root))
+        return make_error(ErrorCode::kNotFound, root + "/events is missing (kernel without CONFIG_TRACEPOINTS?)");
     return root;
 }
 
@@ -115,8 +117,8 @@ Result<uint32_t> tracepoint_id(const std::string& category_and_name) {
     const size_t slash = category_and_name.find('/');
     if (slash == std::string::npos || slash == 0 || slash + 1 == category_and_name.size() ||
         category_and_name.find("..") != std::string::npos)
-        return make_error(ErrorCode::kInvalidArgument,
-                          "tracepoint '" + category_and_name + "': expected CATEGORY/NAME, e.g. syscalls/sys_enter_openat");
+        return make_error(ErrorCode::kInvalidArgument, "tracepoint '" + category_and_name +
+                                                           "': expected CATEGORY/NAME, e.g. syscalls/sys_enter_openat");
     auto root = tracefs_root();
     if (!root) return root.error();
     const std::string path = *root + "/events/" + category_and_name + "/id";

@@ -99,7 +99,8 @@ public:
                 if (!v) return missing();
                 const int64_t sv = t->is_signed ? sign_extend(*v, t->size * 8) : static_cast<int64_t>(*v);
                 for (const auto& e : t->enumerators)
-                    if (e.value == sv || static_cast<uint64_t>(e.value) == *v) return style_.json ? quote(e.name, true) : e.name;
+                    if (e.value == sv || static_cast<uint64_t>(e.value) == *v)
+                        return style_.json ? quote(e.name, true) : e.name;
                 return t->is_signed ? std::to_string(sv) : std::to_string(*v);
             }
             case BtfKind::Float: {
@@ -160,8 +161,9 @@ private:
             const uint64_t n = std::min<uint64_t>(t.nelems, bytes.size() - offset);
             const char* p = reinterpret_cast<const char*>(bytes.data() + offset);
             const std::string_view text(p, strnlen(p, n));
-            return style_.json || text.find_first_of(" \t\"=") != std::string_view::npos || text.empty() ? quote(text, style_.json)
-                                                                                                      : std::string(text);
+            return style_.json || text.find_first_of(" \t\"=") != std::string_view::npos || text.empty()
+                       ? quote(text, style_.json)
+                       : std::string(text);
         }
         if (is_byte_type(btf_, t.elem_type)) return hex_bytes(bytes, offset, t.nelems);
         std::string out = "[";

@@ -78,7 +78,8 @@ private:
 /// Runs one decoder; nullopt drops the label set (regexp).
 Result<std::optional<std::string>> run_decoder(const DecoderSpec& d, const std::string& in) {
     if (d.name == "uint") {
-        if (in.empty() || in.size() > 8) return decode_error(d.name, "", std::to_string(in.size()) + " bytes do not make an integer");
+        if (in.empty() || in.size() > 8)
+            return decode_error(d.name, "", std::to_string(in.size()) + " bytes do not make an integer");
         uint64_t v = 0;
         for (size_t i = 0; i < in.size(); ++i) v |= uint64_t{static_cast<uint8_t>(in[i])} << (8 * i);
         return std::optional(std::to_string(v));
@@ -102,7 +103,9 @@ Result<std::optional<std::string>> run_decoder(const DecoderSpec& d, const std::
         char buf[INET6_ADDRSTRLEN] = {};
         if (in.size() == 4) inet_ntop(AF_INET, in.data(), buf, sizeof(buf));
         else if (in.size() == 16) inet_ntop(AF_INET6, in.data(), buf, sizeof(buf));
-        else return decode_error(d.name, "", std::to_string(in.size()) + " bytes are not an IPv4 (4) or IPv6 (16) address");
+        else
+            return decode_error(d.name, "",
+                                std::to_string(in.size()) + " bytes are not an IPv4 (4) or IPv6 (16) address");
         return std::optional(std::string(buf));
     }
     if (d.name == "static_map") {
@@ -133,7 +136,8 @@ Result<std::optional<std::string>> run_decoder(const DecoderSpec& d, const std::
         auto v = parse_decimal(in);
         if (!v) return decode_error(d.name, in, "expected a decimal interface index (put a uint decoder first)");
         char buf[IF_NAMESIZE] = {};
-        if (*v > UINT32_MAX || if_indextoname(static_cast<unsigned>(*v), buf) == nullptr) return std::optional("unknown:" + in);
+        if (*v > UINT32_MAX || if_indextoname(static_cast<unsigned>(*v), buf) == nullptr)
+            return std::optional("unknown:" + in);
         return std::optional(std::string(buf));
     }
     if (d.name == "dname") {
@@ -164,8 +168,8 @@ Result<std::optional<std::vector<std::string>>> decode_labels(std::span<const ui
     uint64_t total = 0;
     for (const auto& l : labels) total += uint64_t{l.size} + l.padding;
     if (total != key.size())
-        return make_error(ErrorCode::kInvalidArgument, "labels cover " + std::to_string(total) + " bytes, the key has " +
-                                                           std::to_string(key.size()));
+        return make_error(ErrorCode::kInvalidArgument, "labels cover " + std::to_string(total) +
+                                                           " bytes, the key has " + std::to_string(key.size()));
     std::vector<std::string> values;
     size_t offset = 0;
     for (const auto& label : labels) {

@@ -50,7 +50,8 @@ void header(std::string& out, const std::string& name, const std::string& help, 
 }
 
 /// The map a metric reads, or an error naming the metric.
-Result<const MapSnapshot*> snapshot_for(const ExpositionInput& input, const std::string& metric, const std::string& map) {
+Result<const MapSnapshot*> snapshot_for(const ExpositionInput& input, const std::string& metric,
+                                        const std::string& map) {
     auto it = input.maps.find(map);
     if (it == input.maps.end())
         return make_error(ErrorCode::kNotFound, "metric '" + metric + "': map '" + map + "' was not read");
@@ -74,7 +75,8 @@ Status render_counter(const ExpositionInput& input, const CounterSpec& c, std::s
     header(out, name, c.help, "counter");
     std::vector<std::string> names;
     for (const auto& l : c.labels) names.push_back(l.name);
-    for (const auto& [labels, value] : series) out += name + label_set(names, labels) + " " + std::to_string(value) + "\n";
+    for (const auto& [labels, value] : series)
+        out += name + label_set(names, labels) + " " + std::to_string(value) + "\n";
     return {};
 }
 
@@ -107,8 +109,9 @@ Status render_histogram(const ExpositionInput& input, const HistogramSpec& h, st
         int64_t key = 0;
         auto r = std::from_chars(bucket.data(), bucket.data() + bucket.size(), key);
         if (bucket.empty() || r.ec != std::errc() || r.ptr != bucket.data() + bucket.size())
-            return make_error(ErrorCode::kInvalidArgument, "metric '" + h.name + "': bucket label '" + h.labels.back().name +
-                                                               "' decodes to \"" + bucket + "\", not an integer (use a uint decoder)");
+            return make_error(ErrorCode::kInvalidArgument, "metric '" + h.name + "': bucket label '" +
+                                                               h.labels.back().name + "' decodes to \"" + bucket +
+                                                               "\", not an integer (use a uint decoder)");
         series[values][key] += (*map)->integer_value(i).value_or(0);
     }
     std::vector<int64_t> keys;
@@ -171,7 +174,8 @@ std::string prometheus_float(double value) {
     } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
         out = digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0');
     } else {
-        out = digits.substr(0, static_cast<size_t>(exponent) + 1) + "." + digits.substr(static_cast<size_t>(exponent) + 1);
+        out = digits.substr(0, static_cast<size_t>(exponent) + 1) + "." +
+              digits.substr(static_cast<size_t>(exponent) + 1);
     }
     return negative ? "-" + out : out;
 }

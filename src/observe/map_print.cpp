@@ -204,7 +204,8 @@ std::string format_log2_histogram(std::span<const uint64_t> counts, const std::s
     const int width = narrow ? 10 : 20;
     const int bar = narrow ? 40 : 20;
     char line[256];
-    std::snprintf(line, sizeof(line), "%*s%-*s : count    distribution\n", narrow ? 5 : 15, "", narrow ? 19 : 29, unit.c_str());
+    std::snprintf(line, sizeof(line), "%*s%-*s : count    distribution\n", narrow ? 5 : 15, "", narrow ? 19 : 29,
+                  unit.c_str());
     std::string out = line;
     for (int i = 0; i <= idx_max; ++i) {
         uint64_t low = (i + 1 >= 64) ? (uint64_t{1} << 63) : ((uint64_t{1} << (i + 1)) >> 1);
@@ -235,7 +236,8 @@ std::string format_linear_histogram(std::span<const uint64_t> counts, uint64_t b
     for (int i = idx_min; i <= idx_max; ++i) {
         const uint64_t v = counts[static_cast<size_t>(i)];
         if (v == 0) continue;
-        std::snprintf(line, sizeof(line), "        %-10" PRIu64 " : %-8" PRIu64 " |", base + static_cast<uint64_t>(i) * step, v);
+        std::snprintf(line, sizeof(line), "        %-10" PRIu64 " : %-8" PRIu64 " |",
+                      base + static_cast<uint64_t>(i) * step, v);
         out += line + stars(v, val_max, 40) + "|\n";
     }
     return out;

@@ -89,7 +89,8 @@ Result<DecoderSpec> parse_decoder(const YAML::Node& node, const std::string& pat
     if (!known) {
         std::string list;
         for (const char* k : kDecoders) list += (list.empty() ? "" : ", ") + std::string(k);
-        return err(node["name"], path + ".name", "decoder '" + d.name + "' is not supported by bpfvm (supported: " + list + ")");
+        return err(node["name"], path + ".name",
+                   "decoder '" + d.name + "' is not supported by bpfvm (supported: " + list + ")");
     }
     if (const YAML::Node m = node["static_map"]) {
         if (!m.IsMap()) return err(m, path + ".static_map", "expected a mapping of input to label value");
@@ -108,7 +109,8 @@ Result<DecoderSpec> parse_decoder(const YAML::Node& node, const std::string& pat
             d.regexps.push_back(*s);
         }
     }
-    if (d.name == "static_map" && d.static_map.empty()) return err(node, path, "static_map decoder without a static_map");
+    if (d.name == "static_map" && d.static_map.empty())
+        return err(node, path, "static_map decoder without a static_map");
     if (d.name == "regexp" && d.regexps.empty()) return err(node, path, "regexp decoder without regexps");
     return d;
 }
@@ -132,7 +134,8 @@ Result<std::vector<LabelSpec>> parse_labels(const YAML::Node& node, const std::s
         label.size = static_cast<uint32_t>(*size);
         if (l["padding"]) {
             auto pad = get_integer(l["padding"], lpath + ".padding", err);
-            if (!pad || *pad < 0 || *pad > 4096) return err(l["padding"], lpath + ".padding", "expected an integer >= 0");
+            if (!pad || *pad < 0 || *pad > 4096)
+                return err(l["padding"], lpath + ".padding", "expected an integer >= 0");
             label.padding = static_cast<uint32_t>(*pad);
         }
         const YAML::Node decoders = l["decoders"];
@@ -190,7 +193,8 @@ Result<MetricsConfig> parse_root(const YAML::Node& root, const std::string& file
         for (size_t i = 0; i < counters.size(); ++i) {
             const std::string path = "metrics.counters[" + std::to_string(i) + "]";
             const YAML::Node c = counters[i];
-            BPFVM_TRY(check_keys(c, path, {"name", "help", "table", "labels", "perf_event_array", "flush_interval"}, err));
+            BPFVM_TRY(
+                check_keys(c, path, {"name", "help", "table", "labels", "perf_event_array", "flush_interval"}, err));
             CounterSpec counter;
             BPFVM_TRY(parse_common(c, path, err, counter.name, counter.help, counter.map));
             if (c["perf_event_array"]) {
@@ -221,7 +225,9 @@ Result<MetricsConfig> parse_root(const YAML::Node& root, const std::string& file
             else if (*type == "exp2zero") hist.bucket_type = BucketType::Exp2Zero;
             else if (*type == "linear") hist.bucket_type = BucketType::Linear;
             else if (*type == "fixed") hist.bucket_type = BucketType::Fixed;
-            else return err(h["bucket_type"], path + ".bucket_type", "expected exp2, exp2zero, linear or fixed, not '" + *type + "'");
+            else
+                return err(h["bucket_type"], path + ".bucket_type",
+                           "expected exp2, exp2zero, linear or fixed, not '" + *type + "'");
             if (h["bucket_multiplier"]) {
                 auto m = get_number(h["bucket_multiplier"], path + ".bucket_multiplier", err);
                 if (!m) return m.error();
@@ -242,16 +248,20 @@ Result<MetricsConfig> parse_root(const YAML::Node& root, const std::string& file
                 for (const char* key : {"bucket_min", "bucket_max"}) {
                     if (!h[key]) return err(h, path, std::string("missing \"") + key + "\"");
                     auto v = get_integer(h[key], path + "." + key, err);
-                    if (!v || *v < 0 || *v > 1'000'000) return err(h[key], path + "." + key, "expected an integer from 0 to 1000000");
+                    if (!v || *v < 0 || *v > 1'000'000)
+                        return err(h[key], path + "." + key, "expected an integer from 0 to 1000000");
                     (std::string(key) == "bucket_min" ? hist.bucket_min : hist.bucket_max) = *v;
                 }
-                if (hist.bucket_max < hist.bucket_min) return err(h["bucket_max"], path + ".bucket_max", "is below bucket_min");
-                if ((hist.bucket_type == BucketType::Exp2 || hist.bucket_type == BucketType::Exp2Zero) && hist.bucket_max > 1023)
+                if (hist.bucket_max < hist.bucket_min)
+                    return err(h["bucket_max"], path + ".bucket_max", "is below bucket_min");
+                if ((hist.bucket_type == BucketType::Exp2 || hist.bucket_type == BucketType::Exp2Zero) &&
+                    hist.bucket_max > 1023)
                     return err(h["bucket_max"], path + ".bucket_max", "exp2 buckets stop at 1023");
             }
             auto labels = parse_labels(h["labels"], path + ".labels", err);
             if (!labels) return labels.error();
-            if (labels->empty()) return err(h, path + ".labels", "a histogram needs at least the bucket label (the last one)");
+            if (labels->empty())
+                return err(h, path + ".labels", "a histogram needs at least the bucket label (the last one)");
             hist.labels = std::move(*labels);
             config.histograms.push_back(std::move(hist));
         }
@@ -296,19 +306,22 @@ Result<MetricsConfig> load_metrics_config(const std::string& path) {
 }
 
 Status check_metrics_config(const MetricsConfig& config, const ObjectFile& object) {
-    auto check = [&](const std::string& metric, const std::string& map, const std::vector<LabelSpec>& labels) -> Status {
+    auto check = [&](const std::string& metric, const std::string& map,
+                     const std::vector<LabelSpec>& labels) -> Status {
         const MapSpec* spec = object.find_map(map);
         if (spec == nullptr)
-            return make_error(ErrorCode::kNotFound, "metric '" + metric + "': " + object.path + " has no map '" + map + "'");
+            return make_error(ErrorCode::kNotFound,
+                              "metric '" + metric + "': " + object.path + " has no map '" + map + "'");
         if (!kernel::map_contents_readable(*spec) || (spec->kind != MapKind::BtfMap && spec->kind != MapKind::Legacy))
             return make_error(ErrorCode::kInvalidArgument, "metric '" + metric + "': map '" + map + "' (" +
-                                                               map_type_name(spec->type) + ") cannot be read as a metric");
+                                                               map_type_name(spec->type) +
+                                                               ") cannot be read as a metric");
         uint64_t total = 0;
         for (const auto& l : labels) total += uint64_t{l.size} + l.padding;
         if (total != spec->key_size)
-            return make_error(ErrorCode::kInvalidArgument, "metric '" + metric + "': labels cover " + std::to_string(total) +
-                                                               " bytes but the keys of map '" + map + "' have " +
-                                                               std::to_string(spec->key_size));
+            return make_error(ErrorCode::kInvalidArgument, "metric '" + metric + "': labels cover " +
+                                                               std::to_string(total) + " bytes but the keys of map '" +
+                                                               map + "' have " + std::to_string(spec->key_size));
         if (spec->value_size != 8)
             return make_error(ErrorCode::kInvalidArgument, "metric '" + metric + "': map '" + map + "' has " +
                                                                std::to_string(spec->value_size) +

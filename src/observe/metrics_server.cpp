@@ -29,14 +29,16 @@ namespace {
 Result<std::pair<std::string, uint16_t>> split_listen(const std::string& listen) {
     const size_t colon = listen.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
-        return make_error(ErrorCode::kInvalidArgument, "--listen '" + listen + "': expected HOST:PORT, e.g. 127.0.0.1:9435");
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--listen '" + listen + "': expected HOST:PORT, e.g. 127.0.0.1:9435");
     std::string host = listen.substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     const std::string port_text = listen.substr(colon + 1);
     unsigned port = 0;
     auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() || port > 65535)
-        return make_error(ErrorCode::kInvalidArgument, "--listen '" + listen + "': '" + port_text + "' is not a port number");
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--listen '" + listen + "': '" + port_text + "' is not a port number");
     return std::pair<std::string, uint16_t>{host, static_cast<uint16_t>(port)};
 }
 

@@ -158,7 +158,8 @@ Status Session::pin(const std::string& dir) const {
     return {};
 }
 
-Result<std::string> render_session_metrics(const Session& session, const MetricsConfig& config, const std::string& prefix) {
+Result<std::string> render_session_metrics(const Session& session, const MetricsConfig& config,
+                                           const std::string& prefix) {
     ExpositionInput input;
     input.config = &config;
     input.prefix = prefix;

@@ -164,11 +164,12 @@ bool retval_matches(const json& want, uint64_t got) {
 }
 
 /// Runs one case; a malformed case is an Error, a mismatch a failure in the result.
-Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const SpecOptions& options, const SpecError& err,
-                                const std::set<std::string>& kernel_ignore_maps) {
+Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const SpecOptions& options,
+                                const SpecError& err, const std::set<std::string>& kernel_ignore_maps) {
     const std::string path = "cases[" + std::to_string(index) + "]";
-    BPFVM_TRY(check_keys(c, path, {"name", "program", "data", "ctx", "repeat", "maps", "expect", "engine", "description", "kernel"},
-                         err));
+    BPFVM_TRY(check_keys(
+        c, path, {"name", "program", "data", "ctx", "repeat", "maps", "expect", "engine", "description", "kernel"},
+        err));
     bool with_kernel = options.also_kernel;
     if (c.contains("kernel")) {
         if (!c["kernel"].is_boolean()) return err(path + ".kernel", "expected true or false");
@@ -328,7 +329,8 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
     if (options.also_kernel) {
         const kernel::Probe probe = kernel::probe();
         if (!probe.usable)
-            return make_error(ErrorCode::kPermission, path + ": --also-kernel: this process cannot use bpf(): " + probe.reason);
+            return make_error(ErrorCode::kPermission,
+                              path + ": --also-kernel: this process cannot use bpf(): " + probe.reason);
     }
     std::string object = options.object_override;
     const std::filesystem::path base = std::filesystem::path(path).parent_path();

@@ -34,7 +34,8 @@ Result<Contents> bpfvm_contents(Object& obj, const std::string& name) {
     return out;
 }
 
-void compare_contents(const std::string& name, const Contents& kernel, const Contents& vm, std::vector<std::string>& diffs) {
+void compare_contents(const std::string& name, const Contents& kernel, const Contents& vm,
+                      std::vector<std::string>& diffs) {
     for (const auto& [k, v] : kernel) {
         auto it = vm.find(k);
         if (it == vm.end())
@@ -51,7 +52,8 @@ void compare_contents(const std::string& name, const Contents& kernel, const Con
 std::string errno_name_in(const std::string& message) {
     for (size_t pos = message.find("(E"); pos != std::string::npos; pos = message.find("(E", pos + 1)) {
         size_t end = pos + 2;
-        while (end < message.size() && ((message[end] >= 'A' && message[end] <= 'Z') || (message[end] >= '0' && message[end] <= '9')))
+        while (end < message.size() &&
+               ((message[end] >= 'A' && message[end] <= 'Z') || (message[end] >= '0' && message[end] <= '9')))
             ++end;
         if (end < message.size() && message[end] == ')' && end > pos + 2) return message.substr(pos + 1, end - pos - 1);
     }
@@ -89,13 +91,15 @@ KernelComparison compare_with_kernel(const KernelCase& c, Object& obj, const Res
             auto layout = ko->map_layout(p.map);
             if (layout && layout->value_size != p.value.size()) {
                 out.note = "not compared: per-cpu map " + p.map + " has " + std::to_string(layout->value_size) +
-                           " value bytes in the kernel (its possible cpus), " + std::to_string(p.value.size()) + " in bpfvm";
+                           " value bytes in the kernel (its possible cpus), " + std::to_string(p.value.size()) +
+                           " in bpfvm";
                 return out;
             }
         }
         uint32_t slot = 0;
         if (!p.program.empty() && p.key.size() == 4) std::memcpy(&slot, p.key.data(), 4);
-        Status st = p.program.empty() ? ko->update_map(p.map, p.key, p.value) : ko->set_prog_array_slot(p.map, slot, p.program);
+        Status st =
+            p.program.empty() ? ko->update_map(p.map, p.key, p.value) : ko->set_prog_array_slot(p.map, slot, p.program);
         if (!st) {
             out.differences.push_back("kernel: initial entry of " + p.map + ": " + st.error().to_string());
             return out;
@@ -111,15 +115,17 @@ KernelComparison compare_with_kernel(const KernelCase& c, Object& obj, const Res
     // Refused or not, and why.
     if (!k || !run) {
         if (k && !run)
-            out.differences.push_back("the kernel ran the case (retval " + std::to_string(k->retval) + "), bpfvm failed: " +
-                                      run.error().to_string());
+            out.differences.push_back("the kernel ran the case (retval " + std::to_string(k->retval) +
+                                      "), bpfvm failed: " + run.error().to_string());
         else if (!k && run)
             out.differences.push_back("the kernel refused the case (" + k.error().message + "), bpfvm ran it (retval " +
                                       std::to_string(run->retval) + ")");
         else if (errno_name_in(k.error().message) != errno_name_in(run.error().to_string()))
             out.differences.push_back("both refused, the kernel with " + errno_name_in(k.error().message) + " (" +
-                                      k.error().message + "), bpfvm with '" + errno_name_in(run.error().to_string()) + "'");
-        out.note = out.differences.empty() ? "same as the kernel (refused: " + errno_name_in(k.error().message) + ")" : "";
+                                      k.error().message + "), bpfvm with '" + errno_name_in(run.error().to_string()) +
+                                      "'");
+        out.note =
+            out.differences.empty() ? "same as the kernel (refused: " + errno_name_in(k.error().message) + ")" : "";
         return out;
     }
     if (static_cast<uint32_t>(run->retval) != k->retval)

@@ -69,7 +69,8 @@ Status setup_xdp(const std::string& where, std::optional<AttachType> attach, con
     const size_t size = in.data.size();
     if (!in.ctx.empty()) {
         if (!ctx_init(in.ctx, sizeof(XdpMd), s.user_ctx))
-            return refused(where, "E2BIG", "context bytes past struct xdp_md are not zero, or more than a page of them");
+            return refused(where, "E2BIG",
+                           "context bytes past struct xdp_md are not zero, or more than a page of them");
         std::memcpy(&md, s.user_ctx.data(), sizeof md);
         if (md.data_meta != 0 || md.data_end != size || md.data > md.data_end || (md.data & 3) || md.data > 32)
             return refused(where, "EINVAL",
@@ -122,7 +123,8 @@ Status setup_skb(const std::string& where, ProgramType type, const TestRunInput&
     SkBuffMd user{};
     if (!in.ctx.empty()) {
         if (!ctx_init(in.ctx, sizeof(SkBuffMd), s.user_ctx))
-            return refused(where, "E2BIG", "context bytes past struct __sk_buff are not zero, or more than a page of them");
+            return refused(where, "E2BIG",
+                           "context bytes past struct __sk_buff are not zero, or more than a page of them");
         std::memcpy(&user, s.user_ctx.data(), sizeof user);
         if (user.ifindex > 1)
             return refused(where, "ENODEV", "no device with ifindex " + std::to_string(user.ifindex) +
@@ -286,8 +288,8 @@ uint32_t RunSetup::legacy_packet_len() const {
     return model == CtxModel::Skb ? static_cast<uint32_t>(skb.data_end - skb.data) : 0;
 }
 
-Result<std::unique_ptr<RunSetup>> setup_run(ProgramType type, std::optional<AttachType> attach, const TestRunInput& input,
-                                            uint32_t max_ctx_end, const std::string& where) {
+Result<std::unique_ptr<RunSetup>> setup_run(ProgramType type, std::optional<AttachType> attach,
+                                            const TestRunInput& input, uint32_t max_ctx_end, const std::string& where) {
     auto s = std::make_unique<RunSetup>();
     s->model = ctx_model(type);
     s->packet.type = type;

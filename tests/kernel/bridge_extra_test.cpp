@@ -54,10 +54,11 @@ TEST_F(Bridge, VerifierRejectionNamesInstructionReasonAndSource) {
     EXPECT_EQ(e.code, ErrorCode::kRejected);
     EXPECT_EQ(e.pc, 1u);
     EXPECT_EQ(e.where, fixture("rejected") + ": reads_a_number_as_pointer");
-    EXPECT_EQ(e.message.rfind("BPF_PROG_LOAD of socket_filter program: Permission denied (EACCES): R1 invalid mem access "
-                              "'scalar'\nverifier log (last lines):\n",
-                              0),
-              0u)
+    EXPECT_EQ(
+        e.message.rfind("BPF_PROG_LOAD of socket_filter program: Permission denied (EACCES): R1 invalid mem access "
+                        "'scalar'\nverifier log (last lines):\n",
+                        0),
+        0u)
         << e.message;
     EXPECT_NE(e.source.find("rejected.bpf.c:9:"), std::string::npos) << e.source;
     EXPECT_NE(e.source.find("return *p;"), std::string::npos) << e.source;

@@ -54,8 +54,10 @@ TEST_F(Cli, TraceRunqlatDrawsTheHistogram) {
     BPFVM_REQUIRE_TRACING();
     ProcessResult r = run_bpfvm({"trace", tool("runqlat"), "-d", "1", "--name-prefix", prefix_}, 30);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("\nrunqlat_hist_usecs:\n     usecs               : count    distribution\n         0 -> 1          : "),
-              std::string::npos)
+    EXPECT_NE(
+        r.out.find(
+            "\nrunqlat_hist_usecs:\n     usecs               : count    distribution\n         0 -> 1          : "),
+        std::string::npos)
         << r.out;
 }
 
@@ -69,7 +71,8 @@ TEST_F(Cli, TraceJsonLines) {
     EXPECT_EQ(r.err.rfind("Tracing tracepoint syscalls/sys_enter_execve... Hit Ctrl-C to end.\n", 0), 0u) << r.err;
     EXPECT_NE(r.out.find("{\"map\":\"events\",\"cpu\":0,\"event\":{\"pid\":"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"filename\":\"/bin/echo\",\"arg1\":\"bpfvm-json-check\""), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("{\"map\":\"execs_total\",\"type\":\"hash\",\"entries\":[{\"key\":"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("{\"map\":\"execs_total\",\"type\":\"hash\",\"entries\":[{\"key\":"), std::string::npos)
+        << r.out;
 }
 
 TEST_F(Cli, AttachHoldsUntilSigtermThenDetaches) {
@@ -91,7 +94,8 @@ TEST_F(Cli, AttachPinStaysUntilUnload) {
     const std::string dir = *root + "/" + prefix_ + "pins";
     ProcessResult r = run_bpfvm({"attach", tool("execsnoop"), "--pin", dir, "--name-prefix", prefix_});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("pinned under " + dir + " (links/, programs/, maps/): the programs stay attached"), std::string::npos);
+    EXPECT_NE(r.out.find("pinned under " + dir + " (links/, programs/, maps/): the programs stay attached"),
+              std::string::npos);
     EXPECT_EQ(programs_named(prefix_).size(), 1u) << "the pinned link should keep the program attached";
     r = run_bpfvm({"maps", "--pinned", dir});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -117,13 +121,15 @@ TEST_F(Cli, LoadShowsWhyTheVerifierRejects) {
 TEST_F(Cli, RunKernelAndTestAlsoKernel) {
     BPFVM_REQUIRE_KERNEL();
     const std::string frame = "ffffffffffff 020000000001 0800 4500001c 00000000 4011 0000 0a000001 0a000002";
-    ProcessResult r = run_bpfvm({"run", example("xdp_counter"), "--program", "xdp_count", "--data-hex", frame, "--kernel"});
+    ProcessResult r =
+        run_bpfvm({"run", example("xdp_counter"), "--program", "xdp_count", "--data-hex", frame, "--kernel"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.rfind("retval: 2 (0x2)\n", 0), 0u) << r.out;
     EXPECT_NE(r.out.find(" ns per run (1 run, kernel)\n"), std::string::npos) << r.out;
     r = run_bpfvm({"run", example("xdp_counter"), "--program", "xdp_count", "--data-hex", "ffff", "--kernel"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(r.err, "bpfvm run: " + example("xdp_counter") + ": xdp_count: BPF_PROG_TEST_RUN: Invalid argument (EINVAL)\n");
+    EXPECT_EQ(r.err,
+              "bpfvm run: " + example("xdp_counter") + ": xdp_count: BPF_PROG_TEST_RUN: Invalid argument (EINVAL)\n");
     r = run_bpfvm({"test", std::string(BPFVM_EXAMPLES_BUILD_DIR) + "/xdp_counter.test.json", "--also-kernel"});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("PASS counts one UDP packet and passes it [same as the kernel (retval, data, "),
@@ -140,7 +146,8 @@ TEST_F(Cli, BadInputGetsAClearErrorAndExitCodeTwo) {
     };
     const std::string target = std::string(BPFVM_TOOLS_BUILD_DIR) + "/uprobe_target";
     const std::vector<Case> cases = {
-        {{"trace", "/nonexistent/x.bpf.o"}, "bpfvm trace: /nonexistent/x.bpf.o: cannot open object file: no such file\n"},
+        {{"trace", "/nonexistent/x.bpf.o"},
+         "bpfvm trace: /nonexistent/x.bpf.o: cannot open object file: no such file\n"},
         {{"load", "/nonexistent/x.bpf.o"}, "bpfvm load: /nonexistent/x.bpf.o: cannot open object file: no such file\n"},
         {{"attach", tool("execsnoop"), "--program", "nope"},
          "bpfvm attach: " + tool("execsnoop") + ": no program 'nope' (programs: trace_execve)\n"},
@@ -159,8 +166,10 @@ TEST_F(Cli, BadInputGetsAClearErrorAndExitCodeTwo) {
          "bpfvm trace: --event-type events=nope: no struct 'nope' in the BTF of " + tool("opensnoop") + "\n"},
         {{"trace", tool("opensnoop"), "--hist", "opens_total=log3"},
          "bpfvm trace: --hist opens_total=log3: expected log2 or linear:STEP, not 'log3'\n"},
-        {{"trace", tool("opensnoop"), "--set", "targ_tgid=abc"}, "bpfvm trace: --set targ_tgid=abc: 'abc' is not an integer\n"},
-        {{"trace", tool("opensnoop"), "--set", "nope=1"}, "bpfvm trace: no global variable 'nope' in " + tool("opensnoop") + "\n"},
+        {{"trace", tool("opensnoop"), "--set", "targ_tgid=abc"},
+         "bpfvm trace: --set targ_tgid=abc: 'abc' is not an integer\n"},
+        {{"trace", tool("opensnoop"), "--set", "nope=1"},
+         "bpfvm trace: no global variable 'nope' in " + tool("opensnoop") + "\n"},
         {{"maps", "--pinned", "/tmp"}, "bpfvm maps: /tmp is not on a bpffs mount\n"},
         {{"maps"}, "bpfvm maps: give either OBJ or --pinned PATH\n"},
         {{"unload", "/nonexistent/pins"}, "bpfvm unload: /nonexistent/pins: no such directory\n"},

@@ -174,8 +174,9 @@ TEST_F(Metrics, ServeMetricsCommandEndToEnd) {
     EXPECT_NE(body.find("ebpf_exporter_ebpf_program_run_count_total{id=\""), std::string::npos);
     ProcessResult r = server.stop();
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out.rfind("Serving metrics of " + tool("syslat") + " (raw tracepoint sys_enter, raw tracepoint sys_exit) on http://" +
-                              listen + "/metrics. Hit Ctrl-C to stop.\n",
+    EXPECT_EQ(r.out.rfind("Serving metrics of " + tool("syslat") +
+                              " (raw tracepoint sys_enter, raw tracepoint sys_exit) on http://" + listen +
+                              "/metrics. Hit Ctrl-C to stop.\n",
                           0),
               0u)
         << r.out;
@@ -188,29 +189,35 @@ TEST_F(Metrics, PortInUseAndBadConfigsExitWithTwo) {
     const std::string listen = "127.0.0.1:" + std::to_string((*taken)->port());
     auto again = observe::MetricsServer::start(listen, [] { return Result<std::string>(std::string()); });
     ASSERT_FALSE(again.has_value());
-    EXPECT_EQ(again.error().message, "cannot listen on " + listen + ": Address already in use (another process listens on port " +
+    EXPECT_EQ(again.error().message, "cannot listen on " + listen +
+                                         ": Address already in use (another process listens on port " +
                                          std::to_string((*taken)->port()) + ")");
     const std::string yaml = std::string(BPFVM_EXAMPLES_SOURCE_DIR) + "/tools/syslat.yaml";
-    ProcessResult r = run_bpfvm({"serve-metrics", tool("syslat"), "--config", yaml, "--listen", listen, "--name-prefix", prefix_});
+    ProcessResult r =
+        run_bpfvm({"serve-metrics", tool("syslat"), "--config", yaml, "--listen", listen, "--name-prefix", prefix_});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(r.err, "bpfvm serve-metrics: cannot listen on " + listen +
-                         ": Address already in use (another process listens on port " + std::to_string((*taken)->port()) +
-                         ")\n");
+                         ": Address already in use (another process listens on port " +
+                         std::to_string((*taken)->port()) + ")\n");
 
     const std::string bad = "/tmp/bpfvm-bad-metrics-" + std::to_string(::getpid()) + ".yaml";
     std::ofstream(bad) << "metrics:\n  counters: [\n";
     r = run_bpfvm({"serve-metrics", tool("syslat"), "--config", bad});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(r.err.rfind("bpfvm serve-metrics: " + bad + ":3: malformed YAML: ", 0), 0u) << r.err;
-    std::ofstream(bad) << "metrics:\n  counters:\n    - name: no_such_map\n      labels: [{name: k, size: 8, decoders: [{name: uint}]}]\n";
+    std::ofstream(bad) << "metrics:\n  counters:\n    - name: no_such_map\n      labels: [{name: k, size: 8, decoders: "
+                          "[{name: uint}]}]\n";
     r = run_bpfvm({"serve-metrics", tool("syslat"), "--config", bad});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(r.err, "bpfvm serve-metrics: " + bad + ": metric 'no_such_map': " + tool("syslat") + " has no map 'no_such_map'\n");
-    std::ofstream(bad) << "metrics:\n  counters:\n    - name: syscalls_total\n      labels: [{name: k, size: 4, decoders: [{name: uint}]}]\n";
+    EXPECT_EQ(r.err, "bpfvm serve-metrics: " + bad + ": metric 'no_such_map': " + tool("syslat") +
+                         " has no map 'no_such_map'\n");
+    std::ofstream(bad) << "metrics:\n  counters:\n    - name: syscalls_total\n      labels: [{name: k, size: 4, "
+                          "decoders: [{name: uint}]}]\n";
     r = run_bpfvm({"serve-metrics", tool("syslat"), "--config", bad});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(r.err, "bpfvm serve-metrics: " + bad +
-                         ": metric 'syscalls_total': labels cover 4 bytes but the keys of map 'syscalls_total' have 8\n");
+    EXPECT_EQ(r.err,
+              "bpfvm serve-metrics: " + bad +
+                  ": metric 'syscalls_total': labels cover 4 bytes but the keys of map 'syscalls_total' have 8\n");
     std::remove(bad.c_str());
     r = run_bpfvm({"serve-metrics", tool("syslat"), "--config", yaml, "--listen", "localhost"});
     EXPECT_EQ(r.exit_code, 2);

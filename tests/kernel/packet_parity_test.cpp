@@ -35,8 +35,12 @@ Bytes cat(std::initializer_list<Bytes> parts) {
     return out;
 }
 
-Bytes eth(uint16_t type) { return {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, uint8_t(type >> 8), uint8_t(type)}; }
-Bytes vlan(uint16_t tci, uint16_t inner) { return {uint8_t(tci >> 8), uint8_t(tci), uint8_t(inner >> 8), uint8_t(inner)}; }
+Bytes eth(uint16_t type) {
+    return {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, uint8_t(type >> 8), uint8_t(type)};
+}
+Bytes vlan(uint16_t tci, uint16_t inner) {
+    return {uint8_t(tci >> 8), uint8_t(tci), uint8_t(inner >> 8), uint8_t(inner)};
+}
 
 Bytes ipv4(uint8_t proto, uint16_t payload, uint8_t option_words = 0) {
     const uint16_t len = static_cast<uint16_t>(20 + option_words * 4 + payload);
@@ -61,18 +65,22 @@ Bytes udp(uint16_t dport, uint16_t payload) {
 }
 
 Bytes tcp(uint16_t dport) {
-    return {0x30, 0x39, uint8_t(dport >> 8), uint8_t(dport), 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0};
+    return {0x30, 0x39, uint8_t(dport >> 8), uint8_t(dport), 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0,
+            0,    0};
 }
 
 /// Every frame of the set: truncations at every byte included. Deduplicated as strings (g++ 12
 /// warns falsely on std::less over byte vectors).
 std::vector<Bytes> packet_set() {
     std::set<std::string> set;
-    auto add = [&](const Bytes& frame, size_t n) { set.insert(std::string(frame.begin(), frame.begin() + static_cast<long>(n))); };
+    auto add = [&](const Bytes& frame, size_t n) {
+        set.insert(std::string(frame.begin(), frame.begin() + static_cast<long>(n)));
+    };
     const Bytes long_udp = cat({eth(0x0800), ipv4(17, 8 + 86), udp(53, 86)});  // 128 bytes
     for (size_t n = 0; n <= 128; ++n) add(long_udp, n);
     // IPv6 extension headers: hop-by-hop (0) -> routing (43) -> fragment (44) -> destination options (60) -> TCP.
-    const Bytes ext = {43, 0, 1, 4, 0, 0, 0, 0,  44, 0, 0, 0, 0, 0, 0, 0,  60, 0, 0, 0, 0, 0, 0, 1,  6, 0, 1, 4, 0, 0, 0, 0};
+    const Bytes ext = {43, 0, 1, 4, 0, 0, 0, 0, 44, 0, 0, 0, 0, 0, 0, 0,
+                       60, 0, 0, 0, 0, 0, 0, 1, 6,  0, 1, 4, 0, 0, 0, 0};
     const std::vector<Bytes> frames = {
         cat({eth(0x0800), ipv4(17, 12), udp(53, 4)}),
         cat({eth(0x0800), ipv4(17, 12), udp(23, 4)}),
@@ -192,8 +200,10 @@ TEST_P(TestRunParity, GeneratedPacketsAgreeWithTheKernel) {
             } else {
                 if (k->retval != static_cast<uint32_t>(v->retval))
                     diff += "retval kernel " + std::to_string(k->retval) + " bpfvm " + std::to_string(v->retval) + "; ";
-                if (k->data != v->data_out) diff += "data_out kernel " + to_hex(k->data) + " bpfvm " + to_hex(v->data_out) + "; ";
-                if (k->ctx != v->ctx_out) diff += "ctx_out kernel " + to_hex(k->ctx) + " bpfvm " + to_hex(v->ctx_out) + "; ";
+                if (k->data != v->data_out)
+                    diff += "data_out kernel " + to_hex(k->data) + " bpfvm " + to_hex(v->data_out) + "; ";
+                if (k->ctx != v->ctx_out)
+                    diff += "ctx_out kernel " + to_hex(k->ctx) + " bpfvm " + to_hex(v->ctx_out) + "; ";
             }
             for (auto& [name, rb] : rings) {
                 std::vector<std::string> krec, vrec;
@@ -201,8 +211,9 @@ TEST_P(TestRunParity, GeneratedPacketsAgreeWithTheKernel) {
                 if (v)
                     for (const auto& e : v->events)
                         if (e.map == name) vrec.push_back(to_hex(e.data));
-                if (krec != vrec) diff += "ringbuf " + name + ": kernel " + std::to_string(krec.size()) + " records, bpfvm " +
-                                          std::to_string(vrec.size()) + "; ";
+                if (krec != vrec)
+                    diff += "ringbuf " + name + ": kernel " + std::to_string(krec.size()) + " records, bpfvm " +
+                            std::to_string(vrec.size()) + "; ";
             }
             if (!diff.empty()) {
                 if (++differences <= 20)

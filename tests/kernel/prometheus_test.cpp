@@ -57,7 +57,8 @@ TEST_F(PrometheusScrape, PrometheusReadsCountersAndHistogramQuantiles) {
     BPFVM_REQUIRE_KERNEL();
     const std::string prometheus = find_prometheus();
     if (prometheus.empty())
-        GTEST_SKIP() << "the prometheus package is not installed (apt-get install prometheus; bpfvm.sh test installs it)";
+        GTEST_SKIP()
+            << "the prometheus package is not installed (apt-get install prometheus; bpfvm.sh test installs it)";
 
     auto config = observe::load_metrics_config(std::string(BPFVM_FIXTURES_SOURCE_DIR) + "/metrics.yaml");
     ASSERT_TRUE(config.has_value()) << config.error().to_string();
@@ -70,9 +71,11 @@ TEST_F(PrometheusScrape, PrometheusReadsCountersAndHistogramQuantiles) {
     ASSERT_TRUE(k.update_map("errors_total", le(2, 8), le(42, 8)).has_value());
     // Latency slots (exp2, 1 ms multiplier): 1 in (0, 1ms], 3 in (2, 4ms], 1 in (4, 8ms], 2 in (128, 256ms].
     const uint64_t slots[10] = {1, 0, 3, 1, 0, 0, 0, 0, 2, 45};
-    for (uint32_t i = 0; i < 10; ++i) ASSERT_TRUE(k.update_map("latency_seconds", le(i, 4), le(slots[i], 8)).has_value());
+    for (uint32_t i = 0; i < 10; ++i)
+        ASSERT_TRUE(k.update_map("latency_seconds", le(i, 4), le(slots[i], 8)).has_value());
     observe::Session* live = s->get();
-    auto server = observe::MetricsServer::start("127.0.0.1:0", [&] { return observe::render_session_metrics(*live, *config); });
+    auto server =
+        observe::MetricsServer::start("127.0.0.1:0", [&] { return observe::render_session_metrics(*live, *config); });
     ASSERT_TRUE(server.has_value()) << server.error().to_string();
 
     // Prometheus with its own config and data directory on a loopback port.

@@ -100,7 +100,8 @@ TEST_F(ToolsInKernel, OpensnoopReportsOurOpensWithFilenameAndErrno) {
             << "events seen:\n" << testing::PrintToString(lines);
         EXPECT_TRUE(has_line_with(lines, {pid, "ret=-2", "fname=/nonexistent/bpfvm-opensnoop"}))
             << "events seen:\n" << testing::PrintToString(lines);
-        for (const auto& l : lines) EXPECT_NE(l.find(pid), std::string::npos) << "targ_tgid let another process through: " << l;
+        for (const auto& l : lines)
+            EXPECT_NE(l.find(pid), std::string::npos) << "targ_tgid let another process through: " << l;
 
         auto errors = (*s)->snapshot("open_errors_total");
         ASSERT_TRUE(errors.has_value()) << errors.error().to_string();
@@ -224,7 +225,8 @@ TEST_F(ToolsInKernel, FentryRunsOnTheKernelFunction) {
     SessionOptions o = options();
     o.programs = {"on_unlink_fentry"};
     auto s = Session::open(fixture("probes"), o);
-    if (!s && (s.error().message.find("BPF trampolines") != std::string::npos || s.error().code == ErrorCode::kPermission))
+    if (!s &&
+        (s.error().message.find("BPF trampolines") != std::string::npos || s.error().code == ErrorCode::kPermission))
         GTEST_SKIP() << "this kernel does not let us attach fentry programs: " << s.error().to_string();
     ASSERT_TRUE(s.has_value()) << s.error().to_string();
     EXPECT_EQ((*s)->programs()[0].attachment, "fentry do_unlinkat");
@@ -247,11 +249,12 @@ TEST_F(ToolsInKernel, KprobesNameWhatIsMissingWhereTheKernelHasNone) {
     }
     ASSERT_FALSE(s.has_value());
     EXPECT_EQ(s.error().code, ErrorCode::kUnsupported);
-    EXPECT_EQ(s.error().to_string(),
-              fixture("probes") +
-                  ": on_unlink_kprobe (section 'kprobe/do_unlinkat'): kprobe do_unlinkat: this kernel has no kprobes "
-                  "(CONFIG_KPROBES is off: /sys/bus/event_source/devices/kprobe/type is missing); attach to the function "
-                  "with fentry/do_unlinkat or use a tracepoint instead");
+    EXPECT_EQ(
+        s.error().to_string(),
+        fixture("probes") +
+            ": on_unlink_kprobe (section 'kprobe/do_unlinkat'): kprobe do_unlinkat: this kernel has no kprobes "
+            "(CONFIG_KPROBES is off: /sys/bus/event_source/devices/kprobe/type is missing); attach to the function "
+            "with fentry/do_unlinkat or use a tracepoint instead");
 }
 
 TEST_F(ToolsInKernel, PerfEventSamplesTheCpus) {
@@ -280,7 +283,8 @@ TEST_F(ToolsInKernel, AttachErrorsNameTheMissingPiece) {
     o.attach_options.interface = "nosuchif0";
     xdp = Session::open(example("xdp_counter"), o);
     ASSERT_FALSE(xdp.has_value());
-    EXPECT_EQ(xdp.error().to_string(), example("xdp_counter") + ": xdp_count (section 'xdp'): no network interface 'nosuchif0'");
+    EXPECT_EQ(xdp.error().to_string(),
+              example("xdp_counter") + ": xdp_count (section 'xdp'): no network interface 'nosuchif0'");
     o = options();
     o.attach_options.uprobe = "/etc/passwd:main";
     auto up = Session::open(tool("uprobe_count"), o);

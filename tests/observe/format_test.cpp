@@ -39,7 +39,8 @@ protected:
 
 TEST_F(OpensnoopBtf, StructAsTextJsonAndFields) {
     const auto e = open_event(-2, "cat", "/etc/passwd");
-    EXPECT_EQ(format_value(*object_.btf, event_, e), "{pid=12 tid=13 uid=0 ret=-2 flags=577 comm=cat fname=/etc/passwd}");
+    EXPECT_EQ(format_value(*object_.btf, event_, e),
+              "{pid=12 tid=13 uid=0 ret=-2 flags=577 comm=cat fname=/etc/passwd}");
     EXPECT_EQ(format_json(*object_.btf, event_, e),
               "{\"pid\":12,\"tid\":13,\"uid\":0,\"ret\":-2,\"flags\":577,\"comm\":\"cat\",\"fname\":\"/etc/passwd\"}");
     const auto fields = format_fields(*object_.btf, event_, e);
@@ -52,7 +53,8 @@ TEST_F(OpensnoopBtf, StructAsTextJsonAndFields) {
 
 TEST_F(OpensnoopBtf, StringsWithSpacesAreQuotedAndShortRecordsShowQuestionMarks) {
     const auto e = open_event(3, "my tool", "a \"b\"");
-    EXPECT_EQ(format_value(*object_.btf, event_, e), "{pid=12 tid=13 uid=0 ret=3 flags=577 comm=\"my tool\" fname=\"a \\\"b\\\"\"}");
+    EXPECT_EQ(format_value(*object_.btf, event_, e),
+              "{pid=12 tid=13 uid=0 ret=3 flags=577 comm=\"my tool\" fname=\"a \\\"b\\\"\"}");
     const std::vector<uint8_t> shorter(e.begin(), e.begin() + 10);
     EXPECT_EQ(format_value(*object_.btf, event_, shorter), "{pid=12 tid=13 uid=? ret=? flags=? comm=? fname=?}");
 }
@@ -144,7 +146,8 @@ TEST_F(OpensnoopBtf, HashMapAsATableWithBtfColumns) {
     m.entries = {entry("cat", 3), entry("ls", 10)};
     EXPECT_EQ(format_map(m), "\nopens_total (hash, 2 entries):\nKEY  VALUE\ncat  3\nls   10\n");
     EXPECT_EQ(format_map_json(m),
-              "{\"map\":\"opens_total\",\"type\":\"hash\",\"entries\":[{\"key\":\"cat\",\"value\":3},{\"key\":\"ls\",\"value\":10}]}");
+              "{\"map\":\"opens_total\",\"type\":\"hash\",\"entries\":[{\"key\":\"cat\",\"value\":3},{\"key\":\"ls\","
+              "\"value\":10}]}");
     MapPrintOptions few;
     few.max_rows = 1;
     EXPECT_EQ(format_map(m, few), "\nopens_total (hash, 2 entries):\nKEY  VALUE\ncat  3\n... 1 more\n");

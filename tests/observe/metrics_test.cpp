@@ -63,12 +63,14 @@ TEST(MetricsConfig, RefusesMistakesNamingLineAndPath) {
     EXPECT_EQ(config_error("metrics:\n  histograms:\n    - name: h\n      bucket_type: log\n      bucket_min: 0\n"
                            "      bucket_max: 2\n      labels: [{name: b, size: 4, decoders: [{name: uint}]}]\n"),
               "m.yaml:4: metrics.histograms[0].bucket_type: expected exp2, exp2zero, linear or fixed, not 'log'");
-    EXPECT_EQ(config_error("metrics:\n  counters:\n    - name: a\n      labels:\n        - name: l\n          decoders: [{name: uint}]\n"),
+    EXPECT_EQ(config_error("metrics:\n  counters:\n    - name: a\n      labels:\n        - name: l\n          "
+                           "decoders: [{name: uint}]\n"),
               "m.yaml:5: metrics.counters[0].labels[0]: missing \"size\" (bytes of the key, padding included)");
-    EXPECT_EQ(config_error("metrics:\n  counters:\n    - name: a\n      labels:\n        - name: l\n          size: 4\n"
-                           "          decoders: [{name: pci_vendor}]\n"),
-              "m.yaml:7: metrics.counters[0].labels[0].decoders[0].name: decoder 'pci_vendor' is not supported by bpfvm "
-              "(supported: uint, string, hex, syscall, errno, inet_ip, static_map, regexp, ksym, ifname, dname)");
+    EXPECT_EQ(
+        config_error("metrics:\n  counters:\n    - name: a\n      labels:\n        - name: l\n          size: 4\n"
+                     "          decoders: [{name: pci_vendor}]\n"),
+        "m.yaml:7: metrics.counters[0].labels[0].decoders[0].name: decoder 'pci_vendor' is not supported by bpfvm "
+        "(supported: uint, string, hex, syscall, errno, inet_ip, static_map, regexp, ksym, ifname, dname)");
     EXPECT_EQ(config_error("metrics: [1, 2\n"), "m.yaml:2: malformed YAML: end of sequence flow not found");
     EXPECT_EQ(config_error("metrics:\n  counters: []\n"), "m.yaml:2: metrics: no counters and no histograms");
     EXPECT_EQ(config_error("metrics:\n  counters:\n    - name: 9lives\n"),
@@ -111,7 +113,9 @@ TEST(Decoders, TurnKeyBytesIntoLabelValues) {
     EXPECT_EQ(decode_one({'l', 's', 0, 0}, label("c", 4, {{"string"}, only_cat})), "(dropped)");
     EXPECT_EQ(decode_one({3, 'w', 'w', 'w', 2, 'i', 'o', 0}, label("q", 8, {{"dname"}})), "www.io");
     EXPECT_EQ(decode_one(le(1, 8), label("e", 4, {{"uint"}})), "error: labels cover 4 bytes, the key has 8");
-    EXPECT_EQ(decode_one(le(1, 8), label("e", 8, {{"errno"}})).rfind("error: label e: decoder errno: expected a decimal", 0), 0u);
+    EXPECT_EQ(
+        decode_one(le(1, 8), label("e", 8, {{"errno"}})).rfind("error: label e: decoder errno: expected a decimal", 0),
+        0u);
 }
 
 TEST(Exposition, FloatsAsPrometheusWritesThem) {
@@ -166,7 +170,8 @@ TEST(Exposition, CountersHistogramsAndProgramMetrics) {
               "ebpf_exporter_enabled_configs{name=\"errors\"} 1\n"
               "# HELP ebpf_exporter_ebpf_program_info Info about ebpf programs\n"
               "# TYPE ebpf_exporter_ebpf_program_info gauge\n"
-              "ebpf_exporter_ebpf_program_info{config=\"errors\",id=\"42\",program=\"trace_exit\",tag=\"0123456789abcdef\"} 1\n"
+              "ebpf_exporter_ebpf_program_info{config=\"errors\",id=\"42\",program=\"trace_exit\",tag="
+              "\"0123456789abcdef\"} 1\n"
               "# HELP ebpf_exporter_ebpf_program_run_count_total How many times has the program been executed\n"
               "# TYPE ebpf_exporter_ebpf_program_run_count_total counter\n"
               "ebpf_exporter_ebpf_program_run_count_total{id=\"42\",program=\"trace_exit\"} 10\n"
@@ -191,7 +196,8 @@ metrics:
     auto config = parse_metrics_config(yaml, "sizes.yaml");
     ASSERT_TRUE(config.has_value()) << config.error().to_string();
     // key {dev, bucket} as one little-endian u64: dev in the low half.
-    MapSnapshot m = u64_map("sizes_bytes", 8, {{(uint64_t{0} << 32) | 7, 2}, {(uint64_t{1} << 32) | 7, 3}, {(uint64_t{1} << 32) | 9, 4}});
+    MapSnapshot m = u64_map("sizes_bytes", 8,
+                            {{(uint64_t{0} << 32) | 7, 2}, {(uint64_t{1} << 32) | 7, 3}, {(uint64_t{1} << 32) | 9, 4}});
     ExpositionInput in;
     in.config = &*config;
     in.prefix = "bpfvm_";
