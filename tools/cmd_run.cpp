@@ -90,7 +90,8 @@ const CommandRegistrar kRegisterRun(30, [](CLI::App& app, int& exit_code) {
         "argument). Exit status: 0 ok, 1 the run trapped, 2 bad usage or input.\n\n"
         "Examples:\n"
         "  bpfvm run --raw fib.bin --mem-hex 1e --engine interp\n"
-        "  bpfvm run prog.bpf.o --program xdp_count --data-hex 'ff ff ff ff ff ff' --json\n");
+        "  bpfvm run prog.bpf.o --program xdp_count --data-hex 'ff ff ff ff ff ff' --json\n"
+        "  bpfvm run prog.bpf.o --program xdp_count --data-hex 'ff ff ff ff ff ff' --kernel   (needs root)\n");
     cmd->add_option("FILE", options->file, "ELF object file, or raw bytecode with --raw")->required()->check(CLI::ExistingFile);
     cmd->add_flag("--raw", options->raw, "FILE is raw bytecode (8-byte little-endian slots)");
     cmd->add_option("--mem-hex", options->mem_hex, "Input memory for raw programs as hex bytes, e.g. 'aa bb 0c'");
@@ -112,7 +113,16 @@ const CommandRegistrar kRegisterRun(30, [](CLI::App& app, int& exit_code) {
     cmd->add_flag("--unchecked", options->unchecked, "Skip bounds checks and the instruction budget (verified programs only)");
     cmd->add_option("--max-insns", options->max_insns, "Instruction budget in checked mode (default 100000000)")
         ->check(CLI::Range(uint64_t{1}, ~uint64_t{0}));
-    cmd->callback([options, &exit_code] { exit_code = options->raw ? run_raw(*options) : run_object_command(*options); });
+    cmd->add_flag("--kernel", options->kernel,
+                  "Run an object's program in the running kernel (BPF_PROG_TEST_RUN over bpf(); needs root)");
+    cmd->callback([options, &exit_code] {
+        if (options->raw && options->kernel) {
+            std::fprintf(stderr, "bpfvm run: --kernel runs object files, not raw bytecode\n");
+            exit_code = 2;
+            return;
+        }
+        exit_code = options->raw ? run_raw(*options) : run_object_command(*options);
+    });
 });
 
 }  // namespace

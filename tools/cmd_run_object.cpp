@@ -1,6 +1,7 @@
 // `bpfvm run OBJ`: test-runs one program of an ELF object the way BPF_PROG_TEST_RUN would and
 // prints retval, output data, context, trace output, events and the time per run (or --json).
-// Flags are parsed by cmd_run.cpp into RunOptions.
+// Flags are parsed by cmd_run.cpp into RunOptions. With --kernel the program runs through the
+// running kernel's BPF_PROG_TEST_RUN instead (same inputs, same output format, engine "kernel").
 #include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 
 #include "bpfvm/asm.hpp"
 #include "bpfvm/bpfvm.hpp"
+#include "bpfvm/kernel.hpp"
 #include "bpfvm/runners/conformance.hpp"
 #include "run_options.hpp"
 
@@ -37,18 +39,60 @@ Result<std::vector<uint8_t>> read_bytes(const std::string& hex, const std::strin
 }
 
 /// --map NAME=KEY:VALUE (hex bytes).
-Status preset_map(Object& obj, const std::string& spec) {
+struct MapPreset {
+    std::string map;
+    std::vector<uint8_t> key, value;
+};
+
+Result<MapPreset> parse_preset(const std::string& spec) {
     const auto eq = spec.find('=');
     const auto colon = spec.find(':', eq == std::string::npos ? 0 : eq);
     if (eq == std::string::npos || colon == std::string::npos)
         return make_error(ErrorCode::kInvalidArgument, "--map " + spec + ": expected NAME=KEY:VALUE (hex)");
-    auto m = obj.map(spec.substr(0, eq));
-    if (!m) return m.error();
     auto key = parse_hex_bytes(spec.substr(eq + 1, colon - eq - 1));
     auto value = parse_hex_bytes(spec.substr(colon + 1));
     if (!key) return make_error(ErrorCode::kInvalidArgument, "--map " + spec + ": key: " + key.error().message);
     if (!value) return make_error(ErrorCode::kInvalidArgument, "--map " + spec + ": value: " + value.error().message);
-    return m->update_bytes(*key, *value);
+    return MapPreset{spec.substr(0, eq), std::move(*key), std::move(*value)};
+}
+
+Status preset_map(Object& obj, const MapPreset& p) {
+    auto m = obj.map(p.map);
+    if (!m) return m.error();
+    return m->update_bytes(p.key, p.value);
+}
+
+/// The same run through the kernel's BPF_PROG_TEST_RUN, reported as a TestRunResult.
+Result<TestRunResult> run_in_kernel(const Object& obj, const std::string& program, const TestRunInput& input,
+                                    const std::vector<MapPreset>& presets) {
+    const kernel::Probe probe = kernel::probe();
+    if (!probe.usable)
+        return make_error(ErrorCode::kPermission, "--kernel: this process cannot use bpf(): " + probe.reason);
+    auto ko = kernel::KernelObject::open(obj.file());
+    if (!ko) return ko.error();
+    BPFVM_TRY(ko->load_all());
+    for (const auto& p : presets) BPFVM_TRY(ko->update_map(p.map, p.key, p.value));
+    kernel::TestRunInput in;
+    in.data = input.data;
+    in.ctx = input.ctx;
+    in.repeat = input.repeat;
+    auto out = ko->test_run(program, in);
+    if (!out) return out.error();
+    TestRunResult r;
+    r.retval = out->retval;
+    r.data_out = out->data;
+    r.ctx_out = out->ctx;
+    r.repeat = input.repeat;
+    r.duration_ns = out->duration_ns;
+    r.engine = "kernel";
+    r.program = program;
+    for (const MapSpec& m : obj.file().maps) {
+        if (m.type != MapType::Ringbuf) continue;
+        auto records = ko->drain_ringbuf(m.name);
+        if (!records) return records.error();
+        for (auto& rec : *records) r.events.push_back({m.name, 0, std::move(rec)});
+    }
+    return r;
 }
 
 /// The trapping instruction's disassembly, when the error names one.
@@ -132,12 +176,16 @@ int run_object_command(const RunOptions& options) {
         if (!engine) return fail("--engine: " + engine.error().message);
         input.engine = *engine;
     }
+    std::vector<MapPreset> presets;
     for (const auto& m : options.map_entries) {
-        Status s = preset_map(*obj, m);
+        auto p = parse_preset(m);
+        if (!p) return fail(p.error().to_string());
+        Status s = preset_map(*obj, *p);
         if (!s) return fail(s.error().to_string());
+        presets.push_back(std::move(*p));
     }
 
-    auto result = obj->test_run(program, input);
+    auto result = options.kernel ? run_in_kernel(*obj, program, input, presets) : obj->test_run(program, input);
     if (!result) {
         const Error& err = result.error();
         std::string message = err.to_string();

@@ -1,5 +1,6 @@
 // `bpfvm test SPEC.json`: runs the cases of a test spec (docs/test-spec.md) against its object and
-// prints `PASS name` / `FAIL name: reason` per case, then `N passed, N failed`.
+// prints `PASS name` / `FAIL name: reason` per case, then `N passed, N failed`. With --also-kernel
+// every case also runs through the kernel's BPF_PROG_TEST_RUN and any difference fails it.
 // Exit status: 0 all passed, 1 a case failed, 2 malformed spec or unusable object.
 #include <cstdio>
 #include <memory>
@@ -16,11 +17,13 @@ struct TestOptions {
     std::string spec;
     std::string engine;
     std::string object;
+    bool also_kernel = false;
 };
 
 int run_test_command(const TestOptions& options) {
     SpecOptions spec_options;
     spec_options.object_override = options.object;
+    spec_options.also_kernel = options.also_kernel;
     if (!options.engine.empty()) {
         auto engine = parse_engine(options.engine);
         if (!engine) {
@@ -34,15 +37,21 @@ int run_test_command(const TestOptions& options) {
         std::fprintf(stderr, "bpfvm test: %s\n", report.error().to_string().c_str());
         return 2;
     }
+    size_t compared = 0;
     for (const auto& c : report->cases) {
+        const std::string note = c.kernel.empty() ? "" : " [" + c.kernel + "]";
+        compared += c.kernel.rfind("same as the kernel", 0) == 0 ? 1 : 0;
         if (c.passed) {
-            std::printf("PASS %s\n", c.name.c_str());
+            std::printf("PASS %s%s\n", c.name.c_str(), note.c_str());
             continue;
         }
         std::printf("FAIL %s: %s\n", c.name.c_str(), c.failures.empty() ? "failed" : c.failures[0].c_str());
         for (size_t i = 1; i < c.failures.size(); ++i) std::printf("     %s\n", c.failures[i].c_str());
+        if (!c.kernel.empty()) std::printf("     [%s]\n", c.kernel.c_str());
     }
-    std::printf("%zu passed, %zu failed\n", report->passed(), report->failed());
+    std::printf("%zu passed, %zu failed", report->passed(), report->failed());
+    if (options.also_kernel) std::printf("; %zu of %zu the same in the kernel", compared, report->cases.size());
+    std::printf("\n");
     return report->failed() == 0 ? 0 : 1;
 }
 
@@ -52,13 +61,20 @@ const CommandRegistrar kRegisterTest(60, [](CLI::App& app, int& exit_code) {
     cmd->footer(
         "Each case test-runs a program on fresh maps with the given data, context and map entries and\n"
         "compares retval, output data, maps and trace output (format: docs/test-spec.md).\n"
+        "--also-kernel runs every case through the kernel's BPF_PROG_TEST_RUN as well (needs root)\n"
+        "and fails it on any difference: refusal and errno, retval, data_out, ctx_out, ring buffer\n"
+        "records and map contents (except the spec's kernel_ignore_maps). Cases of program types the\n"
+        "kernel cannot test-run, and cases marked \"kernel\": false, are run in bpfvm only.\n"
         "Exit status: 0 all passed, 1 a case failed, 2 malformed spec or unusable object.\n\n"
-        "Example:\n  bpfvm test build/examples/xdp_counter.test.json --engine interp");
+        "Examples:\n  bpfvm test build/examples/xdp_counter.test.json --engine interp\n"
+        "  bpfvm test build/examples/tools/syslat.test.json --also-kernel");
     cmd->add_option("SPEC", options->spec, "The JSON test spec")->required()->check(CLI::ExistingFile);
     cmd->add_option("--engine", options->engine, "interp or jit (default: jit where available)")
         ->check(CLI::IsMember({"interp", "jit"}));
     cmd->add_option("--object", options->object, "Use this object file instead of the spec's \"object\"")
         ->check(CLI::ExistingFile);
+    cmd->add_flag("--also-kernel", options->also_kernel,
+                  "Also run each case in the kernel (BPF_PROG_TEST_RUN) and fail on any difference");
     cmd->callback([options, &exit_code] { exit_code = run_test_command(*options); });
 });
 

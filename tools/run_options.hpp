@@ -22,6 +22,7 @@ struct RunOptions {
     bool json = false;                 // --json
     bool unchecked = false;            // --unchecked: skip bounds checks (verified programs only)
     uint64_t max_insns = 100'000'000;  // --max-insns: instruction budget in checked mode
+    bool kernel = false;               // --kernel: BPF_PROG_TEST_RUN in the running kernel (objects)
 };
 
 /// Runs a program from an object file; prints results; returns the exit code.

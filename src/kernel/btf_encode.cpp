@@ -3,9 +3,10 @@
 // The bridge needs the object's BTF in the kernel for one reason: func_info, without which the
 // verifier refuses callbacks (bpf_loop) and cannot name subprograms. Re-encoding the loader's model
 // keeps this module free of ELF parsing. Two adjustments make clang's output acceptable:
-//  - DATASEC types carry size 0 and zero offsets until a loader patches them from the symbol table;
-//    nothing here refers to them (maps are created without BTF), so each becomes an anonymous
-//    `void *`, which keeps every type id unchanged.
+//  - DATASEC types carry size 0 and zero offsets until a loader patches them from the symbol table
+//    (bpfvm's loader does for sections present in the ELF file). The laid-out ones are kept, since
+//    global data maps are created with them as value type; the rest (.kconfig, .ksyms with kfunc
+//    entries) become an anonymous `void *`, which keeps every type id unchanged.
 //  - extern FUNC/VAR linkage (libbpf resolves those) is not accepted by the kernel; it becomes global.
 #include <linux/btf.h>
 
@@ -67,13 +68,31 @@ private:
     std::unordered_map<std::string, uint32_t> offsets_;
 };
 
-void encode_type(BtfWriter& w, const BtfType& t) {
+/// DATASEC entries by offset, as the kernel requires (clang emits them in declaration order).
+std::vector<BtfSecInfo> sorted_vars(const BtfType& t) {
+    std::vector<BtfSecInfo> vars = t.vars;
+    std::stable_sort(vars.begin(), vars.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+    return vars;
+}
+
+void encode_type(BtfWriter& w, const Btf& btf, const BtfType& t) {
     const uint32_t name = w.add_string(t.name);
     const auto vlen = [](size_t n) { return static_cast<uint32_t>(n); };
     switch (t.kind) {
         case BtfKind::Void:  // id 0 is implicit; a stray VOID is encoded as `void *`
-        case BtfKind::Datasec:
             w.put_header(0, BtfKind::Ptr, 0, false, 0);
+            return;
+        case BtfKind::Datasec:
+            if (!datasec_is_laid_out(btf, t)) {
+                w.put_header(0, BtfKind::Ptr, 0, false, 0);
+                return;
+            }
+            w.put_header(name, t.kind, vlen(t.vars.size()), false, t.size);
+            for (const auto& v : sorted_vars(t)) {
+                w.put(v.type);
+                w.put(v.offset);
+                w.put(v.size);
+            }
             return;
         case BtfKind::Int:
             w.put_header(name, t.kind, 0, false, t.size);
@@ -147,9 +166,22 @@ void encode_type(BtfWriter& w, const BtfType& t) {
 
 }  // namespace
 
+bool datasec_is_laid_out(const Btf& btf, const BtfType& t) {
+    if (t.kind != BtfKind::Datasec || t.size == 0) return false;
+    // The kernel wants VAR entries sorted by offset, inside the section, not overlapping.
+    uint64_t end = 0;
+    for (const auto& v : sorted_vars(t)) {
+        const BtfType* var = btf.get(v.type);
+        if (var == nullptr || var->kind != BtfKind::Var) return false;
+        if (v.offset < end || uint64_t{v.offset} + v.size > t.size) return false;
+        end = uint64_t{v.offset} + v.size;
+    }
+    return true;
+}
+
 std::vector<uint8_t> encode_btf(const Btf& btf) {
     BtfWriter w;
-    for (size_t id = 1; id < btf.types.size(); ++id) encode_type(w, btf.types[id]);
+    for (size_t id = 1; id < btf.types.size(); ++id) encode_type(w, btf, btf.types[id]);
     return w.finish();
 }
 

@@ -1,4 +1,4 @@
-// The single bpf(2) commands: map create/update/lookup/next-key/freeze, the privilege probe and
+// The single bpf(2) commands: map update/lookup/delete/next-key/freeze, the privilege probe and
 // BPF_PROG_TEST_RUN. Each wraps one syscall; errors carry the command name and the errno text.
 #include <linux/bpf.h>
 #include <sys/syscall.h>
@@ -187,11 +187,21 @@ Status freeze_map(int map_fd) {
     return {};
 }
 
+Status delete_elem(int map_fd, std::span<const uint8_t> key) {
+    union bpf_attr attr;
+    std::memset(&attr, 0, sizeof(attr));
+    attr.map_fd = static_cast<uint32_t>(map_fd);
+    attr.key = ptr_to_u64(key.data());
+    if (sys_bpf(BPF_MAP_DELETE_ELEM, &attr, sizeof(attr)) < 0) return syscall_error("BPF_MAP_DELETE_ELEM", "", errno);
+    return {};
+}
+
 Result<TestRunOutput> test_run(int prog_fd, const TestRunInput& input) {
     const uint32_t data_capacity =
         input.data_out_capacity != 0 ? input.data_out_capacity : static_cast<uint32_t>(input.data.size()) + 512;
-    const uint32_t ctx_capacity =
-        input.ctx_out_capacity != 0 ? input.ctx_out_capacity : static_cast<uint32_t>(input.ctx.size());
+    const uint32_t ctx_capacity = !input.ctx_out ? 0
+                                  : input.ctx_out_capacity != 0 ? input.ctx_out_capacity
+                                                                : static_cast<uint32_t>(input.ctx.size());
     TestRunOutput out;
     out.data.resize(input.data.empty() ? 0 : data_capacity);
     out.ctx.resize(ctx_capacity);

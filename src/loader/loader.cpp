@@ -18,6 +18,27 @@ Error with_file(Error e, const std::string& file) {
     return e;
 }
 
+/// clang leaves every DATASEC with size 0 and its variables at offset 0: the section size and the
+/// symbol values are only known to the ELF file. Fill them in (as libbpf does) so that the BTF
+/// describes global data exactly: the kernel bridge creates .data/.rodata/.bss maps with it as
+/// value type, and tools can read and set global variables by name. Sections without a matching
+/// ELF section (.kconfig, .ksyms) and variables without a symbol are left alone.
+void fill_datasec_layout(Btf& btf, const loader::ElfFile& elf) {
+    for (BtfType& t : btf.types) {
+        if (t.kind != BtfKind::Datasec) continue;
+        const loader::Section* sec = elf.find(t.name);
+        if (sec == nullptr || sec->size > UINT32_MAX) continue;
+        t.size = static_cast<uint32_t>(sec->size);
+        for (BtfSecInfo& v : t.vars) {
+            const BtfType* var = btf.get(v.type);
+            if (var == nullptr) continue;
+            for (const auto& sym : elf.symbols)
+                if (sym.shndx == sec->index && sym.name == var->name && sym.value <= UINT32_MAX)
+                    v.offset = static_cast<uint32_t>(sym.value);
+        }
+    }
+}
+
 }  // namespace
 
 std::string SourceLine::location() const {
@@ -79,6 +100,7 @@ Result<ObjectFile> load_object_from_memory(std::span<const uint8_t> image, const
     if (const auto* btf_sec = elf->find(".BTF"); btf_sec != nullptr && !btf_sec->data.empty()) {
         auto btf = Btf::parse(btf_sec->data);
         if (!btf) return with_file(btf.error(), name);
+        fill_datasec_layout(*btf, *elf);
         obj.btf = std::make_shared<const Btf>(std::move(*btf));
         ctx.btf_raw = btf_sec->data;
         if (const auto* ext_sec = elf->find(".BTF.ext"); ext_sec != nullptr && !ext_sec->data.empty()) {

@@ -4,12 +4,15 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "bpfvm/runners/spec.hpp"
 
 #include "bpfvm/bpfvm.hpp"
 #include "bpfvm/io.hpp"
+#include "bpfvm/kernel.hpp"
+#include "spec_kernel.hpp"
 
 namespace bpfvm {
 namespace {
@@ -80,8 +83,9 @@ std::string diff_bytes(const char* what, std::span<const uint8_t> want, std::spa
     return os.str();
 }
 
-/// Sets the initial map entries of a case (`maps` object).
-Status apply_maps(Object& obj, const json& jmaps, const std::string& path, const SpecError& err) {
+/// Sets the initial map entries of a case (`maps` object) and records them for the kernel run.
+Status apply_maps(Object& obj, const json& jmaps, const std::string& path, const SpecError& err,
+                  std::vector<spec_kernel::MapPreset>& presets) {
     if (!jmaps.is_object()) return err(path, "expected an object mapping map names to entry lists");
     for (auto it = jmaps.begin(); it != jmaps.end(); ++it) {
         const std::string mpath = path + "." + it.key();
@@ -103,6 +107,7 @@ Status apply_maps(Object& obj, const json& jmaps, const std::string& path, const
                 std::memcpy(&slot, key->data(), 4);
                 Status s = obj.set_prog_array_slot(it.key(), slot, *prog);
                 if (!s) return err(epath, s.error().message);
+                presets.push_back({it.key(), *key, {}, *prog});
                 continue;
             }
             if (!entry.contains("value")) return err(epath, "missing \"value\" (or \"program\" for a prog_array)");
@@ -110,6 +115,7 @@ Status apply_maps(Object& obj, const json& jmaps, const std::string& path, const
             if (!value) return value.error();
             Status s = m->update_bytes(*key, *value);
             if (!s) return err(epath, s.error().message);
+            presets.push_back({it.key(), *key, *value, {}});
         }
     }
     return {};
@@ -158,9 +164,17 @@ bool retval_matches(const json& want, uint64_t got) {
 }
 
 /// Runs one case; a malformed case is an Error, a mismatch a failure in the result.
-Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const SpecOptions& options, const SpecError& err) {
+Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const SpecOptions& options,
+                                const SpecError& err, const std::set<std::string>& kernel_ignore_maps) {
     const std::string path = "cases[" + std::to_string(index) + "]";
-    BPFVM_TRY(check_keys(c, path, {"name", "program", "data", "ctx", "repeat", "maps", "expect", "engine", "description"}, err));
+    BPFVM_TRY(check_keys(
+        c, path, {"name", "program", "data", "ctx", "repeat", "maps", "expect", "engine", "description", "kernel"},
+        err));
+    bool with_kernel = options.also_kernel;
+    if (c.contains("kernel")) {
+        if (!c["kernel"].is_boolean()) return err(path + ".kernel", "expected true or false");
+        with_kernel = with_kernel && c["kernel"].get<bool>();
+    }
     SpecCaseResult result;
     result.name = path;
     if (c.contains("name")) {
@@ -200,7 +214,8 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
     }
     Status reset = obj.reset_maps();
     if (!reset) return reset.error();
-    if (c.contains("maps")) BPFVM_TRY(apply_maps(obj, c["maps"], path + ".maps", err));
+    std::vector<spec_kernel::MapPreset> presets;
+    if (c.contains("maps")) BPFVM_TRY(apply_maps(obj, c["maps"], path + ".maps", err, presets));
 
     const json expect = c.contains("expect") ? c["expect"] : json::object();
     const std::string xpath = path + ".expect";
@@ -209,6 +224,16 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
         return err(xpath + ".retval", "expected an integer");
 
     auto run = obj.test_run(program, input);
+    if (options.also_kernel) {
+        if (!with_kernel) {
+            result.kernel = "not compared: the case says \"kernel\": false";
+        } else {
+            const spec_kernel::KernelCase kc{program, input, presets, kernel_ignore_maps};
+            spec_kernel::KernelComparison cmp = spec_kernel::compare_with_kernel(kc, obj, run);
+            result.kernel = cmp.note;
+            for (auto& d : cmp.differences) result.failures.push_back("differs from the kernel: " + d);
+        }
+    }
     if (expect.contains("error")) {
         auto want = get_string(expect["error"], xpath + ".error", err);
         if (!want) return want.error();
@@ -290,7 +315,23 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
         return make_error(ErrorCode::kMalformed, path + ": invalid JSON: " + e.what());
     }
     if (!spec.is_object()) return err("(top level)", "expected an object with \"object\" and \"cases\"");
-    BPFVM_TRY(check_keys(spec, "(top level)", {"object", "cases", "description", "btf"}, err));
+    BPFVM_TRY(check_keys(spec, "(top level)", {"object", "cases", "description", "btf", "kernel_ignore_maps"}, err));
+    std::set<std::string> kernel_ignore_maps;
+    if (spec.contains("kernel_ignore_maps")) {
+        const json& ig = spec["kernel_ignore_maps"];
+        if (!ig.is_array()) return err("kernel_ignore_maps", "expected an array of map names");
+        for (size_t i = 0; i < ig.size(); ++i) {
+            auto name = get_string(ig[i], "kernel_ignore_maps[" + std::to_string(i) + "]", err);
+            if (!name) return name.error();
+            kernel_ignore_maps.insert(*name);
+        }
+    }
+    if (options.also_kernel) {
+        const kernel::Probe probe = kernel::probe();
+        if (!probe.usable)
+            return make_error(ErrorCode::kPermission,
+                              path + ": --also-kernel: this process cannot use bpf(): " + probe.reason);
+    }
     std::string object = options.object_override;
     const std::filesystem::path base = std::filesystem::path(path).parent_path();
     if (object.empty()) {
@@ -315,7 +356,7 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
     }
     SpecReport report;
     for (size_t i = 0; i < spec["cases"].size(); ++i) {
-        auto r = run_case(*obj, spec["cases"][i], i, options, err);
+        auto r = run_case(*obj, spec["cases"][i], i, options, err, kernel_ignore_maps);
         if (!r) return r.error();
         report.cases.push_back(std::move(*r));
     }

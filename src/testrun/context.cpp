@@ -29,8 +29,10 @@ bool all_zero(const std::vector<uint8_t>& v, size_t from, size_t to) {
     return true;
 }
 
-/// bpf_ctx_init: the context buffer (max_size bytes, zero-filled), or E2BIG for non-zero extra bytes.
+/// bpf_ctx_init: the context buffer (max_size bytes, zero-filled), or E2BIG for non-zero extra bytes
+/// or (bpf_check_uarg_tail_zero) a context larger than a page.
 bool ctx_init(const std::vector<uint8_t>& in, size_t max_size, std::vector<uint8_t>& out) {
+    if (in.size() > kPageSize) return false;
     if (in.size() > max_size && !all_zero(in, max_size, in.size())) return false;
     out.assign(max_size, 0);
     std::memcpy(out.data(), in.data(), std::min(in.size(), max_size));
@@ -59,13 +61,16 @@ void eth_type_trans(const uint8_t* eth, SkBuffMd& md) {
     }
 }
 
-Status setup_xdp(const std::string& where, const TestRunInput& in, RunSetup& s) {
+Status setup_xdp(const std::string& where, std::optional<AttachType> attach, const TestRunInput& in, RunSetup& s) {
+    if (attach == AttachType::XdpDevmap || attach == AttachType::XdpCpumap)
+        return refused(where, "EINVAL", "devmap and cpumap XDP programs cannot be test-run");
     uint32_t metalen = 0;
     XdpMd md{};
     const size_t size = in.data.size();
     if (!in.ctx.empty()) {
         if (!ctx_init(in.ctx, sizeof(XdpMd), s.user_ctx))
-            return refused(where, "E2BIG", "context bytes past struct xdp_md are not zero");
+            return refused(where, "E2BIG",
+                           "context bytes past struct xdp_md are not zero, or more than a page of them");
         std::memcpy(&md, s.user_ctx.data(), sizeof md);
         if (md.data_meta != 0 || md.data_end != size || md.data > md.data_end || (md.data & 3) || md.data > 32)
             return refused(where, "EINVAL",
@@ -118,7 +123,8 @@ Status setup_skb(const std::string& where, ProgramType type, const TestRunInput&
     SkBuffMd user{};
     if (!in.ctx.empty()) {
         if (!ctx_init(in.ctx, sizeof(SkBuffMd), s.user_ctx))
-            return refused(where, "E2BIG", "context bytes past struct __sk_buff are not zero");
+            return refused(where, "E2BIG",
+                           "context bytes past struct __sk_buff are not zero, or more than a page of them");
         std::memcpy(&user, s.user_ctx.data(), sizeof user);
         if (user.ifindex > 1)
             return refused(where, "ENODEV", "no device with ifindex " + std::to_string(user.ifindex) +
@@ -131,6 +137,13 @@ Status setup_skb(const std::string& where, ProgramType type, const TestRunInput&
     std::memcpy(start, in.data.data(), size);
     auto& md = s.skb.md;
     eth_type_trans(start, md);
+    // The kernel (6.18 here) refuses an IPv4 or IPv6 frame too short for its network header.
+    if (md.protocol == 0x0008 && size < kEthHlen + 20)
+        return refused(where, "EINVAL", "IPv4 frame of " + std::to_string(size) +
+                                              " bytes has no room for an IPv4 header (34 bytes with Ethernet)");
+    if (md.protocol == 0xdd86 && size < kEthHlen + 40)
+        return refused(where, "EINVAL", "IPv6 frame of " + std::to_string(size) +
+                                              " bytes has no room for an IPv6 header (54 bytes with Ethernet)");
     // eth_type_trans pulled the Ethernet header; only tc programs get it pushed back.
     uint8_t* data = s.l2 ? start : start + kEthHlen;
     const uint32_t len = static_cast<uint32_t>(s.l2 ? size : size - kEthHlen);
@@ -195,8 +208,24 @@ Status setup_skb(const std::string& where, ProgramType type, const TestRunInput&
     return {};
 }
 
-Status setup_bytes(const std::string& where, CtxModel model, const TestRunInput& in, uint32_t max_ctx_end, RunSetup& s) {
+Status setup_bytes(const std::string& where, ProgramType type, CtxModel model, const TestRunInput& in,
+                   uint32_t max_ctx_end, RunSetup& s) {
     const std::vector<uint8_t>& bytes = in.ctx.empty() ? in.data : in.ctx;
+    // bpf_prog_test_run_raw_tp and _syscall: the context only; no data, no repeat count.
+    const bool raw_tp = type == ProgramType::RawTracepoint || type == ProgramType::RawTracepointWritable;
+    if (raw_tp || type == ProgramType::Syscall) {
+        const char* what = raw_tp ? "raw tracepoint" : "syscall";
+        if (!in.data.empty())
+            return refused(where, "EINVAL", std::string(what) + " programs take no data, only ctx");
+        if (in.repeat > 1)
+            return refused(where, "EINVAL", std::string(what) + " programs run once: repeat must be 0 or 1");
+    }
+    if (type == ProgramType::Syscall) {
+        if (in.ctx.size() > 65535) return refused(where, "EINVAL", "syscall program ctx exceeds 65535 bytes");
+        if (in.ctx.size() < max_ctx_end)
+            return refused(where, "EINVAL", "the program reads ctx up to byte " + std::to_string(max_ctx_end) +
+                                                  " but ctx has " + std::to_string(in.ctx.size()));
+    }
     if (model == CtxModel::Args) {
         if (!in.data.empty() && !in.ctx.empty())
             return refused(where, "EINVAL", "raw tracepoint and tracing programs take no data, only ctx (u64 arguments)");
@@ -259,21 +288,21 @@ uint32_t RunSetup::legacy_packet_len() const {
     return model == CtxModel::Skb ? static_cast<uint32_t>(skb.data_end - skb.data) : 0;
 }
 
-Result<std::unique_ptr<RunSetup>> setup_run(ProgramType type, const TestRunInput& input, uint32_t max_ctx_end,
-                                            const std::string& where) {
+Result<std::unique_ptr<RunSetup>> setup_run(ProgramType type, std::optional<AttachType> attach,
+                                            const TestRunInput& input, uint32_t max_ctx_end, const std::string& where) {
     auto s = std::make_unique<RunSetup>();
     s->model = ctx_model(type);
     s->packet.type = type;
     switch (s->model) {
         case CtxModel::Xdp:
-            BPFVM_TRY(setup_xdp(where, input, *s));
+            BPFVM_TRY(setup_xdp(where, attach, input, *s));
             break;
         case CtxModel::Skb:
             BPFVM_TRY(setup_skb(where, type, input, *s));
             break;
         case CtxModel::Args:
         case CtxModel::Bytes:
-            BPFVM_TRY(setup_bytes(where, s->model, input, max_ctx_end, *s));
+            BPFVM_TRY(setup_bytes(where, type, s->model, input, max_ctx_end, *s));
             break;
         case CtxModel::Memory:
             setup_memory(input, *s);

@@ -151,10 +151,11 @@ struct RunSetup {
 
 /// Builds the context the kernel's test-run would build for a program of `type` from `input`,
 /// refusing (kInvalidArgument, with the kernel's errno name and reason) what the kernel refuses.
+/// `attach` is the program's expected attach type (devmap/cpumap XDP programs are refused);
 /// `max_ctx_end` is the largest context offset+size the program reads (raw tracepoints need that
 /// many argument bytes); `where` ("file: program") prefixes messages.
-Result<std::unique_ptr<RunSetup>> setup_run(ProgramType type, const TestRunInput& input, uint32_t max_ctx_end,
-                                            const std::string& where);
+Result<std::unique_ptr<RunSetup>> setup_run(ProgramType type, std::optional<AttachType> attach,
+                                            const TestRunInput& input, uint32_t max_ctx_end, const std::string& where);
 
 /// Copies what the kernel copies back after a run: data_out and ctx_out.
 void collect_outputs(const RunSetup& setup, TestRunResult& out);

@@ -63,7 +63,7 @@ Result<TestRunResult> Object::Impl::run_test(ProgEntry& entry, const TestRunInpu
 
     auto first = executable(entry, engine, eopts);  // also resolves (max_ctx_end)
     if (!first) return first.error();
-    auto setup = testrun::setup_run(type, input, entry.max_ctx_end, where(entry));
+    auto setup = testrun::setup_run(type, spec(entry).expected_attach_type, input, entry.max_ctx_end, where(entry));
     if (!setup) return setup.error();
     testrun::RunSetup& s = **setup;
 

@@ -14,6 +14,7 @@
 
 #include "bpfvm/bpfvm.hpp"
 #include "bpfvm/kernel.hpp"
+#include "kernel_test_util.hpp"
 
 namespace bpfvm {
 namespace {
@@ -86,8 +87,7 @@ std::vector<InputCase> cases() {
 }
 
 TEST(KernelInputValidation, BpfvmRefusesWhatTheKernelRefuses) {
-    const kernel::Probe probe = kernel::probe();
-    if (!probe.usable) GTEST_SKIP() << "bpf() not usable: " << probe.reason;
+    BPFVM_REQUIRE_KERNEL();
     std::vector<EngineKind> engines = {EngineKind::Interp};
 #ifdef BPFVM_TEST_HAVE_JIT
     engines.push_back(EngineKind::Jit);

@@ -23,6 +23,7 @@
 #include "bpfvm/bpfvm.hpp"
 #include "bpfvm/kernel.hpp"
 #include "bpfvm/object.hpp"
+#include "kernel_test_util.hpp"
 #include "spec.hpp"
 
 namespace bpfvm::oracle {
@@ -254,17 +255,6 @@ std::vector<EngineKind> engines() {
 
 const char* engine_label(EngineKind e) { return e == EngineKind::Interp ? "interp" : "jit"; }
 
-/// Names the first program of `file` that contains a `neg`. This machine's kernel (6.18) crashes in
-/// its verifier on a neg whose result feeds an and (`x & -(y & 1)`), so no program containing a neg
-/// is ever sent to it; the examples are written to compile without one.
-std::optional<std::string> program_with_neg(const ObjectFile& file) {
-    for (const ProgramSpec& p : file.programs)
-        for (const Insn& insn : p.program.insns)
-            if (insn.op == Op::Neg32 || insn.op == Op::Neg64)
-                return p.name + " (insn " + std::to_string(insn.pc) + ")";
-    return std::nullopt;
-}
-
 class KernelOracle : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KernelOracle, KernelAndBpfvmAgree) {
@@ -277,8 +267,11 @@ TEST_P(KernelOracle, KernelAndBpfvmAgree) {
 
     kernel::Probe probe = kernel::probe();
     std::string skip_reason;
-    if (!probe.usable) skip_reason = "bpf() not usable: " + probe.reason;
-    if (auto neg = program_with_neg(*file); neg && probe.usable) {
+    if (const std::string why = ktest::kernel_unavailable(); !why.empty()) {
+        probe.usable = false;
+        skip_reason = why;
+    }
+    if (auto neg = kernel::find_neg(*file); neg && probe.usable) {
         ADD_FAILURE() << "example program " << *neg << " contains a neg: not sent to the kernel (verifier crash hazard)";
         probe.usable = false;
         skip_reason = "contains a neg instruction";

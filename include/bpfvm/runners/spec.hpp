@@ -17,6 +17,9 @@ namespace bpfvm {
 struct SpecOptions {
     std::optional<EngineKind> engine;  // default: default_engine()
     std::string object_override;       // --object PATH: use this object instead of the spec's
+    /// --also-kernel: run every case through the kernel's BPF_PROG_TEST_RUN too and fail the case
+    /// on any difference (refusal and errno, retval, data_out, ctx_out, ring buffer records, maps).
+    bool also_kernel = false;
 };
 
 /// The outcome of one case.
@@ -24,6 +27,8 @@ struct SpecCaseResult {
     std::string name;
     bool passed = false;
     std::vector<std::string> failures;  // one message per mismatch ("expected retval 2, got 1", diffs)
+    /// With also_kernel: "same as the kernel (retval, data, counts)" or why the case was not compared.
+    std::string kernel;
 };
 
 /// The outcome of a spec file.
