@@ -11,8 +11,10 @@
 // tracking follows moves, constant adds, 8-byte spills to the frame, and local-call arguments.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "bpfvm/ctx_layouts.hpp"
 #include "testrun_internal.hpp"
 
 namespace bpfvm::testrun {
@@ -261,45 +263,44 @@ Result<CtxConversion> convert_ctx_access(const Program& program, const CtxLayout
     return out;
 }
 
-const CtxLayout* ctx_layout_for(ProgramType type) {
-    static const CtxLayout xdp{"struct xdp_md", sizeof(XdpMd),
-                               {{0, offsetof(XdpKernCtx, data), "data"},
-                                {4, offsetof(XdpKernCtx, data_end), "data_end"},
-                                {8, offsetof(XdpKernCtx, data_meta), "data_meta"}},
-                               {}};
-    static const std::vector<CtxLayout::Pointer> skb_pointers = {
-        {offsetof(SkBuffMd, data), offsetof(SkbKernCtx, data), "data"},
-        {offsetof(SkBuffMd, data_end), offsetof(SkbKernCtx, data_end), "data_end"},
-        {offsetof(SkBuffMd, data_meta), offsetof(SkbKernCtx, data_meta), "data_meta"}};
-    constexpr auto field = [](size_t off, size_t size) {
-        return std::pair<uint32_t, uint32_t>(static_cast<uint32_t>(off), static_cast<uint32_t>(off + size));
-    };
-    const auto cb = field(offsetof(SkBuffMd, cb), sizeof(SkBuffMd::cb));
-    const auto mark = field(offsetof(SkBuffMd, mark), 4);
-    const auto priority = field(offsetof(SkBuffMd, priority), 4);
-    const auto tstamp = field(offsetof(SkBuffMd, tstamp), 8);
-    // tc_cls_act_is_valid_access / sk_filter_is_valid_access / cg_skb_is_valid_access writes.
-    static const CtxLayout tc{"struct __sk_buff", sizeof(SkBuffMd), skb_pointers,
-                              {mark, priority, cb, tstamp, field(offsetof(SkBuffMd, tc_index), 4),
-                               field(offsetof(SkBuffMd, tc_classid), 4), field(offsetof(SkBuffMd, queue_mapping), 4)}};
-    static const CtxLayout filter{"struct __sk_buff", sizeof(SkBuffMd), skb_pointers, {cb}};
-    static const CtxLayout cgroup{"struct __sk_buff", sizeof(SkBuffMd), skb_pointers, {mark, priority, cb, tstamp}};
-    switch (type) {
-        case ProgramType::Xdp:
-            return &xdp;
-        case ProgramType::SchedCls:
-        case ProgramType::SchedAct:
-        case ProgramType::LwtIn:
-        case ProgramType::LwtOut:
-        case ProgramType::LwtXmit:
-            return &tc;
-        case ProgramType::SocketFilter:
-            return &filter;
-        case ProgramType::CgroupSkb:
-            return &cgroup;
-        default:
-            return nullptr;
+namespace {
+
+/// The layout of `type`, from the context table of isa (ctx_layouts.def): the packet pointer fields
+/// are converted into loads of the kernel-like struct's 64-bit pointers, the fields the type may
+/// write are writable. Types whose context has no packet pointers need no conversion.
+std::optional<CtxLayout> build_layout(ProgramType type) {
+    const CtxInfo info = ctx_info(type);
+    const bool xdp = info.struct_name == "struct xdp_md";
+    const bool skb = info.struct_name == "struct __sk_buff";
+    if (!xdp && !skb) return std::nullopt;
+    CtxLayout l;
+    l.type_name = xdp ? "struct xdp_md" : "struct __sk_buff";
+    l.uapi_size = info.size;
+    for (const CtxField& f : info.fields) {
+        uint32_t kern = 0;
+        switch (f.yields) {
+            case CtxYield::PktStart: kern = xdp ? offsetof(XdpKernCtx, data) : offsetof(SkbKernCtx, data); break;
+            case CtxYield::PktEnd: kern = xdp ? offsetof(XdpKernCtx, data_end) : offsetof(SkbKernCtx, data_end); break;
+            case CtxYield::PktMeta: kern = xdp ? offsetof(XdpKernCtx, data_meta) : offsetof(SkbKernCtx, data_meta); break;
+            default: break;
+        }
+        if (kern) l.pointers.push_back({f.offset, kern, f.name.data()});
+        const std::optional<CtxRule> rule = ctx_rule(type, f);
+        if (rule == CtxRule::Write || rule == CtxRule::WriteCapBpf) l.writable.emplace_back(f.offset, f.offset + f.size);
     }
+    return l;
+}
+
+}  // namespace
+
+const CtxLayout* ctx_layout_for(ProgramType type) {
+    static const auto layouts = [] {
+        std::vector<std::optional<CtxLayout>> all(kNumProgramTypes);
+        for (uint32_t t = 0; t < kNumProgramTypes; ++t) all[t] = build_layout(static_cast<ProgramType>(t));
+        return all;
+    }();
+    const auto t = static_cast<uint32_t>(type);
+    return t < layouts.size() && layouts[t] ? &*layouts[t] : nullptr;
 }
 
 }  // namespace bpfvm::testrun
