@@ -155,7 +155,7 @@ void register_engine_paths(Anchor& a, EngineKind engine, bool checked) {
     TestRunInput in;
     in.data = a.packet;
     in.engine = engine;
-    in.checked = checked;
+    in.mode = checked ? RunMode::Checked : RunMode::Unchecked;
     in.repeat = kRepeat;
     auto first = a.object->test_run(a.name, in);
     if (!first) die(a.name + "/testrun_" + suffix + ": " + first.error().to_string());

@@ -110,7 +110,10 @@ const CommandRegistrar kRegisterRun(30, [](CLI::App& app, int& exit_code) {
     cmd->add_option("--map", options->map_entries, "Preset a map entry NAME=KEY:VALUE (hex), repeatable");
     cmd->add_option("--btf", options->btf, "Target BTF for CO-RE relocations of an object")->check(CLI::ExistingFile);
     cmd->add_flag("--json", options->json, "Print the result as JSON");
-    cmd->add_flag("--unchecked", options->unchecked, "Skip bounds checks and the instruction budget (verified programs only)");
+    cmd->add_flag("--unchecked", options->unchecked,
+                  "Skip bounds checks and the instruction budget even if the verifier rejects the program");
+    cmd->add_flag("--no-verify", options->no_verify,
+                  "Objects: do not verify first; run with bounds checks (default: verified programs run unchecked)");
     cmd->add_option("--max-insns", options->max_insns, "Instruction budget in checked mode (default 100000000)")
         ->check(CLI::Range(uint64_t{1}, ~uint64_t{0}));
     cmd->add_flag("--kernel", options->kernel,

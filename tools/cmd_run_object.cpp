@@ -118,8 +118,9 @@ void print_text(const TestRunResult& r, const std::vector<uint8_t>& data_in) {
         std::printf("redirect: %s %s%s%" PRIu64 " flags 0x%" PRIx64 "\n", d.helper.c_str(), d.map.c_str(),
                     d.map.empty() ? "ifindex " : " key ", d.target, d.flags);
     if (r.tail_calls) std::printf("tail calls: %u\n", r.tail_calls);
-    std::printf("duration: %" PRIu64 " ns per run (%u run%s, %s)\n", r.duration_ns, r.repeat, r.repeat == 1 ? "" : "s",
-                r.engine.c_str());
+    const char* mode = r.engine == "kernel" ? "" : r.checked ? ", checked" : ", verified, unchecked";
+    std::printf("duration: %" PRIu64 " ns per run (%u run%s, %s%s)\n", r.duration_ns, r.repeat, r.repeat == 1 ? "" : "s",
+                r.engine.c_str(), mode);
 }
 
 void print_json(const TestRunResult& r) {
@@ -132,6 +133,8 @@ void print_json(const TestRunResult& r) {
     j["duration_ns"] = r.duration_ns;
     j["repeat"] = r.repeat;
     j["engine"] = r.engine;
+    j["checked"] = r.checked;
+    j["warnings"] = r.warnings;
     j["tail_calls"] = r.tail_calls;
     j["events"] = nlohmann::json::array();
     for (const auto& e : r.events) j["events"].push_back({{"map", e.map}, {"cpu", e.cpu}, {"data", to_hex(e.data)}});
@@ -169,7 +172,7 @@ int run_object_command(const RunOptions& options) {
     input.data = std::move(*data);
     input.ctx = std::move(*ctx);
     input.repeat = options.repeat;
-    input.checked = !options.unchecked;
+    input.mode = options.unchecked ? RunMode::Unchecked : options.no_verify ? RunMode::Checked : RunMode::Auto;
     input.insn_budget = options.max_insns;
     if (!options.engine.empty()) {
         auto engine = parse_engine(options.engine);
@@ -199,6 +202,7 @@ int run_object_command(const RunOptions& options) {
         }
         return fail(message, err.code == ErrorCode::kRuntime ? 1 : 2);
     }
+    for (const std::string& w : result->warnings) std::fprintf(stderr, "bpfvm run: warning: %s\n", w.c_str());
     if (options.json)
         print_json(*result);
     else

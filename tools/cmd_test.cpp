@@ -18,12 +18,14 @@ struct TestOptions {
     std::string engine;
     std::string object;
     bool also_kernel = false;
+    bool no_verify = false;
 };
 
 int run_test_command(const TestOptions& options) {
     SpecOptions spec_options;
     spec_options.object_override = options.object;
     spec_options.also_kernel = options.also_kernel;
+    spec_options.no_verify = options.no_verify;
     if (!options.engine.empty()) {
         auto engine = parse_engine(options.engine);
         if (!engine) {
@@ -49,6 +51,7 @@ int run_test_command(const TestOptions& options) {
         for (size_t i = 1; i < c.failures.size(); ++i) std::printf("     %s\n", c.failures[i].c_str());
         if (!c.kernel.empty()) std::printf("     [%s]\n", c.kernel.c_str());
     }
+    for (const std::string& w : report->warnings) std::fprintf(stderr, "bpfvm test: warning: %s\n", w.c_str());
     std::printf("%zu passed, %zu failed", report->passed(), report->failed());
     if (options.also_kernel) std::printf("; %zu of %zu the same in the kernel", compared, report->cases.size());
     std::printf("\n");
@@ -73,6 +76,9 @@ const CommandRegistrar kRegisterTest(60, [](CLI::App& app, int& exit_code) {
         ->check(CLI::IsMember({"interp", "jit"}));
     cmd->add_option("--object", options->object, "Use this object file instead of the spec's \"object\"")
         ->check(CLI::ExistingFile);
+    cmd->add_flag("--no-verify", options->no_verify,
+                  "Run every program with bounds checks instead of verifying it first (default: verified programs "
+                  "run unchecked, rejected ones checked with a warning)");
     cmd->add_flag("--also-kernel", options->also_kernel,
                   "Also run each case in the kernel (BPF_PROG_TEST_RUN) and fail on any difference");
     cmd->callback([options, &exit_code] { exit_code = run_test_command(*options); });

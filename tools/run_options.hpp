@@ -21,6 +21,7 @@ struct RunOptions {
     std::string btf;                   // --btf FILE: target BTF for CO-RE (objects)
     bool json = false;                 // --json
     bool unchecked = false;            // --unchecked: skip bounds checks (verified programs only)
+    bool no_verify = false;            // --no-verify: run with bounds checks without verifying
     uint64_t max_insns = 100'000'000;  // --max-insns: instruction budget in checked mode
     bool kernel = false;               // --kernel: BPF_PROG_TEST_RUN in the running kernel (objects)
 };

@@ -30,6 +30,7 @@
 #include "bpfvm/object.hpp"
 #include "bpfvm/result.hpp"
 #include "bpfvm/testrun.hpp"
+#include "bpfvm/verifier.hpp"
 #include "bpfvm/vm.hpp"
 
 namespace bpfvm {
@@ -137,7 +138,9 @@ struct Verification {
     std::vector<std::string> detail;
     VerifyStats stats;
     std::string log;             // VerifyOptions::log
-    std::vector<bool> visited;   // per instruction (Program::insns): reached by some path
+    std::vector<verifier::InsnFacts> facts;  // per instruction (Program::insns)
+    /// Accepted, but some loads need run-time checks (kernel objects, arena): run it checked.
+    bool needs_runtime_checks = false;
 };
 
 /// Verifies `spec` of `file` without an Object (the verify stage on its own).

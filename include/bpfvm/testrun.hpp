@@ -11,6 +11,14 @@
 
 namespace bpfvm {
 
+/// How a test run checks the program.
+enum class RunMode : uint8_t {
+    Auto,       // verify first: programs the verifier accepts run unchecked (full speed), others run
+                // checked with the first verifier error in TestRunResult::warnings
+    Checked,    // bounds checks and the instruction budget, no verification (--no-verify)
+    Unchecked,  // no checks at all: only for programs known to be safe (--unchecked)
+};
+
 /// Inputs of one test run.
 struct TestRunInput {
     // Every member has a default initializer, so `{.data = pkt}` compiles cleanly under -Wextra.
@@ -18,7 +26,7 @@ struct TestRunInput {
     std::vector<uint8_t> ctx{};   // context in: struct xdp_md, struct __sk_buff, u64 args, tracepoint record
     uint32_t repeat = 1;          // runs; 0 counts as 1 (as in the kernel)
     std::optional<EngineKind> engine{};  // default: default_engine()
-    bool checked = true;          // bounds checks and instruction budget
+    RunMode mode = RunMode::Auto; // verification and bounds checks
     uint64_t insn_budget = 100'000'000;
 };
 
@@ -51,6 +59,10 @@ struct TestRunResult {
     uint32_t tail_calls = 0;           // tail calls taken in the last run
     std::string engine;                // engine that ran it ("interp", "jit-x86_64")
     std::string program;               // the program that ran first
+    bool checked = true;               // the first program ran with bounds checks
+    /// Programs that ran checked because the verifier rejected them: one line each, with the
+    /// verifier's first error (program, instruction, message, source line).
+    std::vector<std::string> warnings;
 };
 
 }  // namespace bpfvm

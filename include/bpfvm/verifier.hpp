@@ -90,6 +90,9 @@ struct InsnFacts {
     bool visited = false;          // some path reached it (dead code otherwise)
     bool ctx_access = false;       // a load or store through the context pointer
     int32_t ctx_off = 0;           // its offset into the context (fixed offset + insn offset)
+    /// A load through a kernel object or arena pointer: the kernel guards these with exception
+    /// tables at run time, so userspace must keep checking them even in a verified program.
+    bool probe = false;
 };
 
 /// The verdict.

@@ -1,6 +1,7 @@
 // The test-spec runner behind `bpfvm test SPEC.json` (format: docs/test-spec.md). Every case runs
 // on freshly reset maps. Malformed specs are errors naming the file and the JSON path; JSON
 // parse errors (nlohmann throws) are caught here, at the boundary, and become Errors.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -194,6 +195,7 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
     }
     TestRunInput input;
     input.engine = options.engine;
+    input.mode = options.no_verify ? RunMode::Checked : RunMode::Auto;
     if (c.contains("engine")) {
         auto e = get_string(c["engine"], path + ".engine", err);
         if (!e) return e.error();
@@ -224,6 +226,7 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
         return err(xpath + ".retval", "expected an integer");
 
     auto run = obj.test_run(program, input);
+    if (run) result.warnings = run->warnings;
     if (options.also_kernel) {
         if (!with_kernel) {
             result.kernel = "not compared: the case says \"kernel\": false";
@@ -358,6 +361,9 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
     for (size_t i = 0; i < spec["cases"].size(); ++i) {
         auto r = run_case(*obj, spec["cases"][i], i, options, err, kernel_ignore_maps);
         if (!r) return r.error();
+        for (const std::string& w : r->warnings)
+            if (std::find(report.warnings.begin(), report.warnings.end(), w) == report.warnings.end())
+                report.warnings.push_back(w);
         report.cases.push_back(std::move(*r));
     }
     return report;

@@ -263,6 +263,29 @@ Result<CtxConversion> convert_ctx_access(const Program& program, const CtxLayout
     return out;
 }
 
+CtxConversion convert_ctx_access(const Program& program, const CtxLayout* layout,
+                                 const std::vector<verifier::InsnFacts>& facts) {
+    CtxConversion out{program, 0, 0};
+    for (size_t i = 0; i < program.insns.size() && i < facts.size(); ++i) {
+        if (!facts[i].ctx_access) continue;
+        Insn& insn = out.program.insns[i];
+        const OpInfo& info = op_info(insn.op);
+        const int64_t off = facts[i].ctx_off;
+        const int64_t size = info.width / 8;
+        out.max_ctx_end = std::max<uint32_t>(out.max_ctx_end, static_cast<uint32_t>(off + size));
+        if (layout == nullptr || info.form != Form::Ldx || size != 4) continue;
+        for (const auto& p : layout->pointers) {
+            if (off != p.uapi_off) continue;
+            // The base register holds the context itself (the verifier allows no modified ctx
+            // pointer), so the 64-bit field is at kern_off from it.
+            insn.op = Op::Ldx64;
+            insn.off = static_cast<int16_t>(p.kern_off);
+            ++out.rewritten;
+        }
+    }
+    return out;
+}
+
 namespace {
 
 /// The layout of `type`, from the context table of isa (ctx_layouts.def): the packet pointer fields

@@ -15,6 +15,7 @@
 #include "bpfvm/isa.hpp"
 #include "bpfvm/object.hpp"
 #include "bpfvm/testrun.hpp"
+#include "bpfvm/verifier.hpp"
 
 namespace bpfvm::testrun {
 
@@ -90,6 +91,11 @@ struct CtxConversion {
 /// verifier would: pointer fields loaded with a size other than 4, writes to read-only fields,
 /// accesses beyond the uapi struct. With `layout` null only max_ctx_end is computed.
 Result<CtxConversion> convert_ctx_access(const Program& program, const CtxLayout* layout);
+
+/// The same for a program the verifier accepted: its per-instruction facts say which loads and
+/// stores go through the context and at which offset, so no dataflow (and no guessing) is needed.
+CtxConversion convert_ctx_access(const Program& program, const CtxLayout* layout,
+                                 const std::vector<verifier::InsnFacts>& facts);
 
 // ---- Packet state for the packet helpers (HelperEnv::packet points to it during a run).
 

@@ -578,6 +578,7 @@ bool check_mem_access(Env& env, int regno, int32_t off, uint32_t size, Access ac
                             reg.val.var_off.to_string().c_str());
         if (access == Access::Read && value_regno >= 0) mark_unknown(st.reg(value_regno));
     } else if (reg.type == RegType::BtfId && !maybe_null) {
+        env.aux[env.insn_idx].facts.probe = true;
         // Loads through kernel objects typed by BTF are probe reads the kernel guards with
         // exception tables; without the kernel's BTF the fields are unknown scalars here.
         if (access == Access::Write && !(reg.flags & kAlloc))
@@ -590,6 +591,7 @@ bool check_mem_access(Env& env, int regno, int32_t off, uint32_t size, Access ac
         if (access == Access::Write) return env.fail("only read from bpf_array is supported");
         if (value_regno >= 0) mark_unknown(st.reg(value_regno));
     } else if (reg.type == RegType::Arena) {
+        env.aux[env.insn_idx].facts.probe = true;
         if (access == Access::Read && value_regno >= 0) mark_unknown(st.reg(value_regno));
     } else {
         return env.fail("R%d invalid mem access '%s'", regno, reg_type_name(reg).c_str());

@@ -166,7 +166,12 @@ Status Object::Impl::resolve_once(ProgEntry& e) {
         insn.imm = static_cast<int64_t>(value);
         insn.src = 0;
     }
-    auto conv = testrun::convert_ctx_access(prog, testrun::ctx_layout_for(spec.type));
+    const testrun::CtxLayout* layout = testrun::ctx_layout_for(spec.type);
+    Result<testrun::CtxConversion> conv = make_error(ErrorCode::kInvalidArgument, "no conversion");
+    if (e.verification && e.verification->verdict == Verdict::Accept)
+        conv = testrun::convert_ctx_access(prog, layout, e.verification->facts);
+    else
+        conv = testrun::convert_ctx_access(prog, layout);
     if (!conv) return locate(e, conv.error());
     e.max_ctx_end = conv->max_ctx_end;
     e.runnable = std::move(conv->program);

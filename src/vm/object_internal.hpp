@@ -58,6 +58,9 @@ struct Object::Impl {
     Result<ProgEntry*> find(std::string_view name) const;
     /// True if `p` is one of this object's ProgEntry addresses.
     ProgEntry* entry_from_pointer(const void* p) const;
+    /// Whether `entry` runs with bounds checks under `mode` (Auto: verify it, once); a rejection
+    /// adds a warning line.
+    bool run_checked(ProgEntry& entry, RunMode mode, std::vector<std::string>& warnings);
     /// Runs `entry` as BPF_PROG_TEST_RUN would (run.cpp).
     Result<TestRunResult> run_test(ProgEntry& entry, const TestRunInput& input);
 };

@@ -2,6 +2,7 @@
 // the context the kernel would build and refuses what it refuses; this file prepares the program,
 // runs it `repeat` times on the same buffers (as the kernel does), follows tail calls, and reports
 // retval, data_out, ctx_out, trace output, ring buffer / perf events and the average duration.
+#include <algorithm>
 #include <ctime>
 
 #include "bpfvm/detail/helpers.hpp"
@@ -54,12 +55,32 @@ uint64_t thread_cpu_ns() {
 
 }  // namespace
 
+bool Object::Impl::run_checked(ProgEntry& entry, RunMode mode, std::vector<std::string>& warnings) {
+    if (mode != RunMode::Auto) return mode == RunMode::Checked;
+    if (!entry.verification || !(entry.verified_with == VerifyOptions{}))
+        entry.verification = verify_program(file, spec(entry), VerifyOptions{});
+    const Verification& v = *entry.verification;
+    if (v.verdict == Verdict::Accept) return v.needs_runtime_checks;
+    if (v.verdict == Verdict::Reject && v.error) {
+        std::string w = "running " + spec(entry).name + " with bounds checks: the verifier rejects it: " +
+                        v.error->to_string();
+        if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(std::move(w));
+    }
+    return true;
+}
+
 Result<TestRunResult> Object::Impl::run_test(ProgEntry& entry, const TestRunInput& input) {
     const ProgramType type = spec(entry).type;
     const EngineKind engine = input.engine.value_or(default_engine());
-    EngineOptions eopts;
-    eopts.checked = input.checked;
-    eopts.insn_budget = input.insn_budget;
+    std::vector<std::string> warnings;
+    // Verified programs run unchecked; every program of a tail-call chain is judged on its own.
+    auto options_for = [&](ProgEntry& e) {
+        EngineOptions o;
+        o.checked = run_checked(e, input.mode, warnings);
+        o.insn_budget = input.insn_budget;
+        return o;
+    };
+    const EngineOptions eopts = options_for(entry);
 
     auto first = executable(entry, engine, eopts);  // also resolves (max_ctx_end)
     if (!first) return first.error();
@@ -84,6 +105,7 @@ Result<TestRunResult> Object::Impl::run_test(ProgEntry& entry, const TestRunInpu
     out.repeat = input.repeat == 0 ? 1 : input.repeat;
     out.engine = (*first)->engine_name();
     out.program = spec(entry).name;
+    out.checked = eopts.checked;
     // Everything above is prepared once. Each repetition reruns the program on the same buffers,
     // as the kernel's bpf_test_run does (state the program left in the packet or the context is
     // what the next repetition sees), and the loop does nothing else: no allocation, no clock
@@ -105,7 +127,7 @@ Result<TestRunResult> Object::Impl::run_test(ProgEntry& entry, const TestRunInpu
                 if (spec(*next).type != type)
                     return make_error(ErrorCode::kRuntime,
                                       where(*cur) + ": tail call into " + spec(*next).name + ", a program of another type");
-                auto x = executable(*next, engine, eopts);
+                auto x = executable(*next, engine, options_for(*next));
                 if (!x) return x.error();
                 exec = *x;
                 cur = next;
@@ -125,6 +147,7 @@ Result<TestRunResult> Object::Impl::run_test(ProgEntry& entry, const TestRunInpu
     out.redirects = std::move(s.packet.redirects);
     testrun::collect_outputs(s, out);
     drain_events(*this, out);
+    out.warnings = std::move(warnings);
     return out;
 }
 

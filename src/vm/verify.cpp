@@ -165,8 +165,8 @@ Verification verify_program(const ObjectFile& file, const ProgramSpec& spec, con
     v.stats.states = r.stats.states;
     v.stats.peak_states = r.stats.peak_states;
     v.stats.time_us = r.stats.time_us;
-    v.visited.reserve(r.facts.size());
-    for (const auto& f : r.facts) v.visited.push_back(f.visited);
+    v.needs_runtime_checks = std::any_of(r.facts.begin(), r.facts.end(), [](const auto& f) { return f.probe; });
+    v.facts = std::move(r.facts);
     return v;
 }
 

@@ -248,7 +248,7 @@ TEST(SelftestRetvals, ProgramsWithNewerInstructionsReturnWhatTheKernelTestsExpec
             TestRunInput input;
             input.data.assign(64, 0);
             input.engine = e.kind;
-            input.checked = e.checked;
+            input.mode = e.checked ? RunMode::Checked : RunMode::Unchecked;
             auto r = obj->test_run(f[1], input);
             if (!r && r.error().message.find("call to unknown helper") != std::string::npos) {
                 ++missing_helper;  // a helper bpfvm does not implement (jiffies64): not comparable

@@ -141,7 +141,7 @@ Result<Outcome> run_in_bpfvm(const std::string& path, const SpecCase& c, Program
     in.ctx = effective_ctx(c, type);
     in.repeat = c.repeat;
     in.engine = engine;
-    in.checked = checked;
+    in.mode = checked ? RunMode::Checked : RunMode::Unchecked;
     auto run = obj->test_run(c.program, in);
     if (!run) return run.error();
     Outcome out;

@@ -20,6 +20,8 @@ struct SpecOptions {
     /// --also-kernel: run every case through the kernel's BPF_PROG_TEST_RUN too and fail the case
     /// on any difference (refusal and errno, retval, data_out, ctx_out, ring buffer records, maps).
     bool also_kernel = false;
+    /// --no-verify: run every program with bounds checks instead of verifying it first.
+    bool no_verify = false;
 };
 
 /// The outcome of one case.
@@ -27,6 +29,7 @@ struct SpecCaseResult {
     std::string name;
     bool passed = false;
     std::vector<std::string> failures;  // one message per mismatch ("expected retval 2, got 1", diffs)
+    std::vector<std::string> warnings;  // the run's warnings (programs the verifier rejects)
     /// With also_kernel: "same as the kernel (retval, data, counts)" or why the case was not compared.
     std::string kernel;
 };
@@ -34,6 +37,8 @@ struct SpecCaseResult {
 /// The outcome of a spec file.
 struct SpecReport {
     std::vector<SpecCaseResult> cases;
+    /// Programs that ran with bounds checks because the verifier rejects them, once each.
+    std::vector<std::string> warnings;
     size_t passed() const;
     size_t failed() const;
 };
