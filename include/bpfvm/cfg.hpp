@@ -127,6 +127,10 @@ struct CfgOptions {
     bool wto = true;  // weak topological orders (the JITs only need back edges)
 };
 
+/// The successors of instruction `i` inside its subprogram (a local call continues after the
+/// call; exit has none): the fall-through first, then the jump target. Returns how many (0..2).
+size_t insn_successors(const Program& program, uint32_t i, uint32_t out[2]);
+
 /// Builds the graph of a validated program (validate_program holds: targets in range, at least one
 /// instruction). Linear in the program size; no recursion, so any program size is safe.
 Cfg build_cfg(const Program& program, const CfgOptions& options = {});

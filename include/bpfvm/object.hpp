@@ -105,6 +105,11 @@ enum class MapKind : uint8_t {
     Kconfig,  // .kconfig externs (zero-filled: userspace has no kernel config)
 };
 
+/// True for the maps libbpf makes of global data sections (single-element arrays).
+inline bool is_global_data(MapKind kind) {
+    return kind == MapKind::Data || kind == MapKind::Rodata || kind == MapKind::Bss || kind == MapKind::Kconfig;
+}
+
 /// A statically initialized slot of a map-in-map or program array (`.values = { [i] = &x }`).
 struct MapSlotInit {
     uint32_t slot = 0;

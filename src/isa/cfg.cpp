@@ -393,4 +393,25 @@ std::string describe_finding(const Program& program, const Finding& finding) {
     return "unknown finding";
 }
 
+size_t insn_successors(const Program& program, uint32_t i, uint32_t out[2]) {
+    const Insn& insn = program.insns[i];
+    switch (op_info(insn.op).form) {
+        case Form::Exit:
+            return 0;
+        case Form::Ja:
+        case Form::Gotol:
+            out[0] = insn.target;
+            return 1;
+        case Form::JmpImm:
+        case Form::JmpReg:
+        case Form::MayGoto:
+            out[0] = i + 1;
+            out[1] = insn.target;
+            return 2;
+        default:
+            out[0] = i + 1;
+            return 1;
+    }
+}
+
 }  // namespace bpfvm

@@ -19,10 +19,6 @@ using detail::syscall_error;
 
 namespace {
 
-bool is_global_data(MapKind kind) {
-    return kind == MapKind::Data || kind == MapKind::Rodata || kind == MapKind::Bss || kind == MapKind::Kconfig;
-}
-
 /// Map types the kernel refuses BTF key/value types for, or whose declared "value" only documents
 /// records (ring buffers): created without BTF.
 bool takes_btf_types(MapType type) {

@@ -16,10 +16,6 @@ namespace {
 
 bool is_event_map(MapType type) { return type == MapType::Ringbuf || type == MapType::PerfEventArray; }
 
-bool is_global_data(MapKind kind) {
-    return kind == MapKind::Data || kind == MapKind::Rodata || kind == MapKind::Bss || kind == MapKind::Kconfig;
-}
-
 /// Cpus in a per-cpu value: the syscall value size over one cpu's aligned value size.
 uint32_t cpus_of(MapType type, uint32_t value_size) {
     const uint32_t one = (value_size + 7) / 8 * 8;

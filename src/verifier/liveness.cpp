@@ -9,6 +9,7 @@
 // read it before writing all of it.
 #include <optional>
 
+#include "bpfvm/cfg.hpp"
 #include "checks.hpp"
 #include "liveness.hpp"
 
@@ -58,26 +59,6 @@ uint64_t slot_mask(int64_t off, int64_t size) {
     return m;
 }
 
-void successors(const Program& p, uint32_t i, std::vector<uint32_t>& out) {
-    out.clear();
-    const Insn& insn = p.insns[i];
-    switch (op_info(insn.op).form) {
-        case Form::Exit:
-            return;
-        case Form::Ja:
-        case Form::Gotol:
-            out.push_back(insn.target);
-            return;
-        case Form::JmpImm:
-        case Form::JmpReg:
-            out.push_back(i + 1);
-            out.push_back(insn.target);
-            return;
-        default:
-            out.push_back(i + 1);
-            return;
-    }
-}
 
 void fp_transfer(const Insn& insn, FpState& s) {
     const OpInfo& info = op_info(insn.op);
@@ -162,6 +143,12 @@ void stack_use_def(const Insn& insn, const FpState& s, uint64_t& use, uint64_t& 
 }
 
 }  // namespace
+
+void successors(const Program& p, uint32_t i, std::vector<uint32_t>& out) {
+    uint32_t next[2];
+    const size_t n = insn_successors(p, i, next);
+    out.assign(next, next + n);
+}
 
 void compute_stack_liveness(Env& env) {
     const Program& p = env.prog;

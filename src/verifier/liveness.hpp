@@ -5,6 +5,9 @@
 
 namespace bpfvm::verifier {
 
+/// The successors of instruction `i` within its subprogram (insn_successors of isa, as a vector).
+void successors(const Program& p, uint32_t i, std::vector<uint32_t>& out);
+
 /// Fills InsnAux::stack_live: the slots of the running frame (bit k: [fp-8(k+1), fp-8k)) that some
 /// path from the instruction may read before overwriting them whole.
 void compute_stack_liveness(Env& env);

@@ -9,6 +9,7 @@
 
 #include "bpfvm/asm.hpp"
 #include "bpfvm/kfuncs.hpp"
+#include "bpfvm/cfg.hpp"
 #include "checks.hpp"
 #include "liveness.hpp"
 #include "walk.hpp"
@@ -96,28 +97,6 @@ std::string Env::show_state(const State& st) const {
 
 namespace {
 
-/// Successors of instruction `i` within its subprogram (calls fall through).
-void successors(const Program& p, uint32_t i, std::vector<uint32_t>& out) {
-    out.clear();
-    const Insn& insn = p.insns[i];
-    switch (op_info(insn.op).form) {
-        case Form::Exit:
-            return;
-        case Form::Ja:
-        case Form::Gotol:
-            out.push_back(insn.target);
-            return;
-        case Form::JmpImm:
-        case Form::JmpReg:
-        case Form::MayGoto:
-            out.push_back(i + 1);
-            out.push_back(insn.target);
-            return;
-        default:
-            out.push_back(i + 1);
-            return;
-    }
-}
 
 /// Registers an instruction reads and writes (for static liveness).
 void use_def(const Program& p, uint32_t i, uint16_t& use, uint16_t& def) {

@@ -12,10 +12,6 @@
 namespace bpfvm {
 namespace {
 
-bool is_global_data(MapKind kind) {
-    return kind == MapKind::Data || kind == MapKind::Rodata || kind == MapKind::Bss || kind == MapKind::Kconfig;
-}
-
 /// The MapAttr of a spec. Device, CPU and XSK maps (redirect targets) have no userspace
 /// implementation; they become hash maps of the same shape, so redirect_map can look entries up.
 maps::MapAttr attr_of(const MapSpec& spec) {

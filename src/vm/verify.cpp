@@ -13,10 +13,6 @@ namespace {
 
 constexpr uint32_t kRdonlyProg = 1u << 7;  // BPF_F_RDONLY_PROG
 
-bool is_global_data(MapKind kind) {
-    return kind == MapKind::Data || kind == MapKind::Rodata || kind == MapKind::Bss || kind == MapKind::Kconfig;
-}
-
 /// Offset of the first member of `btf` type `id` whose type is the struct `name`, searching
 /// nested structs (bounded); -1 when none.
 int32_t find_member(const Btf& btf, uint32_t id, std::string_view name, int depth = 0) {
