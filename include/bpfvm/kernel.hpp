@@ -109,6 +109,7 @@ struct KernelOptions {
     uint32_t log_size = 1u << 22;  // verifier log buffer (bytes) kept for failed loads
     uint32_t log_tail_lines = 20;  // lines of the verifier log copied into the error
     bool load_btf = true;          // load the object's BTF and pass func_info (needed for bpf_loop callbacks)
+    uint32_t prog_flags = 0;       // BPF_F_* load flags for every program (BPF_F_STRICT_ALIGNMENT, ...)
 };
 
 /// Whether a map's contents can be read back element by element through bpf() (false for program

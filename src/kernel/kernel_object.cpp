@@ -221,6 +221,7 @@ Result<int> KernelObject::load_program(std::string_view name) {
             attr.func_info = ptr_to_u64(func_info.data());
             attr.func_info_cnt = static_cast<uint32_t>(func_info.size());
         }
+        attr.prog_flags = options_.prog_flags;
         if (spec->sleepable) attr.prog_flags |= BPF_F_SLEEPABLE;
         if (log != nullptr) {
             attr.log_level = 1;

@@ -1,0 +1,81 @@
+/* The verifier table's annotation header: every case is a __naked BPF function written in inline
+ * assembly (so clang cannot reorder or "fix" what the case is about), preceded by a CASE record
+ * that says what the verifier must answer in each mode.
+ *
+ *   CASE(name, PRIV, UNPRIV)            PRIV, UNPRIV: ACCEPT, REJECT("fragment") or NONE (not checked)
+ *   CASE_FLAGS(name, "flags", PRIV, UNPRIV)   flags: strict_alignment, any_alignment (comma-separated)
+ *
+ * A record is a NUL-terminated string "name|flags|priv|unpriv" in the non-allocated ELF section
+ * .bpfvm.cases, which loaders (ours, libbpf's, the kernel bridge's) ignore; the harness reads it
+ * with libelf. Fragments must not contain '|', '"' or '\'. The program type is the function's
+ * section (SEC("socket"), SEC("xdp"), ...), as libbpf names it.
+ *
+ * Only the kernel's uapi headers are used. No case may contain a `neg` instruction: the kernel
+ * oracle loads the privileged cases into the running kernel, whose verifier crashes on some of them
+ * (DEVELOPERS.md). The harness refuses any program that has one. */
+#ifndef BPFVM_VERIFIER_TABLE_H
+#define BPFVM_VERIFIER_TABLE_H
+
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <stddef.h>
+
+#define SEC(name) __attribute__((section(name), used))
+#define __naked __attribute__((naked))
+#define __noinline __attribute__((noinline))
+#define __uint(name, val) int (*name)[val]
+#define __type(name, val) typeof(val) *name
+#define __array(name, val) typeof(val) *name[]
+
+#define ACCEPT "accept"
+#define REJECT(fragment) "reject:" fragment
+#define NONE "none"
+
+#define CASE_FLAGS(name, flags, priv, unpriv)                                                     \
+    asm(".pushsection .bpfvm.cases,\"\",@progbits\n"                                              \
+        ".asciz \"" #name "|" flags "|" priv "|" unpriv "\"\n"                                    \
+        ".popsection");
+#define CASE(name, priv, unpriv) CASE_FLAGS(name, "", priv, unpriv)
+
+/* Inline-asm operands, the way the kernel's own selftests pass them:
+ *   call %[map_lookup_elem]        with HELPER(map_lookup_elem)
+ *   r1 = %[map_array] ll           with MAP(map_array)
+ *   r2 = *(u32 *)(r1 + %[len])     with CTX(len, struct __sk_buff, len)
+ *   r1 = %[k]                      with IMM(k, 42)                                             */
+#define HELPER(name) [name] "i"(BPF_FUNC_##name)
+#define MAP(name) [name] "i"(&name)
+#define CTX(name, type, field) [name] "i"(offsetof(type, field))
+#define IMM(name, value) [name] "i"(value)
+#define CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "memory"
+
+/* Instructions clang 14's assembler does not know (cpu v4: sign-extending moves and loads, signed
+ * division): raw 8-byte slots, little-endian fields as RFC 9669 section 3 lays them out.
+ *   RAW(op, dst, src, off, imm) -> ".8byte ..." */
+#define RAW_INSN(op, dst, src, off, imm)                                                          \
+    ((unsigned long long)(op) | ((unsigned long long)(dst) << 8) |                                \
+     ((unsigned long long)(src) << 12) | ((unsigned long long)(unsigned short)(off) << 16) |      \
+     ((unsigned long long)(unsigned int)(imm) << 32))
+#define RAW(name, op, dst, src, off, imm) [name] "i"(RAW_INSN(op, dst, src, off, imm))
+
+/* Maps every file may use (only the ones a file references end up in its object). */
+struct val48 {
+    long long x[6];
+};
+
+#define DEFINE_HASH_48(name)                                                                      \
+    struct {                                                                                      \
+        __uint(type, BPF_MAP_TYPE_HASH);                                                          \
+        __uint(max_entries, 16);                                                                  \
+        __type(key, long long);                                                                   \
+        __type(value, struct val48);                                                              \
+    } name SEC(".maps")
+
+#define DEFINE_ARRAY_48(name)                                                                     \
+    struct {                                                                                      \
+        __uint(type, BPF_MAP_TYPE_ARRAY);                                                         \
+        __uint(max_entries, 4);                                                                   \
+        __type(key, int);                                                                         \
+        __type(value, struct val48);                                                              \
+    } name SEC(".maps")
+
+#endif
