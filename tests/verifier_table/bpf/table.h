@@ -57,6 +57,19 @@
      ((unsigned long long)(unsigned int)(imm) << 32))
 #define RAW(name, op, dst, src, off, imm) [name] "i"(RAW_INSN(op, dst, src, off, imm))
 
+/* Recurring instruction sequences (pieces of the asm string):
+ *   KEY0          a zero 8-byte key at fp-8, r2 pointing to it
+ *   LOOKUP(m)     r0 = bpf_map_lookup_elem(&m, &key0) (needs MAP(m), HELPER(map_lookup_elem))
+ *   VALUE_R6(m)   LOOKUP(m), exit with 0 when null (label 9), else r6 = the value
+ *   RANDOM_R7     r7 = an unknown 64-bit number (needs HELPER(get_prandom_u32))
+ *   PROBE_R7      load one byte at r6 + r7: accepted iff r7 is proven within [0, 47] (a 48-byte
+ *                 value), then exit with 0; label 9 is that exit.                               */
+#define KEY0 "r1 = 0; *(u64 *)(r10 - 8) = r1; r2 = r10; r2 += -8;"
+#define LOOKUP(m) KEY0 "r1 = %[" #m "] ll; call %[map_lookup_elem];"
+#define VALUE_R6(m) LOOKUP(m) "if r0 == 0 goto 9f; r6 = r0;"
+#define RANDOM_R7 "call %[get_prandom_u32]; r7 = r0;"
+#define PROBE_R7 "r6 += r7; r0 = *(u8 *)(r6 + 0); 9: r0 = 0; exit;"
+
 /* Maps every file may use (only the ones a file references end up in its object). */
 struct val48 {
     long long x[6];
