@@ -60,7 +60,14 @@ std::string log_tail(const std::string& log, uint32_t lines) {
     return out;
 }
 
-Result<Fd> create_map_with_inner(const MapSpec& spec, int inner_fd) {
+/// BTF of a map for BPF_MAP_CREATE: the object's BTF fd and the key and value type ids.
+struct MapBtf {
+    int fd = -1;
+    uint32_t key_type_id = 0;
+    uint32_t value_type_id = 0;
+};
+
+Result<Fd> create_map_with_inner(const MapSpec& spec, int inner_fd, const MapBtf& btf = {}) {
     union bpf_attr attr;
     std::memset(&attr, 0, sizeof(attr));
     uint32_t flags = spec.map_flags;
@@ -83,6 +90,11 @@ Result<Fd> create_map_with_inner(const MapSpec& spec, int inner_fd) {
     attr.map_flags = flags;
     attr.numa_node = spec.numa_node;
     if (inner_fd >= 0) attr.inner_map_fd = static_cast<uint32_t>(inner_fd);
+    if (btf.fd >= 0 && btf.value_type_id != 0) {
+        attr.btf_fd = static_cast<uint32_t>(btf.fd);
+        attr.btf_key_type_id = btf.key_type_id;
+        attr.btf_value_type_id = btf.value_type_id;
+    }
     copy_object_name(attr.map_name, spec.name);
 
     long fd = sys_bpf(BPF_MAP_CREATE, &attr, sizeof(attr));
@@ -117,22 +129,6 @@ Result<KernelObject> KernelObject::open(const ObjectFile& object, const KernelOp
     KernelObject ko;
     ko.object_ = &object;
     ko.options_ = options;
-    for (const auto& spec : object.maps) {
-        Fd inner;
-        if (spec.inner_map) {
-            if (*spec.inner_map >= object.maps.size())
-                return make_error(ErrorCode::kMalformed, "map '" + spec.name + "': inner map index out of range");
-            auto made = create_map(object.maps[*spec.inner_map]);
-            if (!made) return made.error();
-            inner = std::move(*made);
-        }
-        auto fd = create_map_with_inner(spec, inner.get());
-        if (!fd) {
-            fd.error().where = object.path;
-            return fd.error();
-        }
-        ko.maps_.push_back(std::move(*fd));
-    }
     if (options.load_btf && object.btf) {
         std::vector<uint8_t> raw = encode_btf(*object.btf);
         std::string log(1u << 16, '\0');
@@ -150,6 +146,25 @@ Result<KernelObject> KernelObject::open(const ObjectFile& object, const KernelOp
             // Not fatal: programs without callbacks load without BTF. Kept for the load error.
             ko.btf_error_ = "BPF_BTF_LOAD: " + detail::errno_text(errno) + "\n" + log_tail(log.c_str(), 5);
         }
+    }
+    for (const auto& spec : object.maps) {
+        Fd inner;
+        if (spec.inner_map) {
+            if (*spec.inner_map >= object.maps.size())
+                return make_error(ErrorCode::kMalformed, "map '" + spec.name + "': inner map index out of range");
+            auto made = create_map(object.maps[*spec.inner_map]);
+            if (!made) return made.error();
+            inner = std::move(*made);
+        }
+        // With the object's BTF when it is loaded, so that the kernel knows the value's special
+        // fields (struct bpf_spin_lock, timers); without it if the kernel refuses the types.
+        auto fd = create_map_with_inner(spec, inner.get(), {ko.btf_.get(), spec.btf_key_type_id, spec.btf_value_type_id});
+        if (!fd && ko.btf_.valid() && spec.btf_value_type_id != 0) fd = create_map_with_inner(spec, inner.get());
+        if (!fd) {
+            fd.error().where = object.path;
+            return fd.error();
+        }
+        ko.maps_.push_back(std::move(*fd));
     }
     return ko;
 }
