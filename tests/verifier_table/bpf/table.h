@@ -56,6 +56,9 @@
      ((unsigned long long)(src) << 12) | ((unsigned long long)(unsigned short)(off) << 16) |      \
      ((unsigned long long)(unsigned int)(imm) << 32))
 #define RAW(name, op, dst, src, off, imm) [name] "i"(RAW_INSN(op, dst, src, off, imm))
+/* clang 14's assembler knows no JSET or MOD either. JSET_EXIT(name): "if (the raw JSET `name`
+ * matches) goto 9f (the exit)", for a raw JSET encoded with off = +1. */
+#define JSET_EXIT(name) ".8byte %[" #name "]; goto 2f; goto 9f; 2:"
 
 /* Recurring instruction sequences (pieces of the asm string):
  *   KEY0          a zero 8-byte key at fp-8, r2 pointing to it
