@@ -145,6 +145,9 @@ public:
     Result<TestRunOutput> test_run(std::string_view name, const TestRunInput& input);
 
     const ObjectFile& object() const { return *object_; }
+    /// Why the kernel refused the object's BTF ("" when it was loaded or not asked for); programs
+    /// then load without func_info, so every subprogram looks static to the kernel.
+    const std::string& btf_error() const { return btf_error_; }
 
     KernelObject(KernelObject&&) = default;
     KernelObject& operator=(KernelObject&&) = default;
