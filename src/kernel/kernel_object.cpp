@@ -82,7 +82,10 @@ Result<Fd> create_map_with_inner(const MapSpec& spec, int inner_fd, const MapBtf
         attr.key_size = spec.key_size;
         attr.value_size = spec.value_size;
         attr.max_entries = spec.max_entries;
-        if (spec.type == MapType::ProgArray || spec.type == MapType::ArrayOfMaps || spec.type == MapType::HashOfMaps) {
+        // libbpf sizes a perf event array without max_entries to the possible CPUs.
+        if (spec.type == MapType::PerfEventArray && attr.max_entries == 0) attr.max_entries = detail::possible_cpus();
+        if (spec.type == MapType::ProgArray || spec.type == MapType::ArrayOfMaps || spec.type == MapType::HashOfMaps ||
+            spec.type == MapType::PerfEventArray) {
             if (attr.key_size == 0) attr.key_size = 4;
             attr.value_size = 4;  // user space writes fds
         }

@@ -11,59 +11,21 @@
 // <build>/verifier_samples.tsv.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "bpfvm/bpfvm.hpp"
 #include "harness.hpp"
-#include "loader/csv_util.hpp"
+#include "samples.hpp"
 
 namespace bpfvm::corpus {
 namespace {
 
-const std::string kRoot = std::string(BPFVM_SHARED_DIR) + "/corpus/ebpf-samples";
 const std::set<std::string> kAsserted = {"linux", "prototype-kernel", "suricata", "ovs", "cilium-examples", "build"};
-
-struct Row {
-    std::string project, object, section, program, expected;
-    std::string object_key() const { return project + "/" + object; }
-    std::string key() const { return object_key() + ":" + section; }
-};
-
-std::vector<Row> read_rows() {
-    std::vector<Row> rows;
-    std::ifstream in(kRoot + "/EXPECTED_VERDICTS_prevail_c80c76ff.csv");
-    std::string line;
-    std::getline(in, line);  // header: project,object,section,program,programs_in_section,expected,...
-    while (std::getline(in, line)) {
-        const auto f = testing::split_csv(line);
-        if (f.size() < 6) continue;
-        rows.push_back({f[0], f[1], f[2], f[3], f[5]});
-    }
-    return rows;
-}
-
-/// corpus_types.txt: "project/object:section type", "project/object:* type",
-/// "project/object:license LICENSE".
-std::map<std::string, std::string> read_types() {
-    std::map<std::string, std::string> types;
-    std::ifstream in(std::string(BPFVM_SOURCE_DIR) + "/tests/verifier_corpus/corpus_types.txt");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream fields(line);
-        std::string key, value;
-        fields >> key >> value;
-        if (!value.empty()) types[key] = value;
-    }
-    return types;
-}
 
 /// One object opened once; each (program, mode) verified once.
 struct Opened {
@@ -78,9 +40,9 @@ struct ProjectCounts {
 TEST(EbpfSamples, Verdicts) {
     const auto known = read_known_differences(known_differences_path());
     ASSERT_TRUE(known) << known.error().to_string();
-    const std::vector<Row> rows = read_rows();
-    ASSERT_GT(rows.size(), 400u) << "expected-verdict table not found under " << kRoot;
-    const auto types = read_types();
+    const std::vector<SampleRow> rows = read_sample_rows();
+    ASSERT_GT(rows.size(), 400u) << "expected-verdict table not found under " << samples_root();
+    const SampleTypes types = SampleTypes::load();
     const auto sample = sample_size();
     std::map<std::string, Opened> objects;
     std::map<std::string, ProjectCounts> counts;
@@ -88,12 +50,12 @@ TEST(EbpfSamples, Verdicts) {
     size_t listed = 0;
 
     for (size_t i = 0; i < rows.size(); ++i) {
-        const Row& r = rows[i];
+        const SampleRow& r = rows[i];
         const bool load_error_row = r.expected == "load_error" || r.expected == "unmarshal_error";
         if (!load_error_row && !in_sample(i, rows.size(), sample)) continue;
         const bool asserted = kAsserted.count(r.project) != 0 || load_error_row;
         Opened& o = objects[r.object_key()];
-        if (!o.object) o.object.emplace(Object::open(kRoot + "/" + r.object_key()));
+        if (!o.object) o.object.emplace(Object::open(r.path()));
         const Result<Object>& object = *o.object;
 
         // What each mode must answer: PREVAIL's expectation, unless the kernel says otherwise.
@@ -132,10 +94,7 @@ TEST(EbpfSamples, Verdicts) {
             fail("open", "program", "missing", "no program in section " + r.section);
             continue;
         }
-        VerifyOptions base;
-        if (auto t = types.find(r.key()); t != types.end()) base.type = program_type_by_name(t->second);
-        else if (auto a = types.find(r.object_key() + ":*"); a != types.end()) base.type = program_type_by_name(a->second);
-        if (auto l = types.find(r.object_key() + ":license"); l != types.end()) base.license = l->second;
+        const VerifyOptions base = types.options_for(r);
 
         bool row_ok = true;
         for (const auto& [mode, w] : want) {
@@ -145,7 +104,7 @@ TEST(EbpfSamples, Verdicts) {
             std::string err;
             for (const ProgramSpec* p : specs) {
                 VerifyOptions po = vo;
-                if (p->type != ProgramType::Unspec) po.type.reset();  // the type table only names untyped sections
+                po.type = types.type_for(r, *p);
                 const std::string id = p->name + " " + mode_name(mode);
                 auto it = o.verdicts.find(id);
                 if (it == o.verdicts.end()) it = o.verdicts.emplace(id, verify_program(object->file(), *p, po)).first;
@@ -178,7 +137,9 @@ TEST(EbpfSamples, Verdicts) {
 
 /// Every untyped-section entry of corpus_types.txt names a program type bpfvm knows.
 TEST(EbpfSamples, TypeTableNamesKnownTypes) {
-    for (const auto& [key, value] : read_types()) {
+    const SampleTypes types = SampleTypes::load();
+    ASSERT_FALSE(types.entries().empty());
+    for (const auto& [key, value] : types.entries()) {
         if (key.ends_with(":license")) continue;
         EXPECT_TRUE(program_type_by_name(value).has_value()) << key << ": unknown program type " << value;
     }

@@ -104,6 +104,8 @@ TEST(VerifierTableShape, EveryProgramHasOneCase) {
         ASSERT_TRUE(file) << file.error().to_string();
         std::set<std::string> programs;
         for (const ProgramSpec& p : file->programs) {
+            // Global functions in .text are subprograms to libbpf (and to the kernel oracle).
+            if (p.section == ".text") continue;
             programs.insert(p.name);
             EXPECT_TRUE(cases.count(p.name)) << path << ": program " << p.name << " has no CASE record";
             EXPECT_FALSE(has_neg(p.program)) << path << ": program " << p.name << " contains a neg";
