@@ -13,86 +13,18 @@
 // thresholds are reported, not asserted.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "bpfvm/bpfvm.hpp"
 #include "harness.hpp"
+#include "selftests.hpp"
 
 namespace bpfvm::corpus {
 namespace {
-
-const std::string kRoot = std::string(BPFVM_SHARED_DIR) + "/corpus/kernel-selftests";
-
-struct Row {
-    std::string file, program, object, flags, kernel_priv, expect_unpriv, msg, msg_unpriv, log_tail;
-    std::string key() const { return file + "/" + program; }
-    bool has_flag(std::string_view f) const {
-        // Flags are ';'- or ','-separated; a leading '!' clears the flag.
-        std::regex re("(^|[;, ])" + std::string(f) + "($|[;, ])");
-        return std::regex_search(flags, re);
-    }
-    std::string btf_path() const {
-        std::smatch m;
-        static const std::regex kBtf("btf_path=([^,; ]+)");
-        return std::regex_search(flags, m, kBtf) ? m[1].str() : "";
-    }
-};
-
-std::vector<Row> read_manifest() {
-    std::vector<Row> rows;
-    std::ifstream in(kRoot + "/manifest.jsonl");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        const auto j = nlohmann::json::parse(line);
-        auto text = [&](const char* key) {  // absent or null fields read as ""
-            auto it = j.find(key);
-            return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-        };
-        rows.push_back({text("file"), text("program"), text("object"), text("flags"), text("kernel_priv"),
-                        text("expect_unpriv"), text("msg"), text("msg_unpriv"), text("kernel_log_tail")});
-    }
-    return rows;
-}
-
-/// Objects opened once per (object, CO-RE target).
-class Objects {
-public:
-    const ObjectFile* get(const Row& r, std::string& error) {
-        const std::string btf = r.btf_path();
-        const std::string id = r.object + "|" + btf;
-        auto it = cache_.find(id);
-        if (it == cache_.end()) {
-            LoadOptions lo = object_load_defaults();
-            if (!btf.empty()) lo.target_btf_path = kRoot + "/objects/" + btf;
-            it = cache_.emplace(id, load_object(kRoot + "/" + r.object, lo)).first;
-        }
-        if (!it->second) {
-            error = it->second.error().to_string();
-            return nullptr;
-        }
-        return &*it->second;
-    }
-
-private:
-    std::map<std::string, Result<ObjectFile>> cache_;
-};
-
-VerifyOptions options_for(const Row& r, Mode mode) {
-    VerifyOptions o;
-    o.privileged = mode == Mode::Privileged;
-    o.reg_invariants = true;  // every selftest load sets BPF_F_TEST_REG_INVARIANTS
-    o.strict_alignment = r.has_flag("BPF_F_STRICT_ALIGNMENT");
-    o.any_alignment = r.has_flag("BPF_F_ANY_ALIGNMENT");
-    o.test_state_freq = r.has_flag("BPF_F_TEST_STATE_FREQ");
-    return o;
-}
 
 struct Counts {
     size_t accept_total = 0, accept_ok = 0;
@@ -109,25 +41,25 @@ std::string one_line(std::string s) {
 void run_mode(Mode mode) {
     const auto known = read_known_differences(known_differences_path());
     ASSERT_TRUE(known) << known.error().to_string();
-    const std::vector<Row> all = read_manifest();
-    ASSERT_GT(all.size(), 1000u) << "manifest not found under " << kRoot;
+    const std::vector<SelftestRow> all = read_selftest_rows();
+    ASSERT_GT(all.size(), 1000u) << "manifest not found under " << selftests_root();
 
     // The rows with a verdict to compare in this mode.
-    std::vector<const Row*> rows;
-    for (const Row& r : all) {
+    std::vector<const SelftestRow*> rows;
+    for (const SelftestRow& r : all) {
         if (mode == Mode::Privileged && r.has_flag("auxiliary")) continue;
         if (mode == Mode::Unprivileged && r.has_flag("auxiliary_unpriv")) continue;
         const std::string want = mode == Mode::Privileged ? r.kernel_priv : r.expect_unpriv;
         if (want == "accept" || want == "reject" || want == "success" || want == "failure") rows.push_back(&r);
     }
     const auto sample = sample_size();
-    Objects objects;
+    SelftestObjects objects;
     Counts c;
     std::vector<std::string> mismatches{
         "file\tprogram\tmode\tproblem\twant\tgot\tbpfvm_insn\tkernel_insn\tbpfvm_error\tkernel_fragments"};
     for (size_t i = 0; i < rows.size(); ++i) {
         if (!in_sample(i, rows.size(), sample)) continue;
-        const Row& r = *rows[i];
+        const SelftestRow& r = *rows[i];
         const std::string want_text = mode == Mode::Privileged ? r.kernel_priv : r.expect_unpriv;
         const Verdict want = want_text == "accept" || want_text == "success" ? Verdict::Accept : Verdict::Reject;
         std::string error;
@@ -138,7 +70,7 @@ void run_mode(Mode mode) {
                 error = "no program " + r.program;
                 ++c.load_errors;
             } else {
-                v = verify_program(*file, *spec, options_for(r, mode));
+                v = verify_program(*file, *spec, selftest_options(r, mode));
             }
         } else {
             ++c.load_errors;
@@ -215,7 +147,7 @@ TEST(KernelSelftests, KnownDifferencesAreNotSafetyHoles) {
         "invalid access|outside of the allowed memory range|invalid mem access|!read_ok|invalid read from stack|"
         "invalid indirect read|offset is outside of the packet|invalid bpf_context access|invalid zero-sized read|"
         "invalid (variable-offset)?(indirect access to )?stack|unbounded memory access");
-    for (const Row& r : read_manifest()) {
+    for (const SelftestRow& r : read_selftest_rows()) {
         auto it = known->find("selftest " + r.key());
         if (it == known->end() || r.kernel_priv != "reject" || !it->second.kernel.count(Mode::Privileged)) continue;
         EXPECT_FALSE(std::regex_search(kernel_error_text(r.log_tail), kUnsafe))
