@@ -217,6 +217,30 @@ SEC("socket") __naked void store_through_map_ptr(void)
                  "exit;" :: MAP(regs_hash) : CLOBBERS);
 }
 
+static __naked __noinline __attribute__((used)) void regs_callback(void)
+{
+    asm volatile("r0 = 0;"
+                 "exit;" ::: CLOBBERS);
+}
+
+CASE(deref_function_pointer, REJECT("R1 invalid mem access 'func'"), NONE)
+SEC("socket") __naked void deref_function_pointer(void)
+{
+    /* A function's address (for bpf_loop and friends) is not memory. */
+    asm volatile("r1 = regs_callback ll;"
+                 "r0 = *(u64 *)(r1 + 0);"
+                 "exit;" ::: CLOBBERS);
+}
+
+CASE(store_function_pointer_on_stack, ACCEPT, NONE)
+SEC("socket") __naked void store_function_pointer_on_stack(void)
+{
+    asm volatile("r1 = regs_callback ll;"
+                 "*(u64 *)(r10 - 8) = r1;"
+                 "r0 = 0;"
+                 "exit;" ::: CLOBBERS);
+}
+
 /* Unprivileged loaders may not turn pointers into numbers they can see. */
 
 CASE(return_stack_pointer, ACCEPT, REJECT("R0 leaks addr as return value"))
