@@ -18,8 +18,7 @@
 #include <vector>
 
 #include "bpfvm/bpfvm.hpp"
-#include "verifier_corpus/samples.hpp"
-#include "verifier_corpus/selftests.hpp"
+#include "verifier_corpus/harness.hpp"
 
 namespace {
 

@@ -1,11 +1,15 @@
-// Shared pieces of the corpus harnesses: KNOWN_DIFFERENCES.md, sampling, fragment matching.
+// Shared pieces of the corpus harnesses: KNOWN_DIFFERENCES.md, sampling, fragment matching, and
+// reading the two corpora.
 #include "harness.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+
+#include "loader/csv_util.hpp"
 
 namespace bpfvm::corpus {
 namespace {
@@ -183,6 +187,113 @@ std::string rate(const std::string& label, size_t n, size_t d) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%zu/%zu = %.1f%%", n, d, 100.0 * ratio(n, d));
     return label + ": " + buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ebpf-samples
+
+std::string samples_root() { return std::string(BPFVM_SHARED_DIR) + "/corpus/ebpf-samples"; }
+
+std::vector<SampleRow> read_sample_rows() {
+    std::vector<SampleRow> rows;
+    std::ifstream in(samples_root() + "/EXPECTED_VERDICTS_prevail_c80c76ff.csv");
+    std::string line;
+    std::getline(in, line);  // header: project,object,section,program,programs_in_section,expected,...
+    while (std::getline(in, line)) {
+        const auto f = testing::split_csv(line);
+        if (f.size() < 6) continue;
+        rows.push_back({f[0], f[1], f[2], f[3], f[5]});
+    }
+    return rows;
+}
+
+SampleTypes SampleTypes::load() {
+    SampleTypes t;
+    std::ifstream in(std::string(BPFVM_SOURCE_DIR) + "/tests/verifier_corpus/corpus_types.txt");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream fields(line);
+        std::string key, value;
+        fields >> key >> value;
+        if (!value.empty()) t.entries_[key] = value;
+    }
+    return t;
+}
+
+VerifyOptions SampleTypes::options_for(const SampleRow& row) const {
+    VerifyOptions o;
+    if (auto t = entries_.find(row.key()); t != entries_.end()) o.type = program_type_by_name(t->second);
+    else if (auto a = entries_.find(row.object_key() + ":*"); a != entries_.end()) o.type = program_type_by_name(a->second);
+    if (auto l = entries_.find(row.object_key() + ":license"); l != entries_.end()) o.license = l->second;
+    return o;
+}
+
+std::optional<ProgramType> SampleTypes::type_for(const SampleRow& row, const ProgramSpec& program) const {
+    if (auto t = entries_.find(row.object_key() + ":" + program.section); t != entries_.end())
+        return program_type_by_name(t->second);
+    if (program.type != ProgramType::Unspec) return std::nullopt;
+    if (auto a = entries_.find(row.object_key() + ":*"); a != entries_.end()) return program_type_by_name(a->second);
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel selftests
+
+std::string selftests_root() { return std::string(BPFVM_SHARED_DIR) + "/corpus/kernel-selftests"; }
+
+bool SelftestRow::has_flag(std::string_view flag) const {
+    const std::regex re("(^|[;, ])" + std::string(flag) + "($|[;, ])");
+    return std::regex_search(flags, re);
+}
+
+std::string SelftestRow::btf_path() const {
+    std::smatch m;
+    static const std::regex kBtf("btf_path=([^,; ]+)");
+    return std::regex_search(flags, m, kBtf) ? m[1].str() : "";
+}
+
+std::vector<SelftestRow> read_selftest_rows() {
+    std::vector<SelftestRow> rows;
+    std::ifstream in(selftests_root() + "/manifest.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        const auto j = nlohmann::json::parse(line);
+        auto text = [&](const char* key) {
+            auto it = j.find(key);
+            return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
+        rows.push_back({text("file"), text("program"), text("object"), text("flags"), text("kernel_priv"),
+                        text("expect_unpriv"), text("msg"), text("msg_unpriv"), text("kernel_log_tail")});
+    }
+    return rows;
+}
+
+VerifyOptions selftest_options(const SelftestRow& row, Mode mode) {
+    VerifyOptions o;
+    o.privileged = mode == Mode::Privileged;
+    o.reg_invariants = true;
+    o.strict_alignment = row.has_flag("BPF_F_STRICT_ALIGNMENT");
+    o.any_alignment = row.has_flag("BPF_F_ANY_ALIGNMENT");
+    o.test_state_freq = row.has_flag("BPF_F_TEST_STATE_FREQ");
+    return o;
+}
+
+const ObjectFile* SelftestObjects::get(const SelftestRow& row, std::string& error) {
+    const std::string btf = row.btf_path();
+    const std::string id = row.object + "|" + btf;
+    auto it = cache_.find(id);
+    if (it == cache_.end()) {
+        LoadOptions lo = object_load_defaults();
+        if (!btf.empty()) lo.target_btf_path = selftests_root() + "/objects/" + btf;
+        it = cache_.emplace(id, load_object(selftests_root() + "/" + row.object, lo)).first;
+    }
+    if (!it->second) {
+        error = it->second.error().to_string();
+        return nullptr;
+    }
+    return &*it->second;
 }
 
 }  // namespace bpfvm::corpus

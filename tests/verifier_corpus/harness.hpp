@@ -1,6 +1,9 @@
-// Shared pieces of the corpus harnesses (kernel selftests, ebpf-samples): the list of known
-// differences from tests/verifier/KNOWN_DIFFERENCES.md, the sample size for slow builds, message
-// fragment matching and the mismatch files written into the build folder.
+// Shared pieces of the corpus harnesses (kernel selftests, ebpf-samples), also used by the table's
+// kernel oracle and bench/bench_verify: the list of known differences from
+// tests/verifier/KNOWN_DIFFERENCES.md, the sample size for slow builds, message fragment matching,
+// the mismatch files written into the build folder, and the two corpora as rows (the selftests
+// manifest with its load flags; PREVAIL's ebpf-samples table with the program types that
+// corpus_types.txt gives sections naming none).
 #pragma once
 
 #include <cstdint>
@@ -66,5 +69,75 @@ std::string rate(const std::string& label, size_t n, size_t d);
 
 /// n/d as a fraction in [0, 1] (1 when d is 0).
 double ratio(size_t n, size_t d);
+
+// ---------------------------------------------------------------------------------------------
+// ebpf-samples
+
+/// ../shared/corpus/ebpf-samples
+std::string samples_root();
+
+/// One row of EXPECTED_VERDICTS_prevail_c80c76ff.csv.
+struct SampleRow {
+    std::string project, object, section, program, expected;
+    std::string object_key() const { return project + "/" + object; }  // "build/exposeptr.o"
+    std::string key() const { return object_key() + ":" + section; }    // "build/exposeptr.o:.text"
+    std::string path() const { return samples_root() + "/" + object_key(); }
+};
+
+/// Every row, in file order (empty when the corpus is missing).
+std::vector<SampleRow> read_sample_rows();
+
+/// corpus_types.txt: "project/object:section type", "project/object:* type",
+/// "project/object:license LICENSE".
+class SampleTypes {
+public:
+    /// Reads tests/verifier_corpus/corpus_types.txt.
+    static SampleTypes load();
+    /// The entries, by key (for checking them).
+    const std::map<std::string, std::string>& entries() const { return entries_; }
+    /// The verify options for `row`: the type its section gets (a section entry before the
+    /// object's `*` entry) and the license the loader passes, if listed.
+    VerifyOptions options_for(const SampleRow& row) const;
+    /// The type a program of `row`'s object in section `section` is verified as: a section entry
+    /// replaces even the loader's type (corrections), an object's `*` entry only names the type
+    /// of sections that name none. nullopt: the loader's type stands.
+    std::optional<ProgramType> type_for(const SampleRow& row, const ProgramSpec& program) const;
+
+private:
+    std::map<std::string, std::string> entries_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Kernel selftests
+
+/// ../shared/corpus/kernel-selftests
+std::string selftests_root();
+
+/// One program of the manifest (the fields the harnesses use; absent or null fields are "").
+struct SelftestRow {
+    std::string file, program, object, flags, kernel_priv, expect_unpriv, msg, msg_unpriv, log_tail;
+    std::string key() const { return file + "/" + program; }
+    /// Whether `flag` is set (flags are ';'- or ','-separated; a leading '!' clears one).
+    bool has_flag(std::string_view flag) const;
+    /// The btf_path= object (CO-RE target) of the row, "" when none.
+    std::string btf_path() const;
+};
+
+/// Every row of manifest.jsonl, in file order (empty when the corpus is missing).
+std::vector<SelftestRow> read_selftest_rows();
+
+/// The verify options of a row in `mode`: its alignment and state-frequency flags, and
+/// BPF_F_TEST_REG_INVARIANTS, which every selftest load sets.
+VerifyOptions selftest_options(const SelftestRow& row, Mode mode);
+
+/// Objects loaded once per (object, CO-RE target).
+class SelftestObjects {
+public:
+    /// The object of `row`, or nullptr with `error` set.
+    const ObjectFile* get(const SelftestRow& row, std::string& error);
+
+private:
+    std::map<std::string, Result<ObjectFile>> cache_;
+};
 
 }  // namespace bpfvm::corpus

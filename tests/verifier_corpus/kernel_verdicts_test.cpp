@@ -26,7 +26,6 @@
 
 #include "bpfvm/kernel.hpp"
 #include "harness.hpp"
-#include "samples.hpp"
 
 namespace bpfvm::corpus {
 namespace {

@@ -20,7 +20,6 @@
 
 #include "bpfvm/bpfvm.hpp"
 #include "harness.hpp"
-#include "samples.hpp"
 
 namespace bpfvm::corpus {
 namespace {

@@ -21,7 +21,6 @@
 
 #include "bpfvm/bpfvm.hpp"
 #include "harness.hpp"
-#include "selftests.hpp"
 
 namespace bpfvm::corpus {
 namespace {
