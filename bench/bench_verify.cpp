@@ -12,7 +12,7 @@
 #include <ctime>
 #include <cstdio>
 #include <cstring>
-#include <regex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -106,12 +106,31 @@ struct KernelStats {
     uint64_t insns = 0, total_states = 0, peak_states = 0;
 };
 
+/// The number after `key` in `text` (searching from `from`), or nullopt.
+std::optional<uint64_t> number_after(const std::string& text, const std::string& key, size_t from = 0) {
+    const size_t at = text.find(key, from);
+    if (at == std::string::npos) return std::nullopt;
+    const char* p = text.c_str() + at + key.size();
+    if (*p < '0' || *p > '9') return std::nullopt;
+    return std::strtoull(p, nullptr, 10);
+}
+
+/// The kernel's "processed N insns ... total_states T peak_states P" statistics line.
+std::optional<KernelStats> kernel_stats(const std::string& log) {
+    const size_t at = log.find("processed ");
+    if (at == std::string::npos) return std::nullopt;
+    auto insns = number_after(log, "processed ", at);
+    auto total = number_after(log, "total_states ", at);
+    auto peak = number_after(log, "peak_states ", at);
+    if (!insns || !total || !peak) return std::nullopt;
+    return KernelStats{*insns, *total, *peak};
+}
+
 void selftests_table(int repeat) {
     corpus::SelftestObjects objects;
     std::vector<double> times;
     uint64_t insns = 0;
     size_t accepted = 0;
-    static const std::regex kStats(R"(processed (\d+) insns .*total_states (\d+) peak_states (\d+))");
     struct Row {
         std::string name;
         KernelStats kernel;
@@ -129,12 +148,8 @@ void selftests_table(int repeat) {
         times.push_back(m.us);
         insns += m.v.stats.insns_processed;
         accepted += m.v.verdict == Verdict::Accept;
-        std::smatch sm;
-        if (std::regex_search(r.log_tail, sm, kStats)) {
-            compared.push_back({r.key(),
-                                {std::stoull(sm[1].str()), std::stoull(sm[2].str()), std::stoull(sm[3].str())},
-                                m.v.stats.insns_processed, m.v.stats.peak_states, m.us});
-        }
+        if (auto k = kernel_stats(r.log_tail))
+            compared.push_back({r.key(), *k, m.v.stats.insns_processed, m.v.stats.peak_states, m.us});
     }
     double total = 0;
     for (double t : times) total += t;

@@ -15,7 +15,6 @@
 
 #include <iostream>
 #include <map>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -142,15 +141,19 @@ TEST(KernelSelftests, Unprivileged) { run_mode(Mode::Unprivileged); }
 TEST(KernelSelftests, KnownDifferencesAreNotSafetyHoles) {
     const auto known = read_known_differences(known_differences_path());
     ASSERT_TRUE(known) << known.error().to_string();
-    static const std::regex kUnsafe(
-        "invalid access|outside of the allowed memory range|invalid mem access|!read_ok|invalid read from stack|"
-        "invalid indirect read|offset is outside of the packet|invalid bpf_context access|invalid zero-sized read|"
-        "invalid (variable-offset)?(indirect access to )?stack|unbounded memory access");
+    static const char* const kUnsafe[] = {
+        "invalid access",           "outside of the allowed memory range", "invalid mem access",
+        "!read_ok",                 "invalid read from stack",             "invalid indirect read",
+        "outside of the packet",    "invalid bpf_context access",          "invalid zero-sized read",
+        "invalid variable-offset",  "invalid stack",                       "invalid indirect access to stack",
+        "unbounded memory access"};
     for (const SelftestRow& r : read_selftest_rows()) {
         auto it = known->find("selftest " + r.key());
         if (it == known->end() || r.kernel_priv != "reject" || !it->second.kernel.count(Mode::Privileged)) continue;
-        EXPECT_FALSE(std::regex_search(kernel_error_text(r.log_tail), kUnsafe))
-            << r.key() << ": the kernel rejects it as a memory-safety violation; fix the verifier instead";
+        const std::string error = kernel_error_text(r.log_tail);
+        for (const char* unsafe : kUnsafe)
+            EXPECT_EQ(error.find(unsafe), std::string::npos)
+                << r.key() << ": the kernel rejects it as a memory-safety violation; fix the verifier instead";
     }
 }
 

@@ -47,7 +47,8 @@ std::string param_name(const testing::TestParamInfo<Case>& info) {
     return name;
 }
 
-uint32_t prog_flags(const Case& c) {
+// (Unused where the oracle is compiled out.)
+[[maybe_unused]] uint32_t prog_flags(const Case& c) {
     const VerifyOptions o = options_for(c, true);
     return (o.strict_alignment ? BPF_F_STRICT_ALIGNMENT : 0u) | (o.any_alignment ? BPF_F_ANY_ALIGNMENT : 0u);
 }
@@ -58,7 +59,7 @@ struct Loaded {
     std::optional<Result<kernel::KernelObject>> kernel;
 };
 
-Loaded& loaded(const Case& c) {
+[[maybe_unused]] Loaded& loaded(const Case& c) {
     static std::map<std::string, Loaded> cache;
     const uint32_t flags = prog_flags(c);
     Loaded& l = cache[c.object + "|" + std::to_string(flags)];
