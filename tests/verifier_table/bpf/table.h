@@ -48,9 +48,9 @@
 #define IMM(name, value) [name] "i"(value)
 #define CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "memory"
 
-/* Instructions clang 14's assembler does not know (cpu v4: sign-extending moves and loads, signed
- * division): raw 8-byte slots, little-endian fields as RFC 9669 section 3 lays them out.
- *   RAW(op, dst, src, off, imm) -> ".8byte ..." */
+/* Instructions clang 14's assembler does not know (cpu v4: sign-extending moves and loads,
+ * may_goto; LD_IND): raw 8-byte slots, fields as RFC 9669 section 3 lays them out (little-endian).
+ *   ".8byte %[name]"               with RAW(name, opcode, dst, src, off, imm)                  */
 #define RAW_INSN(op, dst, src, off, imm)                                                          \
     ((unsigned long long)(op) | ((unsigned long long)(dst) << 8) |                                \
      ((unsigned long long)(src) << 12) | ((unsigned long long)(unsigned short)(off) << 16) |      \
