@@ -13,7 +13,8 @@ BUILD_DIR=${BUILD_DIR:-build-arm64}
 JOBS=${JOBS:-$(nproc)}
 # Test folders (ctest labels) to build and run. tests/kernel is left out on purpose: it issues
 # bpf() syscalls, which qemu-user passes to the host kernel.
-LABELS=${LABELS:-isa|interpreter|jit|conformance|maps|loader}
+# The verifier's corpus harnesses (verifier_corpus) read BPFVM_VERIFY_SAMPLE=N to verify a sample.
+LABELS=${LABELS:-isa|interpreter|jit|conformance|maps|loader|verifier_table|verifier_corpus}
 # Multi-threaded stress tests take many minutes under qemu-user; EXCLUDE='' runs them too.
 EXCLUDE=${EXCLUDE-Concurrency}
 

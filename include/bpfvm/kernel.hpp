@@ -211,6 +211,7 @@ struct KernelOptions {
     /// Prepended to the kernel-visible program and map names (which the kernel cuts at 15
     /// characters), so that tests can find exactly their own programs in the kernel's list.
     std::string name_prefix;
+    uint32_t prog_flags = 0;       // BPF_F_* load flags for every program (BPF_F_STRICT_ALIGNMENT, ...)
 };
 
 /// "prog (insn 12)" for the first program of `object` containing a `neg` instruction, or nullopt.
@@ -265,6 +266,9 @@ public:
     Status set_prog_array_slot(std::string_view map, uint32_t slot, std::string_view program);
 
     const ObjectFile& object() const { return *object_; }
+    /// Why the kernel refused the object's BTF ("" when it was loaded or not asked for); programs
+    /// then load without func_info, so every subprogram looks static to the kernel.
+    const std::string& btf_error() const { return btf_error_; }
 
     KernelObject(KernelObject&&) = default;
     KernelObject& operator=(KernelObject&&) = default;

@@ -81,7 +81,10 @@ Result<Fd> create_map_with(const MapSpec& spec, const MapCreation& how) {
         attr.key_size = spec.key_size;
         attr.value_size = spec.value_size;
         attr.max_entries = spec.max_entries;
-        if (spec.type == MapType::ProgArray || spec.type == MapType::ArrayOfMaps || spec.type == MapType::HashOfMaps) {
+        // libbpf sizes a perf event array without max_entries to the possible CPUs.
+        if (spec.type == MapType::PerfEventArray && attr.max_entries == 0) attr.max_entries = detail::possible_cpus();
+        if (spec.type == MapType::ProgArray || spec.type == MapType::ArrayOfMaps || spec.type == MapType::HashOfMaps ||
+            spec.type == MapType::PerfEventArray) {
             if (attr.key_size == 0) attr.key_size = 4;
             attr.value_size = 4;  // user space writes fds
         }
@@ -359,6 +362,7 @@ Result<int> KernelObject::load_program(std::string_view name) {
             attr.func_info = ptr_to_u64(func_info.data());
             attr.func_info_cnt = static_cast<uint32_t>(func_info.size());
         }
+        attr.prog_flags = options_.prog_flags;
         if (spec->sleepable) attr.prog_flags |= BPF_F_SLEEPABLE;
         if (log != nullptr) {
             attr.log_level = 1;
