@@ -35,6 +35,8 @@ enum class CtxRule : uint8_t { Deny, Read, ReadCapBpf, Write, WriteCapBpf };
 struct CtxInfo {
     std::string_view struct_name;  // "struct xdp_md"; "" for types without a known context
     uint32_t size = 0;             // uapi size; 0: depends on the attach point (tracepoint args)
+    uint32_t first = 0;            // loads must lie in [first, limit) (the kernel's bounds when size is 0)
+    uint32_t limit = 0;
     uint32_t loads = 0;            // load sizes for contexts without field rows (pt_regs, args)
     std::span<const CtxField> fields;
 };

@@ -52,7 +52,7 @@ struct GlobalFunc {
     uint32_t insn = 0;       // index into Program::insns of the entry
     std::string name;
     bool global = false;     // BTF FUNC linkage global: verified separately, calls do not inline
-    bool returns_void = false;
+    bool returns_scalar = true;  // returns an integer or enum (not void, a pointer or a struct)
     std::vector<GlobalArg> args;
     std::vector<uint32_t> arg_size;  // Mem: the pointee size
 };

@@ -8,7 +8,7 @@ namespace bpfvm {
 namespace {
 
 enum class CtxKey : uint8_t {
-#define BPFVM_CTX_STRUCT(Key, c_name, size) Key,
+#define BPFVM_CTX_STRUCT(Key, ...) Key,
 #define BPFVM_CTX_FIELD(...)
 #define BPFVM_CTX_PROG(...)
 #define BPFVM_CTX_RULE(...)
@@ -24,6 +24,8 @@ struct StructRow {
     CtxKey key;
     std::string_view name;
     uint32_t size;
+    uint32_t first;
+    uint32_t limit;
 };
 
 // The columns of ctx_layouts.def, spelled as in the file.
@@ -39,7 +41,7 @@ inline constexpr uint64_t Lwt = LwtIn | LwtOut | LwtXmit | LwtSeg6local;
 }  // namespace ctx_row
 
 constexpr StructRow kStructs[] = {
-#define BPFVM_CTX_STRUCT(Key, c_name, size) {CtxKey::Key, c_name, size},
+#define BPFVM_CTX_STRUCT(Key, c_name, size, first, limit) {CtxKey::Key, c_name, size, first, limit},
 #define BPFVM_CTX_FIELD(...)
 #define BPFVM_CTX_PROG(...)
 #define BPFVM_CTX_RULE(...)
@@ -150,7 +152,7 @@ CtxInfo ctx_info(ProgramType type) {
     const ProgRow* p = prog_row(type);
     if (p == nullptr) return {};
     const StructRow& s = kStructs[static_cast<size_t>(p->key)];
-    return CtxInfo{s.name, s.size, p->loads, fields_of(p->key)};
+    return CtxInfo{s.name, s.size, s.first, s.limit, p->loads, fields_of(p->key)};
 }
 
 uint32_t ctx_size(ProgramType type) { return ctx_info(type).size; }
@@ -185,6 +187,7 @@ CtxAccess ctx_access(ProgramType type, uint32_t off, uint32_t size, bool write, 
     if (off % size != 0) return deny("misaligned access");
     if (info.size != 0 && off + size > info.size) return deny("access beyond the context struct");
     if (info.fields.empty()) {
+        if (off < info.first || off + size > info.limit) return deny("outside the readable part of the context");
         if (write) return deny("the context is read-only");
         if ((info.loads & (1u << size)) == 0) return deny("load size not allowed here");
         return CtxAccess{true, nullptr, CtxYield::Scalar, {}};

@@ -36,7 +36,7 @@ struct CallMeta {
 
 std::string helper_label(int id) {
     const HelperProto* p = helper_proto(id);
-    return std::string(p ? p->name : std::string_view("unknown")) + "#" + std::to_string(id);
+    return (p ? "bpf_" + std::string(p->name) : std::string("unknown")) + "#" + std::to_string(id);
 }
 
 /// The register types an argument kind accepts (compatible_reg_types), in the kernel's order for
@@ -391,6 +391,9 @@ bool check_map_compat(Env& env, const MapInfo& map, int func) {
             default: break;
         }
     }
+    // record_func_map checks the tail call's map before check_map_func_compatibility does.
+    if (func == helper_index(H::tail_call) && map.type != M::ProgArray)
+        return env.fail("expected prog array map for tail call");
     if (!ok)
         return env.fail("cannot pass map_type %u into func %s", static_cast<uint32_t>(map.type), helper_label(func).c_str());
     if (func == helper_index(H::tail_call) && env.subprogs.size() > 1 && !env.opt.privileged)
@@ -410,19 +413,6 @@ bool release_reference(Env& env, uint32_t id) {
     return true;
 }
 
-bool check_resource_leak(Env& env, bool check_lock, const char* what) {
-    State& st = env.cur->st;
-    if (check_lock && st.active_locks) return env.fail("%s cannot be used inside bpf_spin_lock-ed region", what);
-    for (const RefState& r : st.refs)
-        if (r.kind == RefKind::Ptr) {
-            env.fail("Unreleased reference id=%u alloc_insn=%u", r.id, env.insn(r.insn).pc);
-            env.error->detail.push_back(std::string(what) + " would lead to reference leak");
-            return false;
-        }
-    if (check_lock && st.active_rcu) return env.fail("%s cannot be used inside bpf_rcu_read_lock-ed region", what);
-    if (check_lock && st.active_preempt) return env.fail("%s cannot be used inside bpf_preempt_disable-ed region", what);
-    return true;
-}
 
 /// Enters subprogram `subprog` in a new frame (setup_func_entry). `callsite` is the call instruction.
 bool enter_frame(Env& env, State& st, uint32_t subprog, uint32_t callsite) {
@@ -562,6 +552,19 @@ bool return_range(const Env& env, int64_t& min, int64_t& max) {
 }
 
 }  // namespace
+
+bool check_resource_leak(Env& env, bool check_lock, const char* what) {
+    State& st = env.cur->st;
+    if (check_lock && st.active_locks) return env.fail("%s cannot be used inside bpf_spin_lock-ed region", what);
+    for (const RefState& r : st.refs)
+        if (r.kind == RefKind::Ptr) {
+            return env.fail("%s would lead to reference leak (Unreleased reference id=%u alloc_insn=%u)", what,
+                            r.id, env.insn(r.insn).pc);
+        }
+    if (check_lock && st.active_rcu) return env.fail("%s cannot be used inside bpf_rcu_read_lock-ed region", what);
+    if (check_lock && st.active_preempt) return env.fail("%s cannot be used inside bpf_preempt_disable-ed region", what);
+    return true;
+}
 
 void clear_packet_pointers(State& st) {
     st.for_each_reg([](Reg& r) {

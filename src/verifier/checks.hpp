@@ -72,6 +72,9 @@ bool check_func_call(Env& env, const Insn& insn, uint32_t& next);
 bool check_kfunc_call(Env& env, const Insn& insn, uint32_t& next, bool& done);
 /// `exit`: returns to the caller (next = return point) or ends the path (`done` set).
 bool check_exit(Env& env, bool& done, uint32_t& next);
+/// check_resource_leak: `what` (tail_call, BPF_EXIT, LD_ABS) must not run holding a reference, or
+/// with `check_lock`, inside a spin-lock, RCU or preempt-disabled region.
+bool check_resource_leak(Env& env, bool check_lock, const char* what);
 /// Invalidates every packet pointer of every frame (after helpers that change packet data).
 void clear_packet_pointers(State& st);
 /// The initial state of subprogram `subprog` verified on its own (entry program or global func).

@@ -39,7 +39,13 @@ struct HistEntry {
     uint32_t prev_idx = 0;  // the instruction executed before it
     int32_t stack_slot = -1;  // stack access: slot index, in frame `frame`
     uint8_t frame = 0;
-    uint64_t linked = 0;    // conditional jump: registers linked by scalar ids (frame*11+reg bits)
+    /// Conditional jump: per frame, the registers linked by scalar ids to the compared ones.
+    std::array<uint16_t, kMaxFrames> linked{};
+    bool has_linked() const {
+        for (uint16_t m : linked)
+            if (m) return true;
+        return false;
+    }
 };
 
 struct Checkpoint;
@@ -132,6 +138,7 @@ public:
     PathState* cur = &current;
     uint32_t insn_idx = 0;       // instruction being checked
     uint32_t prev_insn_idx = 0;
+    bool cur_hist_ent = false;   // the current instruction has its history entry already
 
     /// A new id (for null checks, packet ranges, references, scalar links).
     uint32_t new_id() { return ++next_id; }

@@ -4,6 +4,7 @@
 // (or zero) at once; comparing a packet pointer with data_end proves a range for every packet
 // pointer of the same base; registers linked by scalar ids learn the same bounds.
 #include "checks.hpp"
+#include "walk.hpp"
 
 namespace bpfvm::verifier {
 namespace {
@@ -278,24 +279,23 @@ bool check_cond_jmp(Env& env, const Insn& insn, uint32_t& next) {
 
     // Both sides are possible: history records the registers linked to the compared ones.
     HistEntry h;
-    h.idx = env.insn_idx;
-    h.prev_idx = env.prev_insn_idx;
-    uint64_t mask = 0;
+    int linked_count = 0;
     auto collect = [&](const Reg& r) {
         if (!(r.type == RegType::Scalar && r.id)) return;
         for (uint32_t f = 0; f < st.frames.size(); ++f)
             for (int i = 0; i < kNumRegs; ++i) {
                 const Reg& x = st.frames[f].regs[i];
-                if (x.type == RegType::Scalar && x.id && (x.id & ~kAddConst) == (r.id & ~kAddConst))
-                    mask |= uint64_t{1} << (f * kNumRegs + i);
+                const auto bit = static_cast<uint16_t>(1u << i);
+                if (x.type == RegType::Scalar && x.id && (x.id & ~kAddConst) == (r.id & ~kAddConst) &&
+                    !(h.linked[f] & bit)) {
+                    h.linked[f] |= bit;
+                    ++linked_count;
+                }
             }
     };
     if (reg_src) collect(st.reg(insn.src));
     collect(st.reg(insn.dst));
-    if (mask && (mask & (mask - 1))) {
-        h.linked = mask;
-        env.cur->history.push_back(h);
-    }
+    if (linked_count > 1) current_hist_entry(env).linked = h.linked;
 
     note(*env.cur, kFellThrough);
     PathState* other = push_branch(env, insn.target, env.insn_idx);

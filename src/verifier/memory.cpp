@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "checks.hpp"
+#include "walk.hpp"
 
 namespace bpfvm::verifier {
 namespace {
@@ -185,12 +186,9 @@ bool is_spillable(const Reg& reg) {
 
 /// Records a stack access in the path history (precision backtracking replays fills and spills).
 void note_stack_access(Env& env, uint32_t frame, uint32_t spi) {
-    HistEntry h;
-    h.idx = env.insn_idx;
-    h.prev_idx = env.prev_insn_idx;
+    HistEntry& h = current_hist_entry(env);
     h.stack_slot = static_cast<int32_t>(spi);
     h.frame = static_cast<uint8_t>(frame);
-    env.cur->history.push_back(h);
 }
 
 bool write_stack_fixed(Env& env, Frame& frame, int32_t off, uint32_t size, int value_regno, bool is_imm_store,
@@ -421,7 +419,9 @@ bool check_packet_access(Env& env, int regno, const Reg& reg, int64_t off, uint3
 bool check_stack_range(Env& env, int regno, const Reg& reg, int32_t off, int64_t size, Access access, bool zero_ok,
                        bool raw) {
     if (size == 0 && !zero_ok) return env.fail("invalid zero-sized read");
-    BPFVM_CHECK(check_stack_bounds(env, regno, reg, off, size, " indirect access to", access));
+    // Helpers may touch the whole frame in both modes (the kernel 6.18 oracle: an unprivileged
+    // helper read of stack never written fails as an uninitialised read, not out of bounds).
+    BPFVM_CHECK(check_stack_bounds(env, regno, reg, off, size, " indirect access to", Access::Write));
     Frame& frame = env.cur->st.frames[reg.frameno];
     int64_t min_off, max_off;
     if (reg.val.is_const()) {
@@ -461,9 +461,9 @@ bool check_stack_range(Env& env, int regno, const Reg& reg, int32_t off, int64_t
             continue;
         }
         if (reg.val.is_const())
-            return env.fail("invalid read from stack R%d off %lld+%lld size %lld", regno, (long long)min_off,
+            return env.fail("invalid indirect read from stack R%d off %lld+%lld size %lld", regno, (long long)min_off,
                             (long long)(a - min_off), (long long)size);
-        return env.fail("invalid read from stack R%d var_off %s+%lld size %lld", regno, reg.val.var_off.to_string().c_str(),
+        return env.fail("invalid indirect read from stack R%d var_off %s+%lld size %lld", regno, reg.val.var_off.to_string().c_str(),
                         (long long)(a - min_off), (long long)size);
     }
     return true;

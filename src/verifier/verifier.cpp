@@ -285,6 +285,18 @@ bool check_structure(Env& env) {
             return env.fail("last insn is not an exit or jmp");
         }
     }
+    // check_btf_func: a subprogram that may leave through LD_ABS's implicit exit or a tail call
+    // must return an integer (its caller sees the exit code).
+    for (size_t i = 1; i < env.subprogs.size(); ++i) {
+        const Subprog& sp = env.subprogs[i];
+        if (!sp.sig || sp.sig->returns_scalar) continue;
+        const bool tail_call = std::any_of(p.insns.begin() + sp.start, p.insns.begin() + sp.end, [](const Insn& x) {
+            return x.op == Op::CallHelper && x.imm == static_cast<int32_t>(helper_index(HelperId::tail_call));
+        });
+        env.insn_idx = 0;
+        if (sp.has_ld_abs) return env.fail("LD_ABS is only allowed in functions that return 'int'.");
+        if (tail_call) return env.fail("tail_call is only allowed in functions that return 'int'.");
+    }
     // check_map_prog_compatibility: maps with special fields some program types cannot use.
     const ProgramType t = env.opt.type;
     const bool tracing = t == ProgramType::Kprobe || t == ProgramType::Tracepoint || t == ProgramType::PerfEvent ||
@@ -465,20 +477,13 @@ bool check_ld_abs(Env& env, const Insn& insn) {
         return env.fail("BPF_LD_[ABS|IND] instructions not allowed for this program type");
     BPFVM_CHECK(check_reg_read(env, 6));
     State& st = env.cur->st;
-    for (const RefState& r : st.refs)
-        if (r.kind == RefKind::Ptr) {
-            env.fail("Unreleased reference id=%u alloc_insn=%u", r.id, env.insn(r.insn).pc);
-            return false;
-        }
-    if (st.active_locks) return env.fail("BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region");
+    BPFVM_CHECK(check_resource_leak(env, true, "BPF_LD_[ABS|IND]"));
     if (st.reg(6).type != RegType::Ctx) return env.fail("at the time of BPF_LD_ABS|IND R6 != pointer to skb");
     if (op_info(insn.op).form == Form::LdInd) BPFVM_CHECK(check_reg_read(env, insn.src));
     if (st.reg(6).off) return env.fail("dereference of modified ctx ptr R6 off=%d disallowed", st.reg(6).off);
     // In a subprogram a failed load returns 0 from it right away (the JITs branch to its exit):
     // walk that path too. It needs a function returning int.
     if (st.curframe > 0) {
-        const Subprog& sp = env.subprogs[st.cur().subprog];
-        if (sp.sig && sp.sig->returns_void) return env.fail("LD_ABS is only allowed in functions that return 'int'.");
         PathState* early = push_branch(env, st.cur().callsite + 1, env.insn_idx);
         if (!early) return false;
         State& e = early->st;
@@ -580,12 +585,8 @@ bool walk(Env& env, uint32_t subprog) {
             pruned = r == 1;
         }
         if (!pruned) {
-            if (prev + 1 != insn && prev != insn) {
-                HistEntry h;
-                h.idx = insn;
-                h.prev_idx = prev;
-                env.current.history.push_back(h);
-            }
+            env.cur_hist_ent = false;
+            if (prev + 1 != insn && prev != insn) current_hist_entry(env);
             const Insn& in = env.prog.insns[insn];
             if (env.opt.log) {
                 env.logf("%u: %s\n", in.pc, disassemble_insn(in).c_str());
@@ -660,6 +661,14 @@ bool check_stack_depth(Env& env) {
                 if (chain.size() + 1 > static_cast<size_t>(kMaxFrames)) {
                     env.insn_idx = insn.target;
                     return env.fail("the call stack of %zu frames is too deep !", chain.size() + 1);
+                }
+                // A tail call unwinds only its own frame: the callers' frames stay, for up to 33
+                // programs in a row, so they must be small (the kernel's 256-byte rule).
+                constexpr uint32_t kTailCallCallerStack = 256;
+                if (env.subprogs[c].has_tail_call && depth >= kTailCallCallerStack) {
+                    env.insn_idx = f.pos - 1;
+                    return env.fail("tail_calls are not allowed when call stack of previous frames is %u bytes. Too large",
+                                    depth);
                 }
                 depth += round(env.subprogs[c].stack_depth);
                 if (depth > static_cast<uint32_t>(kMaxStack)) {

@@ -212,15 +212,11 @@ struct Backtrack {
 
 /// Registers linked by a conditional jump's history entry share their precision.
 void sync_linked(Backtrack& bt, const HistEntry* h) {
-    if (!h || !h->linked) return;
+    if (!h) return;
     bool any = false;
-    for (uint32_t f = 0; f < kMaxFrames; ++f)
-        for (int r = 0; r < kNumRegs; ++r)
-            if ((h->linked >> (f * kNumRegs + r)) & 1) any = any || (bt.regs[f] & (1u << r));
+    for (int f = 0; f < kMaxFrames; ++f) any = any || (h->linked[f] & bt.regs[f]);
     if (!any) return;
-    for (uint32_t f = 0; f < kMaxFrames; ++f)
-        for (int r = 0; r < kNumRegs; ++r)
-            if ((h->linked >> (f * kNumRegs + r)) & 1) bt.regs[f] |= static_cast<uint16_t>(1u << r);
+    for (int f = 0; f < kMaxFrames; ++f) bt.regs[f] |= h->linked[f];
 }
 
 enum class BtResult { Ok, Unsupported };
@@ -337,31 +333,17 @@ void mark_all_precise(Env& env) {
         });
 }
 
-/// The instruction executed before `i` on a segment, from its history; -1 at the segment start.
+/// The instruction executed before `i` on a segment, from its history (one entry per visit of
+/// an instruction that arrived by a jump or recorded data); -1 at the segment start.
 int64_t prev_insn(const std::vector<HistEntry>& hist, size_t& cnt, uint32_t first, uint32_t i) {
-    if (i == first) {
-        if (cnt == 0) return -1;
-        if (cnt == 1 && hist[0].idx == i && hist[0].stack_slot < 0) return -1;
-    }
-    while (cnt && hist[cnt - 1].idx == i && hist[cnt - 1].stack_slot >= 0 && hist[cnt - 1].prev_idx == i) --cnt;
-    if (cnt && hist[cnt - 1].idx == i) {
-        const uint32_t p = hist[cnt - 1].prev_idx;
-        --cnt;
-        if (p + 1 != i || true) return p;
-    }
+    if (i == first && (cnt == 0 || (cnt == 1 && hist[0].idx == i))) return -1;
+    if (cnt && hist[cnt - 1].idx == i) return hist[--cnt].prev_idx;
     if (i == 0) return -1;
     return static_cast<int64_t>(i) - 1;
 }
 
 const HistEntry* hist_at(const std::vector<HistEntry>& hist, size_t cnt, uint32_t i) {
-    // The last entries for `i` (a stack access and a jump may both be recorded): prefer the one with data.
-    const HistEntry* found = nullptr;
-    for (size_t k = cnt; k > 0; --k) {
-        const HistEntry& h = hist[k - 1];
-        if (h.idx != i) break;
-        if (!found || h.stack_slot >= 0 || h.linked) found = &h;
-    }
-    return found;
+    return cnt && hist[cnt - 1].idx == i ? &hist[cnt - 1] : nullptr;
 }
 
 /// __mark_chain_precision from the current path with `bt` as the wanted set.
@@ -628,6 +610,18 @@ int is_state_visited(Env& env, uint32_t insn) {
     env.live_states++;
     env.stats.peak_states = std::max(env.stats.peak_states, env.live_states);
     return 0;
+}
+
+HistEntry& current_hist_entry(Env& env) {
+    std::vector<HistEntry>& hist = env.cur->history;
+    if (!env.cur_hist_ent || hist.empty() || hist.back().idx != env.insn_idx) {
+        HistEntry h;
+        h.idx = env.insn_idx;
+        h.prev_idx = env.prev_insn_idx;
+        hist.push_back(h);
+        env.cur_hist_ent = true;
+    }
+    return hist.back();
 }
 
 void finish_path(Env& env) {

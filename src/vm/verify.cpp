@@ -92,7 +92,9 @@ std::vector<verifier::GlobalFunc> global_funcs(const ObjectFile& file, const Pro
         g.global = func->linkage == 1 && g.insn != 0;
         const BtfType* proto = btf.get(func->type);
         if (proto && proto->kind == BtfKind::FuncProto) {
-            g.returns_void = proto->type == 0;
+            const BtfType* ret = btf.get(btf.skip_modifiers(proto->type));
+            g.returns_scalar = ret && ((ret->kind == BtfKind::Int && ret->size <= 8) || ret->kind == BtfKind::Enum ||
+                                       ret->kind == BtfKind::Enum64);
             for (const BtfMember& p : proto->members) {
                 uint32_t size = 0;
                 g.args.push_back(arg_kind(btf, p.type, spec.type, size));
