@@ -29,7 +29,7 @@ enum class AttachType : uint32_t {
 /// Map types, numbered as linux/bpf.h enum bpf_map_type (map_types.def). Values outside the
 /// list are kept as read.
 enum class MapType : uint32_t {
-#define BPFVM_MAP_TYPE(id, Enumerator, name) Enumerator = id,
+#define BPFVM_MAP_TYPE(id, Enumerator, name, kernel_struct) Enumerator = id,
 #include "bpfvm/map_types.def"
 #undef BPFVM_MAP_TYPE
 };
@@ -46,7 +46,7 @@ inline constexpr uint32_t kNumAttachTypes = 0
 #undef BPFVM_ATTACH_TYPE
     ;
 inline constexpr uint32_t kNumMapTypes = 0
-#define BPFVM_MAP_TYPE(id, Enumerator, name) +1
+#define BPFVM_MAP_TYPE(id, Enumerator, name, kernel_struct) +1
 #include "bpfvm/map_types.def"
 #undef BPFVM_MAP_TYPE
     ;
@@ -55,6 +55,8 @@ inline constexpr uint32_t kNumMapTypes = 0
 std::string program_type_name(ProgramType type);
 /// "hash", "array", "percpu_array", ...; "unknown(N)" for values outside the enum.
 std::string map_type_name(MapType type);
+/// The kernel's implementation struct of a map type ("bpf_htab", "bpf_array"); "" when unknown.
+std::string_view map_kernel_struct(MapType type);
 /// "cgroup_inet_ingress", "xdp", ...; "unknown(N)" for values outside the enum.
 std::string attach_type_name(AttachType type);
 /// The program type called `name` ("xdp"), if any.

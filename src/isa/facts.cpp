@@ -18,7 +18,13 @@ constexpr std::string_view kAttachTypeNames[] = {
 #undef BPFVM_ATTACH_TYPE
 };
 constexpr std::string_view kMapTypeNames[] = {
-#define BPFVM_MAP_TYPE(id, Enumerator, name) #name,
+#define BPFVM_MAP_TYPE(id, Enumerator, name, kernel_struct) #name,
+#include "bpfvm/map_types.def"
+#undef BPFVM_MAP_TYPE
+};
+
+constexpr std::string_view kMapKernelStructs[] = {
+#define BPFVM_MAP_TYPE(id, Enumerator, name, kernel_struct) kernel_struct,
 #include "bpfvm/map_types.def"
 #undef BPFVM_MAP_TYPE
 };
@@ -35,7 +41,7 @@ constexpr bool ids_dense() {
 #include "bpfvm/attach_types.def"
 #undef BPFVM_ATTACH_TYPE
     i = 0;
-#define BPFVM_MAP_TYPE(id, Enumerator, name) ok = ok && (id) == i++;
+#define BPFVM_MAP_TYPE(id, Enumerator, name, kernel_struct) ok = ok && (id) == i++;
 #include "bpfvm/map_types.def"
 #undef BPFVM_MAP_TYPE
     return ok;
@@ -103,6 +109,11 @@ std::optional<std::string_view> match_section(const SectionDef& def, std::string
 
 std::string program_type_name(ProgramType type) { return name_or_unknown(kProgramTypeNames, static_cast<uint32_t>(type)); }
 std::string map_type_name(MapType type) { return name_or_unknown(kMapTypeNames, static_cast<uint32_t>(type)); }
+
+std::string_view map_kernel_struct(MapType type) {
+    const auto i = static_cast<size_t>(type);
+    return i < std::size(kMapKernelStructs) ? kMapKernelStructs[i] : std::string_view();
+}
 std::string attach_type_name(AttachType type) { return name_or_unknown(kAttachTypeNames, static_cast<uint32_t>(type)); }
 
 std::optional<ProgramType> program_type_by_name(std::string_view name) {

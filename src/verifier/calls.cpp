@@ -628,14 +628,14 @@ bool check_helper_call(Env& env, const Insn& insn, uint32_t& next) {
         lock.insn = env.insn_idx;
         lock.kind = RefKind::Lock;
         lock.lock_map = r.map;
-        lock.lock_off = static_cast<int32_t>(r.id);
+        lock.lock_id = r.id;
         st.refs.push_back(lock);
         st.active_locks++;
     } else if (func == helper_index(HelperId::spin_unlock)) {
         const Reg& r = st.reg(1);
         auto it = std::find_if(st.refs.begin(), st.refs.end(), [](const RefState& x) { return x.kind == RefKind::Lock; });
         if (it == st.refs.end()) return env.fail("bpf_spin_unlock without taking a lock");
-        if (it->lock_map != r.map || it->lock_off != static_cast<int32_t>(r.id))
+        if (it->lock_map != r.map || it->lock_id != r.id)
             return env.fail("bpf_spin_unlock of different lock");
         st.refs.erase(it);
         st.active_locks--;

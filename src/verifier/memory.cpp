@@ -588,7 +588,11 @@ bool check_mem_access(Env& env, int regno, int32_t off, uint32_t size, Access ac
         // Reads of struct bpf_map fields through BTF (check_ptr_to_map_access).
         if (!env.opt.privileged) return env.fail("Cannot access kernel 'struct bpf_map' from non-GPL compatible program");
         if (eoff < 0) return env.fail("R%d is bpf_map invalid negative access: off=%lld", regno, (long long)eoff);
-        if (access == Access::Write) return env.fail("only read from bpf_array is supported");
+        if (access == Access::Write) {
+            const MapInfo* map = env.map(reg.map);
+            const std::string_view kstruct = map ? map_kernel_struct(map->type) : std::string_view();
+            return env.fail("only read from %.*s is supported", static_cast<int>(kstruct.size()), kstruct.data());
+        }
         if (value_regno >= 0) mark_unknown(st.reg(value_regno));
     } else if (reg.type == RegType::Arena) {
         env.aux[env.insn_idx].facts.probe = true;

@@ -55,8 +55,8 @@ struct RefState {
     uint32_t id = 0;
     uint32_t insn = 0;  // the acquiring instruction (index into Program::insns)
     RefKind kind = RefKind::Ptr;
-    uint32_t lock_map = 0;   // Lock: map index and value offset of the lock (identifies it)
-    int32_t lock_off = 0;
+    uint32_t lock_map = 0;   // Lock: map index and the id of the map value register it was taken
+    uint32_t lock_id = 0;    // through (identify the lock)
     bool operator==(const RefState&) const = default;
 };
 

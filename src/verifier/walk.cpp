@@ -148,7 +148,9 @@ bool refsafe(const State& old, const State& cur, IdMap& ids) {
         const RefState& a = old.refs[i];
         const RefState& b = cur.refs[i];
         if (!ids.check(a.id, b.id) || a.kind != b.kind) return false;
-        if (a.kind == RefKind::Lock && (a.lock_map != b.lock_map || a.lock_off != b.lock_off)) return false;
+        // A lock is named by its map and the id of the map value register it was taken through:
+        // that id must map like the registers' ids do (two lookups are two different locks).
+        if (a.kind == RefKind::Lock && (a.lock_map != b.lock_map || !ids.check(a.lock_id, b.lock_id))) return false;
     }
     return true;
 }

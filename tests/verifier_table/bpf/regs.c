@@ -207,7 +207,7 @@ SEC("socket") __naked void deref_map_value_or_null(void)
                  "exit;" :: MAP(regs_hash), HELPER(map_lookup_elem) : CLOBBERS);
 }
 
-CASE(store_through_map_ptr, REJECT("only read from"), NONE)
+CASE(store_through_map_ptr, REJECT("only read from bpf_htab is supported"), NONE)
 SEC("socket") __naked void store_through_map_ptr(void)
 {
     /* A map pointer is not memory the program may write. */
