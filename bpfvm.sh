@@ -49,6 +49,9 @@ demo() {
     "$bpfvm" disasm --raw "$BUILD/fib.bin"
     "$bpfvm" run --raw "$BUILD/fib.bin" --mem-hex 1e
     if [ -f "$BUILD/examples/xdp_counter.bpf.o" ]; then
+        log "verify objects as the kernel would, without root: one accepted and one rejected program"
+        "$bpfvm" verify "$BUILD/examples/xdp_counter.bpf.o"
+        "$bpfvm" verify "$BUILD/examples/verify/packet_bounds.bpf.o" || true
         log "inspect a clang-built XDP object and run it on a packet, without root"
         "$bpfvm" inspect "$BUILD/examples/xdp_counter.bpf.o"
         log "disassemble it with its source lines, then run it on one UDP packet (retval 2 = XDP_PASS)"
