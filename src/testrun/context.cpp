@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "testrun_internal.hpp"
+#include "bpfvm/ctx_layouts.hpp"
+#include "bpfvm/facts.hpp"
 
 namespace bpfvm::testrun {
 namespace {
@@ -231,10 +233,12 @@ Status setup_bytes(const std::string& where, ProgramType type, CtxModel model, c
             return refused(where, "EINVAL", "raw tracepoint and tracing programs take no data, only ctx (u64 arguments)");
         if (bytes.size() > kMaxRawTpArgs * 8)
             return refused(where, "EINVAL", "ctx holds at most 12 u64 arguments (96 bytes)");
-        if (bytes.size() < max_ctx_end)
-            return refused(where, "EINVAL", "the program reads ctx up to byte " + std::to_string(max_ctx_end) +
-                                                  " but ctx has " + std::to_string(bytes.size()));
     }
+    // The verifier let the program read the context up to this byte (pt_regs, the trace record):
+    // a shorter one would make a verified program read past it.
+    if (bytes.size() < max_ctx_end)
+        return refused(where, "EINVAL", "the program reads ctx up to byte " + std::to_string(max_ctx_end) +
+                                              " but ctx has " + std::to_string(bytes.size()));
     s.ctx_words.assign((bytes.size() + 7) / 8 + 1, 0);
     std::memcpy(s.ctx_words.data(), bytes.data(), bytes.size());
     s.ctx_buf = bytes;
@@ -305,6 +309,13 @@ Result<std::unique_ptr<RunSetup>> setup_run(ProgramType type, std::optional<Atta
             BPFVM_TRY(setup_bytes(where, type, s->model, input, max_ctx_end, *s));
             break;
         case CtxModel::Memory:
+            // Programs of a type with a context struct bpfvm does not build (sk_msg, sock_ops,
+            // cgroup/sock, ...) would read that struct from the input bytes: the verifier's
+            // checks would not hold. The kernel has no test run for most of them either.
+            if (type != ProgramType::Unspec && !ctx_info(type).struct_name.empty())
+                return make_error(ErrorCode::kUnsupported, where + ": BPF_PROG_TEST_RUN of " + program_type_name(type) +
+                                                               " programs is not supported (no " +
+                                                               std::string(ctx_info(type).struct_name) + " to run them on)");
             setup_memory(input, *s);
             break;
     }

@@ -588,6 +588,7 @@ bool check_mem_access(Env& env, int regno, int32_t off, uint32_t size, Access ac
         // Reads of struct bpf_map fields through BTF (check_ptr_to_map_access).
         if (!env.opt.privileged) return env.fail("Cannot access kernel 'struct bpf_map' from non-GPL compatible program");
         if (eoff < 0) return env.fail("R%d is bpf_map invalid negative access: off=%lld", regno, (long long)eoff);
+        env.aux[env.insn_idx].facts.probe = true;  // kernel memory: userspace has no struct bpf_map to read
         if (access == Access::Write) {
             const MapInfo* map = env.map(reg.map);
             const std::string_view kstruct = map ? map_kernel_struct(map->type) : std::string_view();
