@@ -232,8 +232,33 @@ private:
                               1 + static_cast<uint32_t>(rnd(num_subs_))});
         } else if (roll < 96 && o_.packet) {
             packet_load();
+        } else if (roll < 99 && depth < 3) {
+            idiom(depth);
         } else {
             emit(pick(ops.alu_imm), data_reg(), 0, 0, imm32());
+        }
+    }
+
+    // Shapes clang emits that the JITs treat specially: zero-extensions of a register, and an
+    // ALU result tested against zero.
+    void idiom(int depth) {
+        const uint8_t r = data_reg();
+        switch (rnd(3)) {
+            case 0:
+                emit(Op::Mov32Reg, r, r);
+                break;
+            case 1:
+                emit(Op::Lsh64Imm, r, 0, 0, 32);
+                emit(Op::Rsh64Imm, r, 0, 0, 32);
+                break;
+            default: {
+                emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
+                static constexpr Op kTest[] = {Op::Jeq64Imm, Op::Jne64Imm, Op::Jeq32Imm, Op::Jne32Imm};
+                const size_t jump = emit(kTest[rnd(std::size(kTest))], r, 0, 0, 0);
+                block(1 + static_cast<uint32_t>(rnd(3)), depth + 1);
+                code_[jump].set_off(static_cast<int16_t>(code_.size() - jump - 1));
+                break;
+            }
         }
     }
 
@@ -306,6 +331,13 @@ private:
         in_loop_ = false;
         emit(Op::Sub64Imm, 8, 0, 0, 1);
         static constexpr Op kBack[] = {Op::Jne64Imm, Op::Jsgt64Imm, Op::Jgt64Imm, Op::Jne32Imm, Op::Jsgt32Imm};
+        if (chance(0.3)) {
+            // clang's form: the exit test jumps over an unconditional back edge.
+            emit(chance(0.5) ? Op::Jeq64Imm : Op::Jeq32Imm, 8, 0, 1, 0);
+            const size_t back = emit(Op::Ja);
+            code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(top) - static_cast<int64_t>(back) - 1));
+            return;
+        }
         const size_t back = emit(kBack[rnd(std::size(kBack))], 8, 0, 0, 0);
         code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(top) - static_cast<int64_t>(back) - 1));
     }

@@ -61,7 +61,7 @@ void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool 
         else
             as_.cmp(dst, src);
     }
-    as_.j(cc, labels_[insn.target]);
+    as_.j(jump_inverted_ ? ax::negateCond(cc) : cc, jump_to_.isValid() ? jump_to_ : labels_[insn.target]);
 }
 
 // may_goto's budget of the running frame: JitRuntime::may_goto[(r10 - stack_bottom) / 512 - 1].
@@ -228,9 +228,14 @@ void Emitter::mark_labels_and_loops() {
         const Insn& insn = prog_.insns[i];
         // Jump and call targets, and callback entries (never fused into the instruction before them).
         const bool reference = insn.op == Op::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func);
-        if (is_jump(insn.op) || insn.op == Op::CallLocal || reference) mark(insn.target);
+        const bool jump = is_jump(insn.op);
+        if (jump || insn.op == Op::CallLocal || reference) mark(insn.target);
         may_goto_ = may_goto_ || insn.op == Op::MayGoto;
+        if (!checked_ && jump && insn.target <= i) loop_heads_[insn.target] = true;
     }
+    // Unchecked code pays no budget, so back edges only decide which targets start on a 16-byte
+    // boundary: a backward jump (above) marks them well enough without building the CFG.
+    if (!checked_) return;
     CfgOptions options;
     options.wto = false;
     for (const BackEdge& e : build_cfg(prog_, options).back_edges) {
@@ -255,6 +260,7 @@ Status Emitter::emit(EmittedCode& out) {
             // Loop heads start on a 16-byte boundary (the padding runs once, on loop entry).
             if (loop_heads_[i]) as_.align(a::AlignMode::kCode, 16);
             as_.bind(labels_[i]);
+            upper_zero_ = 0;  // other paths join here
         }
         out.insn_offsets[i] = static_cast<uint32_t>(as_.offset());
         uint32_t used = 0;
@@ -270,6 +276,7 @@ Status Emitter::emit(EmittedCode& out) {
             used = 1;
         }
         for (uint32_t k = 1; k < used; ++k) out.insn_offsets[i + k] = static_cast<uint32_t>(as_.offset());
+        for (uint32_t k = 0; k < used; ++k) track_upper_zero(prog_.insns[i + k]);
         i += used;
         // A fall-through back edge (rare: the loop is entered in its middle) pays on the way round.
         if (checked_ && back_fall_[i - 1]) emit_budget_tick(prog_.insns[i - 1].pc);
