@@ -239,11 +239,22 @@ private:
         }
     }
 
-    // Shapes clang emits that the JITs treat specially: zero-extensions of a register, and an
-    // ALU result tested against zero.
+    // Shapes clang emits that the engines treat specially: zero-extensions of a register, an ALU
+    // result tested against zero, a copy then an ALU immediate on the copy, a byte load then a
+    // shift (JIT peepholes, interpreter superinstructions).
     void idiom(int depth) {
         const uint8_t r = data_reg();
-        switch (rnd(3)) {
+        switch (rnd(5)) {
+            case 3:
+                emit(chance(0.5) ? Op::Mov64Reg : Op::Mov32Reg, r, data_reg());
+                emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
+                break;
+            case 4: {
+                const Place p = place(1, chance(0.7));
+                emit(Op::Ldx8, r, p.base, p.off);
+                emit(chance(0.5) ? Op::Lsh64Imm : Op::Lsh32Imm, r, 0, 0, static_cast<int64_t>(rnd(40)));
+                break;
+            }
             case 0:
                 emit(Op::Mov32Reg, r, r);
                 break;
@@ -324,11 +335,19 @@ private:
     }
 
     void loop(int depth) {
-        emit(Op::Mov64Imm, 8, 0, 0, 1 + static_cast<int64_t>(rnd(6)));
+        const int64_t trips = 1 + static_cast<int64_t>(rnd(6));
+        const bool count_up = chance(0.3);  // r8 = 0 .. trips: an add then its compare and branch
+        emit(Op::Mov64Imm, 8, 0, 0, count_up ? 0 : trips);
         const size_t top = code_.size();
         in_loop_ = true;
         block(2 + static_cast<uint32_t>(rnd(5)), depth + 1);
         in_loop_ = false;
+        if (count_up) {
+            emit(Op::Add64Imm, 8, 0, 0, 1);
+            const size_t back = emit(chance(0.5) ? Op::Jlt64Imm : Op::Jne64Imm, 8, 0, 0, trips);
+            code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(top) - static_cast<int64_t>(back) - 1));
+            return;
+        }
         emit(Op::Sub64Imm, 8, 0, 0, 1);
         static constexpr Op kBack[] = {Op::Jne64Imm, Op::Jsgt64Imm, Op::Jgt64Imm, Op::Jne32Imm, Op::Jsgt32Imm};
         if (chance(0.3)) {
