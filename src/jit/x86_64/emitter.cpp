@@ -9,8 +9,10 @@
 namespace bpfvm::jit::x86 {
 namespace {
 
-// Host callee-saved registers that BPF code uses (rsp excluded). Six pushes after the return
-// address leave rsp 8 mod 16, so the `call` into BPF code enters it 16-byte aligned.
+// Host callee-saved registers that BPF code may use (rsp excluded): r10 (rbp) and the runtime
+// pointer (r12) always, r6-r9 (rbx, r13, r14, r15) when the program names them. After the pushes
+// and the return address rsp must be 8 mod 16, so that the `call` into BPF code enters it 16-byte
+// aligned: an odd number of pushes adds 8 bytes of padding.
 const ax::Gp kSaved[] = {ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
 // BPF callee-saved registers r6-r10, pushed around a local call: five pushes plus the return
 // address keep rsp 16-byte aligned in the callee.
@@ -149,16 +151,30 @@ void Emitter::emit_call_local(const Insn& insn) {
 }
 
 void Emitter::emit_entry_points(EmittedCode& out) {
+    // The BPF registers the program names (dst and src fields; a pseudo src only adds a spare
+    // caller-saved one): callee-saved host registers are saved and registers zeroed for those only.
+    uint32_t named = 1u << kFrameReg;
+    for (const Insn& insn : prog_.insns) named |= (1u << insn.dst) | (1u << (insn.src & 15));
+    std::vector<ax::Gp> saved;
+    for (const ax::Gp& r : kSaved) {
+        const bool fixed = r.id() == ax::Gp::kIdBp || r.id() == kRt.id();
+        bool used = fixed;
+        for (uint8_t b = 6; b <= 9; ++b) used = used || (r.id() == kHostReg[b] && ((named >> b) & 1));
+        if (used) saved.push_back(r);
+    }
+    const bool pad = saved.size() % 2 == 1;
     const a::Label epilogue = as_.newLabel();
     auto prologue = [&] {
-        for (const ax::Gp& r : kSaved) as_.push(r);
+        for (const ax::Gp& r : saved) as_.push(r);
+        if (pad) as_.sub(ax::rsp, 8);
         as_.mov(kRt, ax::rdi);
         as_.mov(BPFVM_RT_FIELD(host_sp, 8), ax::rsp);
     };
     // Registers the program may read before writing get defined values (the interpreter starts
     // from zeroed registers too).
     auto zero = [&](std::initializer_list<uint8_t> regs) {
-        for (uint8_t r : regs) as_.xor_(d(r), d(r));
+        for (uint8_t r : regs)
+            if ((named >> r) & 1) as_.xor_(d(r), d(r));
     };
 
     // JitEntry(runtime): r1, r2 from the runtime, r3-r5 zero, r10 = stack_top.
@@ -170,7 +186,8 @@ void Emitter::emit_entry_points(EmittedCode& out) {
     as_.mov(q(kFrameReg), BPFVM_RT_FIELD(stack_top, 8));
     as_.call(labels_[0]);
     as_.bind(epilogue);
-    for (size_t i = std::size(kSaved); i-- > 0;) as_.pop(kSaved[i]);
+    if (pad) as_.add(ax::rsp, 8);
+    for (size_t i = saved.size(); i-- > 0;) as_.pop(saved[i]);
     as_.ret();
 
     // JitCallEntry(runtime, target, args): r1-r5 from args[0..4], then a call to `target`.
