@@ -1,7 +1,7 @@
 // The paths users take to the same code, on the bench programs (programs/*.c, one XDP object
 // each, the 1500-byte bench packet): native C; Executable::run and the direct-call API
 // (DirectCall) on the object's runnable program; Object::test_run with `repeat`, as
-// `bpfvm run OBJ --repeat N` does; and the kernel's own BPF_PROG_TEST_RUN on the same object and
+// `bpfvm run OBJ --repeat N` does (verified first, so accepted programs run unchecked); and the kernel's own BPF_PROG_TEST_RUN on the same object and
 // packet (through the project's bpf() bridge, when this process may use bpf()). Also the cost of
 // one call of a `return 0` program through each entry path.
 //
@@ -155,11 +155,16 @@ void register_engine_paths(Anchor& a, EngineKind engine, bool checked) {
     TestRunInput in;
     in.data = a.packet;
     in.engine = engine;
-    in.mode = checked ? RunMode::Checked : RunMode::Unchecked;
+    // The unchecked row is the path users take by default: verify, then run unchecked what the
+    // verifier accepts (RunMode::Auto).
+    in.mode = checked ? RunMode::Checked : RunMode::Auto;
     in.repeat = kRepeat;
     auto first = a.object->test_run(a.name, in);
     if (!first) die(a.name + "/testrun_" + suffix + ": " + first.error().to_string());
     check(a, "testrun_" + suffix, first->retval);
+    if (!checked && first->checked)
+        std::fprintf(stderr, "bench_paths: %s/testrun_%s ran checked: %s\n", a.name.c_str(), suffix.c_str(),
+                     first->warnings.empty() ? "?" : first->warnings[0].c_str());
     benchmark::RegisterBenchmark((a.name + "/testrun_" + suffix).c_str(), [&a, in](benchmark::State& state) {
         uint64_t dur = 0;
         timed(state, kRepeat, [&] {
