@@ -22,31 +22,47 @@ const HelperTable& no_helpers() {
     return table;
 }
 
-/// The host instructions of the dump (mnemonic and operands), one per line, without the BPF
-/// lines, entry points and stubs; empty when the dump has no disassembly (no capstone).
-std::vector<std::string> host_body(std::string_view text, bool checked = false) {
+/// The lines of the machine-code dump of `text` (empty, with a test failure, when it cannot be dumped).
+std::vector<std::string> dump_lines(std::string_view text, bool checked) {
     EngineOptions o;
     o.checked = checked;
     auto dump = jit::dump(assemble_program(text), no_helpers(), o);
     EXPECT_TRUE(dump.has_value()) << dump.error().to_string();
     std::vector<std::string> out;
-    if (!dump) return out;
-    bool body = false;
     size_t pos = 0;
-    while (pos < dump->size()) {
+    while (dump && pos < dump->size()) {
         size_t nl = dump->find('\n', pos);
         if (nl == std::string::npos) nl = dump->size();
-        const std::string line = dump->substr(pos, nl - pos);
+        out.push_back(dump->substr(pos, nl - pos));
         pos = nl + 1;
+    }
+    return out;
+}
+
+/// A BPF instruction line of the dump: "    3: r0 /= 7    ; 0000a0, 12 bytes".
+bool is_bpf_line(const std::string& line) {
+    return line.size() > 6 && line[5] == ':' && line[0] == ' ' && line.find("    ; ") != std::string::npos;
+}
+
+/// The disassembly of a host line ("    0000a0: 48 89 d0      mov r8, rdx"), or "" for other lines.
+std::string host_insn(const std::string& line) {
+    static const std::regex host(R"(^    [0-9a-f]{6}: (?:[0-9a-f]{2} )+\s+(\S.*)$)");
+    std::smatch m;
+    return std::regex_match(line, m, host) ? std::string(m[1]) : std::string();
+}
+
+/// The host instructions of the dump (mnemonic and operands), one per line, without the BPF
+/// lines, entry points and stubs; empty when the dump has no disassembly (no capstone).
+std::vector<std::string> host_body(std::string_view text, bool checked = false) {
+    std::vector<std::string> out;
+    bool body = false;
+    for (const std::string& line : dump_lines(text, checked)) {
         if (line.rfind("; out-of-line", 0) == 0) break;
-        if (line.size() > 6 && line[5] == ':' && line[0] == ' ' && line.find("    ; ") != std::string::npos) {
-            body = true;  // a BPF instruction line: "    3: r0 /= 7    ; 0000a0, 12 bytes"
+        if (is_bpf_line(line)) {
+            body = true;
             continue;
         }
-        // Host lines: "    0000a0: 48 89 d0      mov r8, rdx" (hex, then the disassembly).
-        static const std::regex host(R"(^    [0-9a-f]{6}: (?:[0-9a-f]{2} )+\s+(\S.*)$)");
-        std::smatch m;
-        if (body && std::regex_match(line, m, host)) out.push_back(m[1]);
+        if (std::string insn = host_insn(line); body && !insn.empty()) out.push_back(std::move(insn));
     }
     return out;
 }
@@ -204,6 +220,38 @@ TEST(Codegen, ZeroExtensionsOfZeroExtendedRegistersVanish) {
     // A jump target in between forgets what is known (another path may arrive with the upper half set).
     expect_same_as_interpreter("jeq %r1, 7, t\nadd32 %r1, 0\nt:\nmov32 %r1, %r1\nmov %r0, %r1\nexit",
                                {7, 0x700000007, 0xffffffff00000001});
+}
+
+// ---- Entry points save only the host callee-saved registers the program names.
+
+/// The host instructions of the dump's entry points (before the first BPF instruction line).
+std::vector<std::string> entry_code(std::string_view text) {
+    std::vector<std::string> out;
+    for (const std::string& line : dump_lines(text, false)) {
+        if (is_bpf_line(line)) break;
+        if (std::string insn = host_insn(line); !insn.empty()) out.push_back(std::move(insn));
+    }
+    return out;
+}
+
+TEST(Codegen, EntryPointsSaveOnlyTheCalleeSavedRegistersTheProgramNames) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 entry points";
+    // r6-r9 live in rbx, r13, r14, r15; r10 (rbp) and the runtime pointer (r12) are always saved.
+    const auto none = entry_code("mov %r0, 1\nexit");
+    if (none.empty()) GTEST_SKIP() << "built without capstone";
+    for (const char* r : {"rbx", "r13", "r14", "r15"}) EXPECT_EQ(count_mnemonic(none, std::string("push ") + r), 0u);
+    EXPECT_EQ(count_mnemonic(none, "push rbp"), 2u);  // once per entry point (run, callback)
+    EXPECT_EQ(count_mnemonic(none, "push r12"), 2u);
+    const auto some = entry_code("mov %r7, 2\nmov %r0, %r7\nexit");
+    EXPECT_EQ(count_mnemonic(some, "push r13"), 2u);
+    EXPECT_EQ(count_mnemonic(some, "pop r13"), 1u);  // the shared epilogue
+    EXPECT_EQ(count_mnemonic(some, "push rbx"), 0u);
+    // Values in r6-r9 survive a local call and a helper-free loop; a caller's r6-r9 (the test's own
+    // registers) survive the run, or the next run would differ.
+    const std::string text =
+        "mov %r6, %r1\nmov %r7, 3\nmov %r8, 5\nmov %r9, 7\ncall local f\nadd %r6, %r7\nadd %r6, %r8\nadd %r6, %r9\n"
+        "mov %r0, %r6\nexit\nf:\nmov %r6, 100\nmov %r9, 1\nmov %r0, 0\nexit";
+    expect_same_as_interpreter(text, {0, 1, 1000, ~uint64_t{0}});
 }
 
 }  // namespace
