@@ -6,7 +6,8 @@
     bench/ratios.py paths.json [engines.json] [maps.json]
 
 Uses the median aggregate of each row when the run has repetitions, else its single result, and
-prints the ratios bench/README.md records: test-run path against the kernel's test-run, direct-call
+prints the ratios bench/README.md records: test-run path against the kernel's test-run, the
+verified (RunMode::Auto) test-run against the same one checked, direct-call
 API and Executable::run against native, run() overhead over a direct call, JIT compile cost (fixed
 and marginal per instruction), interpreter ns per instruction and its ratio to the JIT, and hash-map
 lookups against the plain table. Every ratio comes from rows of the same run.
@@ -45,7 +46,7 @@ def paths_report(r):
     anchors = sorted({name.split("/")[0] for name in r if not name.startswith("return0")})
     print("## bench_paths: ns per program run (thread CPU; test-run rows also the reported duration)")
     cols = ["native", "run_jit", "direct_jit", "testrun_jit", "run_jit_checked", "direct_jit_checked",
-            "testrun_jit_checked", "direct_interp", "testrun_interp", "kernel"]
+            "testrun_jit_checked", "direct_interp", "testrun_interp", "testrun_interp_checked", "kernel"]
     print("| anchor | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for a in anchors:
@@ -83,6 +84,13 @@ def paths_report(r):
         ("jit checked", ("testrun_jit_checked", "dur_ns"), ("kernel", "dur_ns")),
         ("interp", ("testrun_interp", "dur_ns"), ("kernel", "dur_ns")),
     ])
+    ratio_table("verified program through the test-run: RunMode::Auto (ran unchecked) / RunMode::Checked", [
+        ("jit", ("testrun_jit", "dur_ns"), ("testrun_jit_checked", "dur_ns")),
+        ("interp", ("testrun_interp", "dur_ns"), ("testrun_interp_checked", "dur_ns")),
+    ])
+    fell_back = [n for n, row in r.items() if n.split("/")[-1] in ("testrun_jit", "testrun_interp") and row.get("checked")]
+    if fell_back:
+        print("(ran checked under Auto, the verifier rejected them: " + ", ".join(sorted(fell_back)) + ")")
     ratio_table("JIT paths / native (CPU per run)", [
         ("direct", ("direct_jit", "ns/run"), ("native", "ns/run")),
         ("run()", ("run_jit", "ns/run"), ("native", "ns/run")),

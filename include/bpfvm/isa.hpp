@@ -94,8 +94,17 @@ struct OpInfo {
     const char* mnemonic;  // conformance-assembler mnemonic stem ("add", "ldxw", "fetch add")
 };
 
+/// Every row of opcodes.def, indexed by Op (inline: engines and the JITs look it up per instruction).
+inline constexpr OpInfo kOpInfoTable[] = {
+#define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) \
+    {#name, opcode, Match::match, value, Form::form, width, mnemonic},
+#include "bpfvm/opcodes.def"
+#undef BPFVM_OP
+};
+static_assert(sizeof(kOpInfoTable) / sizeof(kOpInfoTable[0]) == kNumOps);
+
 /// The table row of `op`.
-const OpInfo& op_info(Op op);
+inline const OpInfo& op_info(Op op) { return kOpInfoTable[static_cast<size_t>(op)]; }
 
 /// Instruction classes (low three bits of the opcode).
 enum class InsnClass : uint8_t { Ld = 0, Ldx = 1, St = 2, Stx = 3, Alu = 4, Jmp = 5, Jmp32 = 6, Alu64 = 7 };

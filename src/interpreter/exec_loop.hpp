@@ -260,8 +260,13 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
 #include "bpfvm/opcodes.def"
 #undef BPFVM_OP
         &&L_TrapSlot,
+        &&L_SuperMov64AddImm, &&L_SuperMov64AddReg, &&L_SuperMov64RshImm, &&L_SuperMov64LshImm,
+        &&L_SuperMov64AndImm, &&L_SuperMov32RshImm, &&L_SuperMov32LshImm, &&L_SuperMov32AndImm,
+        &&L_SuperLdx8Lsh64,   &&L_SuperLdx8Lsh32,   &&L_SuperAdd64ImmJeq, &&L_SuperAdd64ImmJne,
+        &&L_SuperAdd64ImmJlt, &&L_SuperAdd64ImmJgt, &&L_SuperAdd64ImmJgtReg, &&L_SuperLsh64OrReg,
+        &&L_SuperMovAddJgtReg,
     };
-    static_assert(std::size(kLabels) == kNumOps + 1);
+    static_assert(std::size(kLabels) == kNumSlotOps);
     if (entry == nullptr) {
         st.labels = kLabels;
         return 0;
@@ -298,7 +303,29 @@ dispatch:
         if (__builtin_expect(n >= budget, 0)) goto budget_exhausted;
         ++n;
     }
-    if (__builtin_expect(ip->op == kTrapSlotOp, 0)) goto L_TrapSlot;
+    if (ip->op >= kTrapSlotOp) {
+        switch (ip->op) {
+            case kTrapSlotOp: goto L_TrapSlot;
+            case kSuperMov64AddImm: goto L_SuperMov64AddImm;
+            case kSuperMov64AddReg: goto L_SuperMov64AddReg;
+            case kSuperMov64RshImm: goto L_SuperMov64RshImm;
+            case kSuperMov64LshImm: goto L_SuperMov64LshImm;
+            case kSuperMov64AndImm: goto L_SuperMov64AndImm;
+            case kSuperMov32RshImm: goto L_SuperMov32RshImm;
+            case kSuperMov32LshImm: goto L_SuperMov32LshImm;
+            case kSuperMov32AndImm: goto L_SuperMov32AndImm;
+            case kSuperLdx8Lsh64: goto L_SuperLdx8Lsh64;
+            case kSuperLdx8Lsh32: goto L_SuperLdx8Lsh32;
+            case kSuperAdd64ImmJeq: goto L_SuperAdd64ImmJeq;
+            case kSuperAdd64ImmJne: goto L_SuperAdd64ImmJne;
+            case kSuperAdd64ImmJlt: goto L_SuperAdd64ImmJlt;
+            case kSuperAdd64ImmJgt: goto L_SuperAdd64ImmJgt;
+            case kSuperAdd64ImmJgtReg: goto L_SuperAdd64ImmJgtReg;
+            case kSuperLsh64OrReg: goto L_SuperLsh64OrReg;
+            case kSuperMovAddJgtReg: goto L_SuperMovAddJgtReg;
+            default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
+        }
+    }
     switch (static_cast<Op>(ip->op)) {
 #endif
     BPFVM_ALU(Add32Imm, d = lo32(d + k))
@@ -560,6 +587,50 @@ dispatch:
 L_TrapSlot:
     st.set_trap(static_cast<TrapKind>(ip->imm), ip);
     goto done;
+
+    // Superinstructions (internal.hpp): the pair's two bodies in one handler, then the slot after
+    // the pair. prepare only installs them in unchecked mode, where neither half can trap.
+#define BPFVM_SUPER(name, stmt)                           \
+    L_##name : {                                          \
+        uint64_t& d = reg[ip->dst];                       \
+        [[maybe_unused]] const uint64_t s = reg[ip->src]; \
+        [[maybe_unused]] const uint64_t k = static_cast<uint64_t>(ip->imm); \
+        stmt;                                             \
+        ip += 2;                                          \
+        BPFVM_DISPATCH();                                 \
+    }
+#define BPFVM_SUPER_JMP(name, cond)                                            \
+    L_##name : {                                                               \
+        uint64_t& d = reg[ip->dst];                                            \
+        d += static_cast<uint64_t>(ip->imm);                                   \
+        [[maybe_unused]] const uint64_t c = static_cast<uint64_t>(static_cast<int64_t>(ip->off)); \
+        ip = (cond) ? ip->target : ip + 2;                                     \
+        BPFVM_DISPATCH();                                                      \
+    }
+    BPFVM_SUPER(SuperMov64AddImm, d = s + k)
+    BPFVM_SUPER(SuperMov64AddReg, d = s + reg[ip->pad])
+    BPFVM_SUPER(SuperMov64RshImm, d = sem::rsh64(s, k))
+    BPFVM_SUPER(SuperMov64LshImm, d = sem::lsh64(s, k))
+    BPFVM_SUPER(SuperMov64AndImm, d = s & k)
+    BPFVM_SUPER(SuperMov32RshImm, d = sem::rsh32(u32(s), k))
+    BPFVM_SUPER(SuperMov32LshImm, d = sem::lsh32(u32(s), k))
+    BPFVM_SUPER(SuperMov32AndImm, d = lo32(s & k))
+    BPFVM_SUPER(SuperLdx8Lsh64, d = sem::lsh64(load_mem<uint8_t>(s + static_cast<uint64_t>(int64_t{ip->off})), k))
+    BPFVM_SUPER(SuperLdx8Lsh32, d = sem::lsh32(load_mem<uint8_t>(s + static_cast<uint64_t>(int64_t{ip->off})), k))
+    BPFVM_SUPER_JMP(SuperAdd64ImmJeq, d == c)
+    BPFVM_SUPER_JMP(SuperAdd64ImmJne, d != c)
+    BPFVM_SUPER_JMP(SuperAdd64ImmJlt, d < c)
+    BPFVM_SUPER_JMP(SuperAdd64ImmJgt, d > c)
+    BPFVM_SUPER_JMP(SuperAdd64ImmJgtReg, d > reg[ip->src])
+    BPFVM_SUPER(SuperLsh64OrReg, d = sem::lsh64(d, k) | s)
+    L_SuperMovAddJgtReg : {
+        uint64_t& d = reg[ip->dst];
+        d = reg[ip->src] + static_cast<uint64_t>(ip->imm);
+        ip = d > reg[ip->pad] ? ip->target : ip + 3;
+        BPFVM_DISPATCH();
+    }
+#undef BPFVM_SUPER
+#undef BPFVM_SUPER_JMP
 
 helper_stopped:
     if (ctx.stop == RunContext::kStopTailCall) {

@@ -19,11 +19,11 @@ struct Slot {
         const Slot* target;  // jumps and local calls: the destination slot
         HelperFn helper;     // helper calls: the resolved function
     };
-    uint8_t op = 0;  // Op (or kTrapSlotOp), for the switch dispatch and for debugging
+    uint8_t op = 0;  // Op, kTrapSlotOp or a SuperOp, for the switch dispatch and for debugging
     uint8_t dst = 0;
     uint8_t src = 0;
-    uint8_t pad = 0;
-    int32_t off = 0;
+    uint8_t pad = 0;  // kSuperMov64AddReg: the added register
+    int32_t off = 0;  // kSuperAdd64Imm*: the compare immediate
 
     Slot() : target(nullptr) {}
 };
@@ -33,6 +33,39 @@ static_assert(sizeof(Slot) == 32);
 /// TrapKind Slot::imm. One past the last Op, so the goto label table has one extra entry.
 inline constexpr uint8_t kTrapSlotOp = static_cast<uint8_t>(kNumOps);
 static_assert(kNumOps < 255, "Slot::op must hold every Op and kTrapSlotOp");
+
+/// Superinstructions: one slot that runs the instruction pair (or triple) starting there (the
+/// slots it covers are skipped; none of them is a jump target). Chosen from instruction-pair counts over ../shared/corpus
+/// and the bench programs (bench/insn_pairs.py): a register copy then an ALU immediate on the copy
+/// (`rX = rY; rX op= K`), a byte load then a shift of the loaded value (how clang assembles
+/// big-endian fields, then a shift and or), a loop counter's add then its compare-and-branch, and
+/// a pointer's add then its bounds check against another pointer. Unchecked mode only:
+/// checked mode counts and budgets every instruction on its own.
+enum SuperOp : uint8_t {
+    kSuperFirst = kTrapSlotOp + 1,
+    kSuperMov64AddImm = kSuperFirst,  // dst = src + imm
+    kSuperMov64AddReg,                // dst = src + reg[pad]
+    kSuperMov64RshImm,                // dst = src >> imm
+    kSuperMov64LshImm,                // dst = src << imm
+    kSuperMov64AndImm,                // dst = src & imm
+    kSuperMov32RshImm,                // dst = u32(src) >> imm
+    kSuperMov32LshImm,                // dst = u32(u32(src) << imm)
+    kSuperMov32AndImm,                // dst = u32(src) & imm
+    kSuperLdx8Lsh64,                  // dst = u8[src + off] << imm
+    kSuperLdx8Lsh32,                  // dst = u32(u8[src + off] << imm)
+    kSuperAdd64ImmJeq,                // dst += imm; if dst == sign-extended off goto target
+    kSuperAdd64ImmJne,
+    kSuperAdd64ImmJlt,
+    kSuperAdd64ImmJgt,
+    kSuperAdd64ImmJgtReg,             // dst += imm; if dst > reg[src] goto target (bounds checks)
+    kSuperLsh64OrReg,                 // dst = (dst << imm) | reg[src] (assembling multi-byte fields)
+    // Three instructions: rX = rY; rX += K; if rX > rZ goto L (the packet bounds check
+    // `if (data + K > data_end)`): dst = src + imm; if dst > reg[pad] goto target.
+    kSuperMovAddJgtReg,
+    kSuperEnd,
+};
+static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");
+inline constexpr size_t kNumSlotOps = kSuperEnd;  // label table size: Ops, the trap slot, superinstructions
 
 struct RunState;
 
@@ -85,6 +118,10 @@ const Dispatch& switch_dispatch();
 /// interp::prepare with an explicit dispatch strategy.
 Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const HelperTable& helpers,
                                                  const EngineOptions& options, const Dispatch& dispatch);
+
+/// Turns matching instruction pairs of an unchecked program's filled slots into superinstructions
+/// (superinsns.cpp); `labels` is the dispatch's label table (null for the switch dispatch).
+void install_superinstructions(const Program& program, Slot* slots, const void* const* labels);
 
 /// Runs the BPF function at instruction index `func` for RunContext::call_function.
 uint64_t call_function(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,

@@ -251,6 +251,8 @@ Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const H
         slots[i].label = labels != nullptr ? labels[slots[i].op] : nullptr;
         exe->pcs()[i] = program.insns[i].pc;
     }
+    // Checked mode counts and budgets every instruction on its own: pairs only run unchecked.
+    if (!options.checked) install_superinstructions(program, slots, labels);
     return std::unique_ptr<Executable>(std::move(exe));
 }
 

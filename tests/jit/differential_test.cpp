@@ -11,6 +11,7 @@
 #include "bpfvm/asm.hpp"
 #include "bpfvm/detail/interpreter.hpp"
 #include "bpfvm/detail/jit.hpp"
+#include "interpreter/internal.hpp"
 #include "program_gen.hpp"
 #if defined(__x86_64__)
 #include "jit/x86_64/features.hpp"
@@ -108,6 +109,21 @@ TEST(JitDifferential, RandomProgramsMatchInterpreter) {
         const Outcome expected = run_once(**interp, gp);
         if (expected.trap.kind != TrapKind::None) ++traps;
         else if (expected.r0 == 0) ++zero;  // mostly ld_abs out of range, which ends the program
+
+        // The unchecked interpreter (with its superinstructions), in both dispatches, must agree too.
+        if (!gp.may_oob) {
+            for (const interp::Dispatch* d : {&interp::default_dispatch(), &interp::switch_dispatch()}) {
+                auto fast = interp::prepare_with(*program, test_helpers(), unchecked, *d);
+                ASSERT_TRUE(fast.has_value()) << "seed " << seed << ": " << fast.error().to_string();
+                const Outcome got = run_once(**fast, gp);
+                if (!same(expected, got)) {
+                    ++failures;
+                    ADD_FAILURE() << "seed " << seed << " (interpreter unchecked, " << d->name
+                                  << " dispatch)\n  checked:   " << describe(expected)
+                                  << "\n  unchecked: " << describe(got) << "\n" << disassemble(*program);
+                }
+            }
+        }
 
         const ScopedNoBmi2 no_bmi2(seed % 4 == 3);
         for (const EngineOptions* opts : {&checked, &unchecked}) {

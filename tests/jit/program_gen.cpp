@@ -232,8 +232,44 @@ private:
                               1 + static_cast<uint32_t>(rnd(num_subs_))});
         } else if (roll < 96 && o_.packet) {
             packet_load();
+        } else if (roll < 99 && depth < 3) {
+            idiom(depth);
         } else {
             emit(pick(ops.alu_imm), data_reg(), 0, 0, imm32());
+        }
+    }
+
+    // Shapes clang emits that the engines treat specially: zero-extensions of a register, an ALU
+    // result tested against zero, a copy then an ALU immediate on the copy, a byte load then a
+    // shift (JIT peepholes, interpreter superinstructions).
+    void idiom(int depth) {
+        const uint8_t r = data_reg();
+        switch (rnd(5)) {
+            case 3:
+                emit(chance(0.5) ? Op::Mov64Reg : Op::Mov32Reg, r, data_reg());
+                emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
+                break;
+            case 4: {
+                const Place p = place(1, chance(0.7));
+                emit(Op::Ldx8, r, p.base, p.off);
+                emit(chance(0.5) ? Op::Lsh64Imm : Op::Lsh32Imm, r, 0, 0, static_cast<int64_t>(rnd(40)));
+                break;
+            }
+            case 0:
+                emit(Op::Mov32Reg, r, r);
+                break;
+            case 1:
+                emit(Op::Lsh64Imm, r, 0, 0, 32);
+                emit(Op::Rsh64Imm, r, 0, 0, 32);
+                break;
+            default: {
+                emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
+                static constexpr Op kTest[] = {Op::Jeq64Imm, Op::Jne64Imm, Op::Jeq32Imm, Op::Jne32Imm};
+                const size_t jump = emit(kTest[rnd(std::size(kTest))], r, 0, 0, 0);
+                block(1 + static_cast<uint32_t>(rnd(3)), depth + 1);
+                code_[jump].set_off(static_cast<int16_t>(code_.size() - jump - 1));
+                break;
+            }
         }
     }
 
@@ -299,13 +335,28 @@ private:
     }
 
     void loop(int depth) {
-        emit(Op::Mov64Imm, 8, 0, 0, 1 + static_cast<int64_t>(rnd(6)));
+        const int64_t trips = 1 + static_cast<int64_t>(rnd(6));
+        const bool count_up = chance(0.3);  // r8 = 0 .. trips: an add then its compare and branch
+        emit(Op::Mov64Imm, 8, 0, 0, count_up ? 0 : trips);
         const size_t top = code_.size();
         in_loop_ = true;
         block(2 + static_cast<uint32_t>(rnd(5)), depth + 1);
         in_loop_ = false;
+        if (count_up) {
+            emit(Op::Add64Imm, 8, 0, 0, 1);
+            const size_t back = emit(chance(0.5) ? Op::Jlt64Imm : Op::Jne64Imm, 8, 0, 0, trips);
+            code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(top) - static_cast<int64_t>(back) - 1));
+            return;
+        }
         emit(Op::Sub64Imm, 8, 0, 0, 1);
         static constexpr Op kBack[] = {Op::Jne64Imm, Op::Jsgt64Imm, Op::Jgt64Imm, Op::Jne32Imm, Op::Jsgt32Imm};
+        if (chance(0.3)) {
+            // clang's form: the exit test jumps over an unconditional back edge.
+            emit(chance(0.5) ? Op::Jeq64Imm : Op::Jeq32Imm, 8, 0, 1, 0);
+            const size_t back = emit(Op::Ja);
+            code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(top) - static_cast<int64_t>(back) - 1));
+            return;
+        }
         const size_t back = emit(kBack[rnd(std::size(kBack))], 8, 0, 0, 0);
         code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(top) - static_cast<int64_t>(back) - 1));
     }

@@ -25,6 +25,9 @@ void Emitter::alu(const Insn& insn, AluOp op, unsigned width, bool imm) {
         return;
     }
     if (alu_imm_direct(op, width, insn.dst, insn.imm)) return;
+    if ((op == AluOp::Div || op == AluOp::Sdiv || op == AluOp::Mod || op == AluOp::Smod) &&
+        divmod_const(insn, op, width))
+        return;
     // The immediate is sign-extended to 64 bits for ALU64 and used as 32 bits for ALU32.
     if (width == 64)
         mov_imm(xr(kImm), static_cast<uint64_t>(insn.imm));

@@ -74,7 +74,8 @@ void Emitter::cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned wi
                 as_->cmp(d, wide(kImm));
         }
     }
-    const Label& target = insn_labels_[insn.target];
+    const Label& target = jump_to_.isValid() ? jump_to_ : insn_labels_[insn.target];
+    if (jump_inverted_) cc = asmjit::arm::negateCond(cc);
     if (!back_jump_[index] || !options_.checked) {
         branch_if(cc, target);
         return;

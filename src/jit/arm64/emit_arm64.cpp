@@ -382,7 +382,14 @@ void Emitter::mark_loops() {
     const size_t n = program_.insns.size();
     back_jump_.assign(n, false);
     back_fall_.assign(n, false);
-    for (const Insn& insn : program_.insns) may_goto_ = may_goto_ || insn.op == Op::MayGoto;
+    entered_.assign(n, false);
+    for (const Insn& insn : program_.insns) {
+        may_goto_ = may_goto_ || insn.op == Op::MayGoto;
+        const Form form = op_info(insn.op).form;
+        if (is_jump(insn.op) || form == Form::CallLocal ||
+            (form == Form::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func)))
+            entered_[insn.target] = true;
+    }
     CfgOptions options;
     options.wto = false;
     for (const BackEdge& e : build_cfg(program_, options).back_edges) {
@@ -413,9 +420,24 @@ Result<EmittedCode> Emitter::run() {
         as.bind(insn_labels_[i]);
         out.insn_offsets[i] = static_cast<uint32_t>(as.offset());
         const Insn& insn = program_.insns[i];
+        const Form form = op_info(insn.op).form;
         if (defined_register(insn) == kFrameReg) {
             // A write to r10 decodes (the verifier judges it) but never runs: it traps instead.
             as.b(trap_label(TrapKind::FrameWrite, insn.pc));
+        } else if ((form == Form::JmpImm || form == Form::JmpReg) && insn.target == i + 2 && !entered_[i + 1] &&
+                   (program_.insns[i + 1].op == Op::Ja || program_.insns[i + 1].op == Op::Gotol) &&
+                   !(options_.checked && back_jump_[i + 1])) {
+            // if (c) goto +1; goto L  ==>  if (!c) goto L (checked mode keeps a backward goto,
+            // which pays the budget only when taken).
+            jump_to_ = insn_labels_[program_.insns[i + 1].target];
+            jump_inverted_ = true;
+            const Status s = emit_insn(i);
+            jump_to_ = Label();
+            jump_inverted_ = false;
+            BPFVM_TRY(s);
+            ++i;
+            as.bind(insn_labels_[i]);
+            out.insn_offsets[i] = static_cast<uint32_t>(as.offset());
         } else {
             BPFVM_TRY(emit_insn(i));
         }

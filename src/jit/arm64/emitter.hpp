@@ -104,6 +104,8 @@ private:
     void alu_reg(AluOp op, unsigned width, uint8_t dst, const GpX& src);
     bool alu_imm_direct(AluOp op, unsigned width, uint8_t dst, int64_t imm);
     void divmod(AluOp op, unsigned width, uint8_t dst, const GpX& src);
+    // divconst.cpp: constant divisors without UDIV/SDIV; false for 0, 1 and -1 (signed).
+    bool divmod_const(const Insn& insn, AluOp op, unsigned width);
     void neg(const Insn& insn, unsigned width);
     void movsx(const Insn& insn, unsigned from, unsigned width);
     void endian(const Insn& insn, unsigned width, bool swap);
@@ -144,6 +146,12 @@ private:
     const HelperTable& helpers_;
     const EngineOptions& options_;
     const bool use_lse_;
+    // A conditional jump over an unconditional one (`if (c) goto +1; goto L`, clang's loop back
+    // edge) is emitted as one jump on !c to L: cond_jump then branches to jump_to_ on the inverted
+    // condition. entered_ marks jump and call targets (the goto must not be one).
+    Label jump_to_;
+    bool jump_inverted_ = false;
+    std::vector<bool> entered_;
     bool far_ = false;  // program too large for +-1 MiB conditional branches
 
     asmjit::CodeHolder code_;

@@ -102,7 +102,8 @@ void Emitter::emit_shift(const Insn& insn, unsigned width, bool is_imm, a::InstI
 
 // Division and modulo. x86 div/idiv fault on a zero divisor and on INT_MIN / -1; the ISA defines
 // both (x / 0 = 0, x % 0 = x, INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0), so those divisors never
-// reach the instruction: constant divisors are decided here, register divisors by two branches.
+// reach the instruction: register divisors are tested by two branches; constant divisors never use
+// it (0, -1, 1 and powers of two are decided here, the rest multiply by a reciprocal).
 void Emitter::emit_divmod(const Insn& insn, unsigned width, bool is_imm, bool is_signed, bool is_mod) {
     const bool w64 = width == 64;
     const ax::Gp dst = sized(q(insn.dst), width);
@@ -137,18 +138,29 @@ void Emitter::emit_divmod(const Insn& insn, unsigned width, bool is_imm, bool is
             }
             return;
         }
-        as_.mov(divisor, a::Imm(w64 ? value : static_cast<uint32_t>(value)));
-    } else {
-        special_zero = as_.newLabel();
-        done = as_.newLabel();
-        as_.mov(divisor, sized(q(insn.src), width));
-        as_.test(divisor, divisor);
-        as_.j(CC::kZero, special_zero);
-        if (is_signed) {
-            special_neg = as_.newLabel();
-            as_.cmp(divisor, -1);
-            as_.j(CC::kEqual, special_neg);
+        if (is_signed && value == 1) {  // x / 1 = x, x % 1 = 0 (the magic method needs |d| >= 2)
+            if (is_mod)
+                as_.xor_(d(insn.dst), d(insn.dst));
+            else if (!w64)
+                as_.mov(dst, dst);
+            return;
         }
+        // Every other constant: multiply by the reciprocal (divconst.cpp).
+        if (w64)
+            emit_divmod_const64(insn, is_signed, is_mod);
+        else
+            emit_divmod_const32(insn, is_signed, is_mod);
+        return;
+    }
+    special_zero = as_.newLabel();
+    done = as_.newLabel();
+    as_.mov(divisor, sized(q(insn.src), width));
+    as_.test(divisor, divisor);
+    as_.j(CC::kZero, special_zero);
+    if (is_signed) {
+        special_neg = as_.newLabel();
+        as_.cmp(divisor, -1);
+        as_.j(CC::kEqual, special_neg);
     }
     // rdx:rax is the dividend; r0 (rax) and r3 (rdx) are parked unless they are the destination.
     const bool dst_rax = kHostReg[insn.dst] == ax::Gp::kIdAx;
@@ -172,7 +184,6 @@ void Emitter::emit_divmod(const Insn& insn, unsigned width, bool is_imm, bool is
     if (result.id() != dst.id()) as_.mov(dst, result);
     if (!dst_rax) as_.mov(ax::rax, kTmp2);
     if (!dst_rdx) as_.mov(ax::rdx, kTmp0);
-    if (is_imm) return;
     as_.jmp(done);
     as_.bind(special_zero);
     zero_divisor();

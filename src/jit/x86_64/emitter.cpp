@@ -9,8 +9,10 @@
 namespace bpfvm::jit::x86 {
 namespace {
 
-// Host callee-saved registers that BPF code uses (rsp excluded). Six pushes after the return
-// address leave rsp 8 mod 16, so the `call` into BPF code enters it 16-byte aligned.
+// Host callee-saved registers that BPF code may use (rsp excluded): r10 (rbp) and the runtime
+// pointer (r12) always, r6-r9 (rbx, r13, r14, r15) when the program names them. After the pushes
+// and the return address rsp must be 8 mod 16, so that the `call` into BPF code enters it 16-byte
+// aligned: an odd number of pushes adds 8 bytes of padding.
 const ax::Gp kSaved[] = {ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
 // BPF callee-saved registers r6-r10, pushed around a local call: five pushes plus the return
 // address keep rsp 16-byte aligned in the callee.
@@ -61,7 +63,7 @@ void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool 
         else
             as_.cmp(dst, src);
     }
-    as_.j(cc, labels_[insn.target]);
+    as_.j(jump_inverted_ ? ax::negateCond(cc) : cc, jump_to_.isValid() ? jump_to_ : labels_[insn.target]);
 }
 
 // may_goto's budget of the running frame: JitRuntime::may_goto[(r10 - stack_bottom) / 512 - 1].
@@ -149,16 +151,30 @@ void Emitter::emit_call_local(const Insn& insn) {
 }
 
 void Emitter::emit_entry_points(EmittedCode& out) {
+    // The BPF registers the program names (dst and src fields; a pseudo src only adds a spare
+    // caller-saved one): callee-saved host registers are saved and registers zeroed for those only.
+    uint32_t named = 1u << kFrameReg;
+    for (const Insn& insn : prog_.insns) named |= (1u << insn.dst) | (1u << (insn.src & 15));
+    std::vector<ax::Gp> saved;
+    for (const ax::Gp& r : kSaved) {
+        const bool fixed = r.id() == ax::Gp::kIdBp || r.id() == kRt.id();
+        bool used = fixed;
+        for (uint8_t b = 6; b <= 9; ++b) used = used || (r.id() == kHostReg[b] && ((named >> b) & 1));
+        if (used) saved.push_back(r);
+    }
+    const bool pad = saved.size() % 2 == 1;
     const a::Label epilogue = as_.newLabel();
     auto prologue = [&] {
-        for (const ax::Gp& r : kSaved) as_.push(r);
+        for (const ax::Gp& r : saved) as_.push(r);
+        if (pad) as_.sub(ax::rsp, 8);
         as_.mov(kRt, ax::rdi);
         as_.mov(BPFVM_RT_FIELD(host_sp, 8), ax::rsp);
     };
     // Registers the program may read before writing get defined values (the interpreter starts
     // from zeroed registers too).
     auto zero = [&](std::initializer_list<uint8_t> regs) {
-        for (uint8_t r : regs) as_.xor_(d(r), d(r));
+        for (uint8_t r : regs)
+            if ((named >> r) & 1) as_.xor_(d(r), d(r));
     };
 
     // JitEntry(runtime): r1, r2 from the runtime, r3-r5 zero, r10 = stack_top.
@@ -170,7 +186,8 @@ void Emitter::emit_entry_points(EmittedCode& out) {
     as_.mov(q(kFrameReg), BPFVM_RT_FIELD(stack_top, 8));
     as_.call(labels_[0]);
     as_.bind(epilogue);
-    for (size_t i = std::size(kSaved); i-- > 0;) as_.pop(kSaved[i]);
+    if (pad) as_.add(ax::rsp, 8);
+    for (size_t i = saved.size(); i-- > 0;) as_.pop(saved[i]);
     as_.ret();
 
     // JitCallEntry(runtime, target, args): r1-r5 from args[0..4], then a call to `target`.
@@ -228,9 +245,14 @@ void Emitter::mark_labels_and_loops() {
         const Insn& insn = prog_.insns[i];
         // Jump and call targets, and callback entries (never fused into the instruction before them).
         const bool reference = insn.op == Op::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func);
-        if (is_jump(insn.op) || insn.op == Op::CallLocal || reference) mark(insn.target);
+        const bool jump = is_jump(insn.op);
+        if (jump || insn.op == Op::CallLocal || reference) mark(insn.target);
         may_goto_ = may_goto_ || insn.op == Op::MayGoto;
+        if (!checked_ && jump && insn.target <= i) loop_heads_[insn.target] = true;
     }
+    // Unchecked code pays no budget, so back edges only decide which targets start on a 16-byte
+    // boundary: a backward jump (above) marks them well enough without building the CFG.
+    if (!checked_) return;
     CfgOptions options;
     options.wto = false;
     for (const BackEdge& e : build_cfg(prog_, options).back_edges) {
@@ -255,6 +277,7 @@ Status Emitter::emit(EmittedCode& out) {
             // Loop heads start on a 16-byte boundary (the padding runs once, on loop entry).
             if (loop_heads_[i]) as_.align(a::AlignMode::kCode, 16);
             as_.bind(labels_[i]);
+            upper_zero_ = 0;  // other paths join here
         }
         out.insn_offsets[i] = static_cast<uint32_t>(as_.offset());
         uint32_t used = 0;
@@ -270,6 +293,7 @@ Status Emitter::emit(EmittedCode& out) {
             used = 1;
         }
         for (uint32_t k = 1; k < used; ++k) out.insn_offsets[i + k] = static_cast<uint32_t>(as_.offset());
+        for (uint32_t k = 0; k < used; ++k) track_upper_zero(prog_.insns[i + k]);
         i += used;
         // A fall-through back edge (rare: the loop is entered in its middle) pays on the way round.
         if (checked_ && back_fall_[i - 1]) emit_budget_tick(prog_.insns[i - 1].pc);

@@ -86,7 +86,7 @@ public:
 };
 
 /// Emits one program. Methods are spread over emitter.cpp (driver, control flow, calls),
-/// dispatch.cpp (the switch on Op), fuse.cpp (peepholes), alu.cpp and memory.cpp.
+/// dispatch.cpp (the switch on Op), fuse.cpp (peepholes), alu.cpp, divconst.cpp and memory.cpp.
 class Emitter {
 public:
     Emitter(const Program& program, const HelperTable& helpers, const EngineOptions& options, ax::Assembler& as)
@@ -104,12 +104,20 @@ private:
     void emit_mov(const Insn& insn, unsigned width, bool is_imm);
     void emit_neg(const Insn& insn, unsigned width);
     void emit_divmod(const Insn& insn, unsigned width, bool is_imm, bool is_signed, bool is_mod);
+    // divconst.cpp: constant divisors other than 0, -1 and unsigned powers of two
+    void emit_divmod_const32(const Insn& insn, bool is_signed, bool is_mod);
+    void emit_divmod_const64(const Insn& insn, bool is_signed, bool is_mod);
     void emit_shift(const Insn& insn, unsigned width, bool is_imm, a::InstId id);
     void emit_endian(const Insn& insn, bool swap, unsigned width);
     void emit_movsx(const Insn& insn, unsigned width, unsigned from);
     // fuse.cpp: peepholes over short instruction sequences; returns how many instructions it
-    // emitted (0: none, emit `index` alone).
+    // emitted (0: none, emit `index` alone). track_upper_zero updates upper_zero_ after each
+    // instruction the emitter consumed.
     uint32_t emit_fused(uint32_t index);
+    uint32_t emit_fused_control(uint32_t index);
+    uint32_t emit_fused_zero_extension(uint32_t index);
+    uint32_t emit_fused_address(uint32_t index);
+    void track_upper_zero(const Insn& insn);
     bool fusible(uint32_t index) const { return index < prog_.insns.size() && !labels_[index].isValid(); }
     void emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m);
     // memory.cpp
@@ -145,6 +153,13 @@ private:
     // loop_heads_ are their targets.
     std::vector<bool> back_jump_, back_fall_, loop_heads_;
     bool may_goto_ = false;  // the program has may_goto: calls reset the callee frame's budget
+    // Registers (bit per BPF register) whose upper 32 bits are known to be zero at this point of
+    // straight-line code; cleared at every jump target and call.
+    uint32_t upper_zero_ = 0;
+    // Set by a peephole for the one conditional jump it emits through emit_insn: jump there
+    // instead of the instruction's target, on the inverted condition.
+    a::Label jump_to_;
+    bool jump_inverted_ = false;
     std::vector<TrapStub> traps_;
     std::vector<CheckStub> checks_;
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue

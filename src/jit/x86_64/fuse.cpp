@@ -1,12 +1,172 @@
-// x86-64 backend: peepholes. Compiled BPF code often copies a register only to add to the copy
-// (`r7 = r1; r7 += r3`), and then loads through it (`r7 = *(u8 *)(r7 + 0)`); x86 does both in one
-// instruction (lea, or a base+index addressing mode). A sequence is fused only when none of its
-// later instructions is a jump target, so no path can enter it in the middle.
+// x86-64 backend: peepholes over short instruction sequences. A sequence is fused only when none
+// of its later instructions is a jump target, so no path can enter it in the middle.
+//
+// - Copy then add (`r7 = r1; r7 += r3`), then a load through the sum (`r7 = *(u8 *)(r7 + 0)`): one
+//   lea, or one load with a base+index address.
+// - A conditional jump over an unconditional one (`if r2 == 1500 goto +1; goto -18`, clang's loop
+//   back edge): one jump with the inverted condition.
+// - An ALU result tested against zero (`w1 &= 1; if w1 == 0 goto`): the ALU instruction's flags
+//   already say it, so no `test`.
+// - Zero-extensions (`w1 = w1`, `r1 <<= 32; r1 >>= 32`, le32) of a register whose upper half is
+//   already zero (upper_zero_: tracked along straight-line code) emit nothing; the shift pair
+//   otherwise becomes one 32-bit move.
+#include <array>
+
 #include "emitter.hpp"
 
 namespace bpfvm::jit::x86 {
+namespace {
+
+bool is_cond_jump(Form form) { return form == Form::JmpImm || form == Form::JmpReg; }
+
+// ALU forms whose x86 instruction sets ZF from its result (imul, lea, mov and shifts by 0 do not).
+bool sets_zero_flag(const Insn& insn) {
+    switch (insn.op) {
+        case Op::Add32Imm: case Op::Add64Imm: case Op::Add32Reg: case Op::Add64Reg:
+        case Op::Sub32Imm: case Op::Sub64Imm: case Op::Sub32Reg: case Op::Sub64Reg:
+        case Op::And32Imm: case Op::And64Imm: case Op::And32Reg: case Op::And64Reg:
+        case Op::Or32Imm: case Op::Or64Imm: case Op::Or32Reg: case Op::Or64Reg:
+        case Op::Xor32Imm: case Op::Xor64Imm: case Op::Xor32Reg: case Op::Xor64Reg:
+            return true;
+        case Op::Lsh32Imm: case Op::Rsh32Imm: case Op::Arsh32Imm:
+            return (insn.imm & 31) != 0;
+        case Op::Lsh64Imm: case Op::Rsh64Imm: case Op::Arsh64Imm:
+            return (insn.imm & 63) != 0;
+        default:
+            return false;
+    }
+}
+
+// What an instruction does to upper_zero_, per Op, computed once from the opcode table (this runs
+// for every instruction compiled).
+struct UpperEffect {
+    enum Defines : uint8_t { kNothing, kDst, kSrc, kR0, kCall } defines = kNothing;
+    // The defined register's upper half afterwards: never known, always zero (32-bit results,
+    // zero-extending loads), or zero for some immediates (checked per instruction).
+    enum Zero : uint8_t { kNever, kAlways, kByImm } zero = kNever;
+};
+
+UpperEffect effect_of(Op op) {
+    const OpInfo& info = op_info(op);
+    UpperEffect e;
+    if (info.form == Form::Call || info.form == Form::CallLocal || info.form == Form::Callx ||
+        info.form == Form::CallKfunc) {
+        e.defines = UpperEffect::kCall;
+        return e;
+    }
+    Insn probe;
+    probe.op = op;
+    probe.dst = 1;
+    probe.src = 2;
+    const int r = defined_register(probe);
+    e.defines = r < 0 ? UpperEffect::kNothing : r == 1 ? UpperEffect::kDst : r == 2 ? UpperEffect::kSrc : UpperEffect::kR0;
+    switch (info.form) {
+        case Form::AluImm:
+        case Form::AluReg:
+            if (info.width == 32) e.zero = UpperEffect::kAlways;
+            else if (op == Op::Mov64Imm || op == Op::And64Imm || op == Op::Rsh64Imm) e.zero = UpperEffect::kByImm;
+            break;
+        case Form::Neg:
+        case Form::Movsx:
+            if (info.width == 32) e.zero = UpperEffect::kAlways;
+            break;
+        case Form::End:
+        case Form::Ldx:
+        case Form::LoadAcquire:
+            if (info.width <= 32) e.zero = UpperEffect::kAlways;
+            break;
+        case Form::Lddw:
+            e.zero = UpperEffect::kByImm;
+            break;
+        default:
+            break;
+    }
+    return e;
+}
+
+// The immediate cases of UpperEffect::kByImm.
+bool zero_by_imm(const Insn& insn) {
+    switch (insn.op) {
+        case Op::Mov64Imm:
+        case Op::And64Imm: return insn.imm >= 0;
+        case Op::Rsh64Imm: return (insn.imm & 63) >= 32;
+        case Op::Lddw:
+            return insn.src == static_cast<uint8_t>(LddwKind::Imm64) && static_cast<uint64_t>(insn.imm) <= 0xffffffffu;
+        default: return false;
+    }
+}
+
+}  // namespace
+
+void Emitter::track_upper_zero(const Insn& insn) {
+    static const auto effects = [] {
+        std::array<UpperEffect, kNumOps> e{};
+        for (size_t i = 0; i < kNumOps; ++i) e[i] = effect_of(static_cast<Op>(i));
+        return e;
+    }();
+    const UpperEffect e = effects[static_cast<size_t>(insn.op)];
+    unsigned r = 0;
+    switch (e.defines) {
+        case UpperEffect::kNothing: return;
+        case UpperEffect::kCall: upper_zero_ = 0; return;  // r0-r5 hold whatever the callee left
+        case UpperEffect::kDst: r = insn.dst; break;
+        case UpperEffect::kSrc: r = insn.src; break;
+        case UpperEffect::kR0: r = 0; break;
+    }
+    const bool zero = e.zero == UpperEffect::kAlways || (e.zero == UpperEffect::kByImm && zero_by_imm(insn));
+    upper_zero_ = zero ? upper_zero_ | (1u << r) : upper_zero_ & ~(1u << r);
+}
 
 uint32_t Emitter::emit_fused(uint32_t index) {
+    if (uint32_t used = emit_fused_control(index)) return used;
+    if (uint32_t used = emit_fused_zero_extension(index)) return used;
+    return emit_fused_address(index);
+}
+
+uint32_t Emitter::emit_fused_control(uint32_t index) {
+    const Insn& first = prog_.insns[index];
+    const Form form = op_info(first.op).form;
+    if (!fusible(index + 1)) return 0;
+    const Insn& next = prog_.insns[index + 1];
+    // if (cond) goto +1; goto L  ==>  if (!cond) goto L. Checked mode pays the budget on a back
+    // edge only when it is taken, so a backward `goto` keeps its own code there.
+    if (is_cond_jump(form) && first.target == index + 2 && (next.op == Op::Ja || next.op == Op::Gotol) &&
+        !(checked_ && back_jump_[index + 1])) {
+        jump_to_ = labels_[next.target];
+        jump_inverted_ = true;
+        const bool ok = emit_insn(index);
+        jump_to_ = a::Label();
+        jump_inverted_ = false;
+        return ok ? 2 : 0;
+    }
+    // rX op= ...; if rX ==/!= 0 goto L  ==>  op; jz/jnz L. A 64-bit test after a 32-bit op is fine
+    // (the op zero-extends); a budget tick before the jump would clobber the flags.
+    if (sets_zero_flag(first) && (next.op == Op::Jeq32Imm || next.op == Op::Jne32Imm || next.op == Op::Jeq64Imm ||
+                                  next.op == Op::Jne64Imm) &&
+        next.imm == 0 && next.dst == first.dst && !(checked_ && back_jump_[index + 1]) &&
+        (op_info(first.op).width == 32 || op_info(next.op).width == 64)) {
+        if (!emit_insn(index)) return 0;
+        const bool eq = next.op == Op::Jeq32Imm || next.op == Op::Jeq64Imm;
+        as_.j(eq ? ax::CondCode::kZero : ax::CondCode::kNotZero, labels_[next.target]);
+        return 2;
+    }
+    return 0;
+}
+
+uint32_t Emitter::emit_fused_zero_extension(uint32_t index) {
+    const Insn& insn = prog_.insns[index];
+    const bool known = (upper_zero_ >> insn.dst) & 1;
+    if ((insn.op == Op::Mov32Reg && insn.src == insn.dst) || insn.op == Op::Le32) return known ? 1 : 0;
+    if (insn.op == Op::Lsh64Imm && insn.imm == 32 && fusible(index + 1)) {
+        const Insn& next = prog_.insns[index + 1];
+        if (next.op != Op::Rsh64Imm || next.imm != 32 || next.dst != insn.dst) return 0;
+        if (!known) as_.mov(d(insn.dst), d(insn.dst));
+        return 2;
+    }
+    return 0;
+}
+
+uint32_t Emitter::emit_fused_address(uint32_t index) {
     const Insn& mov = prog_.insns[index];
     if (mov.op != Op::Mov64Reg || mov.dst == mov.src || !fusible(index + 1)) return 0;
     const Insn& add = prog_.insns[index + 1];

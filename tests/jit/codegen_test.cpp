@@ -1,0 +1,258 @@
+// Tests for the JIT's code-quality transformations. Each has two halves: the generated code shows
+// the transformation (through the machine-code dump, which lists the host instructions when
+// capstone is available), and the generated code computes what the interpreter computes on the
+// values where a wrong transformation would show (edge divisors and dividends, registers that
+// the transformation uses implicitly, every width and signedness), in checked and unchecked mode.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "bpfvm/detail/interpreter.hpp"
+#include "bpfvm/detail/jit.hpp"
+#include "program_util.hpp"
+
+namespace bpfvm {
+namespace {
+
+const HelperTable& no_helpers() {
+    static const HelperTable table;
+    return table;
+}
+
+/// The lines of the machine-code dump of `text` (empty, with a test failure, when it cannot be dumped).
+std::vector<std::string> dump_lines(std::string_view text, bool checked) {
+    EngineOptions o;
+    o.checked = checked;
+    auto dump = jit::dump(assemble_program(text), no_helpers(), o);
+    EXPECT_TRUE(dump.has_value()) << dump.error().to_string();
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (dump && pos < dump->size()) {
+        size_t nl = dump->find('\n', pos);
+        if (nl == std::string::npos) nl = dump->size();
+        out.push_back(dump->substr(pos, nl - pos));
+        pos = nl + 1;
+    }
+    return out;
+}
+
+/// A BPF instruction line of the dump: "    3: r0 /= 7    ; 0000a0, 12 bytes".
+bool is_bpf_line(const std::string& line) {
+    return line.size() > 6 && line[5] == ':' && line[0] == ' ' && line.find("    ; ") != std::string::npos;
+}
+
+/// The disassembly of a host line ("    0000a0: 48 89 d0      mov r8, rdx"), or "" for other lines.
+std::string host_insn(const std::string& line) {
+    static const std::regex host(R"(^    [0-9a-f]{6}: (?:[0-9a-f]{2} )+\s+(\S.*)$)");
+    std::smatch m;
+    return std::regex_match(line, m, host) ? std::string(m[1]) : std::string();
+}
+
+/// The host instructions of the dump (mnemonic and operands), one per line, without the BPF
+/// lines, entry points and stubs; empty when the dump has no disassembly (no capstone).
+std::vector<std::string> host_body(std::string_view text, bool checked = false) {
+    std::vector<std::string> out;
+    bool body = false;
+    for (const std::string& line : dump_lines(text, checked)) {
+        if (line.rfind("; out-of-line", 0) == 0) break;
+        if (is_bpf_line(line)) {
+            body = true;
+            continue;
+        }
+        if (std::string insn = host_insn(line); body && !insn.empty()) out.push_back(std::move(insn));
+    }
+    return out;
+}
+
+bool has_mnemonic(const std::vector<std::string>& code, const std::string& mnemonic) {
+    for (const std::string& line : code)
+        if (line.rfind(mnemonic + " ", 0) == 0 || line == mnemonic) return true;
+    return false;
+}
+
+/// Runs `text` with r1 = each value, in the JIT and the interpreter (checked and unchecked);
+/// expects every r0 to agree and no trap.
+void expect_same_as_interpreter(const std::string& text, const std::vector<uint64_t>& r1_values) {
+    const Program program = assemble_program(text);
+    for (bool checked : {false, true}) {
+        EngineOptions o;
+        o.checked = checked;
+        auto jit = jit::compile(program, no_helpers(), o);
+        auto interp = interp::prepare(program, no_helpers(), o);
+        ASSERT_TRUE(jit.has_value()) << jit.error().to_string() << "\n" << text;
+        ASSERT_TRUE(interp.has_value()) << interp.error().to_string();
+        RunContext jc, ic;
+        for (uint64_t v : r1_values) {
+            const RunResult a = (*jit)->run(jc, v);
+            const RunResult b = (*interp)->run(ic, v);
+            ASSERT_TRUE(a.ok() && b.ok()) << text;
+            ASSERT_EQ(a.r0, b.r0) << text << "\nr1 = " << v << (checked ? " (checked)" : " (unchecked)");
+        }
+    }
+}
+
+// ---- Division and modulo by a constant: multiply-high, no div instruction.
+
+TEST(Codegen, DivisionByConstantsUsesNoDivideInstruction) {
+    const bool x86 = jit::host_arch() == jit::Arch::X86_64;
+    const std::vector<std::string> divides = x86 ? std::vector<std::string>{"div", "idiv"}
+                                                  : std::vector<std::string>{"udiv", "sdiv"};
+    const std::vector<std::string> multiplies = x86 ? std::vector<std::string>{"imul", "mul"}
+                                                     : std::vector<std::string>{"umulh", "umull", "smulh", "smull"};
+    auto any = [](const std::vector<std::string>& code, const std::vector<std::string>& names) {
+        for (const std::string& m : names)
+            if (has_mnemonic(code, m)) return true;
+        return false;
+    };
+    for (const char* op : {"div32", "div", "mod32", "mod", "sdiv32", "sdiv", "smod32", "smod"}) {
+        for (const char* divisor : {"7", "65521", "-3", "1000000007"}) {
+            const std::string text = std::string("mov %r0, %r1\n") + op + " %r0, " + divisor + "\nexit";
+            const auto code = host_body(text);
+            if (code.empty()) GTEST_SKIP() << "built without capstone: no disassembly in the dump";
+            EXPECT_FALSE(any(code, divides)) << text;
+            EXPECT_TRUE(any(code, multiplies)) << text;
+        }
+    }
+    // A register divisor still divides.
+    EXPECT_TRUE(any(host_body("mov %r0, %r1\nmov %r2, 7\ndiv %r0, %r2\nexit"), divides));
+}
+
+std::vector<uint64_t> dividends() {
+    std::vector<uint64_t> v = {0, 1, 2, 3, 6, 7, 8, 99, 65520, 65521, 65522, 0x7fffffff, 0x80000000, 0x80000001,
+                               0xfffffffe, 0xffffffff, 0x100000000, 0x123456789abcdef0, 0x7fffffffffffffff,
+                               0x8000000000000000, 0x8000000000000001, 0xfffffffffffffffe, 0xffffffffffffffff};
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < 24; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.push_back(x);
+        v.push_back(x >> (x % 64));
+        v.push_back(static_cast<uint64_t>(-static_cast<int64_t>(x >> 40)));
+    }
+    return v;
+}
+
+TEST(Codegen, DivisionByConstantsAgreeWithTheInterpreter) {
+    const std::vector<uint64_t> values = dividends();
+    const char* ops[] = {"div32", "div", "mod32", "mod", "sdiv32", "sdiv", "smod32", "smod"};
+    const char* divisors[] = {"1", "2", "3", "5", "6", "7", "10", "13", "641", "65521", "0x7fffffff", "0x40000001",
+                              "-1", "-2", "-3", "-7", "-65521", "-0x80000000", "0x55555555", "1000000007"};
+    for (const char* op : ops) {
+        for (const char* divisor : divisors) {
+            // The destination in r0 and r3 (which x86 mul/imul use implicitly) and in r6; the
+            // other two hold known values that the result folds in, so clobbering them shows.
+            for (const char* dst : {"%r0", "%r3", "%r6"}) {
+                const std::string d = dst;
+                std::string text = "mov %r0, 0x1234\nmov %r3, 0x5678\nmov %r6, 0x9abc\nmov " + d + ", %r1\n";
+                text += std::string(op) + " " + d + ", " + divisor + "\n";
+                text += "mul %r3, 3\nadd %r0, %r3\nmul %r6, 5\nadd %r0, %r6\n";
+                text += "exit";
+                expect_same_as_interpreter(text, values);
+            }
+        }
+    }
+}
+
+// ---- Peepholes on clang's shapes (fuse.cpp).
+
+size_t count_mnemonic(const std::vector<std::string>& code, const std::string& mnemonic) {
+    size_t n = 0;
+    for (const std::string& line : code)
+        if (line.rfind(mnemonic + " ", 0) == 0 || line == mnemonic) ++n;
+    return n;
+}
+
+TEST(Codegen, JumpOverAnUnconditionalJumpBecomesOneInvertedJump) {
+    // clang's loop back edge: if (exit condition) goto out; goto top.
+    const std::string text = "mov %r0, 0\ntop:\nadd %r0, 3\njgt %r0, %r1, out\nja top\nout:\nexit";
+    const auto code = host_body(text);
+    if (code.empty()) GTEST_SKIP() << "built without capstone";
+    if (jit::host_arch() == jit::Arch::X86_64) {
+        EXPECT_EQ(count_mnemonic(code, "jmp"), 0u);
+        EXPECT_EQ(count_mnemonic(code, "jbe"), 1u);  // the inverse of ja (unsigned >)
+        EXPECT_EQ(count_mnemonic(code, "ja"), 0u);
+    } else {
+        EXPECT_EQ(count_mnemonic(code, "b"), 0u);     // no unconditional branch
+        EXPECT_EQ(count_mnemonic(code, "b.ls"), 1u);  // the inverse of b.hi (unsigned >)
+    }
+    expect_same_as_interpreter(text, {0, 1, 2, 3, 4, 29, 30, 31, 1000});
+}
+
+TEST(Codegen, AluResultTestedAgainstZeroNeedsNoTest) {
+    const std::string text =
+        "mov %r0, 5\nand32 %r1, 6\njeq32 %r1, 0, a\nadd %r0, 1\na:\nsub %r1, 4\njne %r1, 0, b\nadd %r0, 10\n"
+        "b:\nexit";
+    if (jit::host_arch() == jit::Arch::X86_64) {
+        const auto code = host_body(text);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, "test"), 0u);
+        EXPECT_EQ(count_mnemonic(code, "cmp"), 0u);
+    }
+    expect_same_as_interpreter(text, {0, 1, 2, 4, 6, 7, 0xfffffffe, 0x100000000, 0x100000004, ~uint64_t{0}});
+    // A 64-bit op followed by a 32-bit test must still compare the low half.
+    const std::string mixed = "mov %r0, 1\nadd %r1, 1\njeq32 %r1, 0, a\nmov %r0, 2\na:\nexit";
+    if (jit::host_arch() == jit::Arch::X86_64 && !host_body(mixed).empty()) {
+        EXPECT_EQ(count_mnemonic(host_body(mixed), "test"), 1u);
+    }
+    expect_same_as_interpreter(mixed, {0, 0xffffffff, 0x1ffffffff, ~uint64_t{0}});
+}
+
+TEST(Codegen, ZeroExtensionsOfZeroExtendedRegistersVanish) {
+    // w1 += 5 leaves the upper half zero: the following w1 = w1 and r1 <<= 32; r1 >>= 32 are no-ops.
+    const std::string known = "add32 %r1, 5\nmov32 %r1, %r1\nlsh %r1, 32\nrsh %r1, 32\nmov %r0, %r1\nexit";
+    // r1 += 5 (64-bit) may leave it set: the shift pair becomes one 32-bit move.
+    const std::string unknown = "add %r1, 5\nlsh %r1, 32\nrsh %r1, 32\nmov %r0, %r1\nexit";
+    if (jit::host_arch() == jit::Arch::X86_64) {
+        const auto a = host_body(known);
+        const auto b = host_body(unknown);
+        if (a.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(a.size(), 3u);  // add, mov r0, ret
+        EXPECT_EQ(count_mnemonic(b, "shl") + count_mnemonic(b, "shr"), 0u);
+        EXPECT_EQ(b.size(), 4u);  // add, mov (zero-extension), mov r0, ret
+    }
+    const std::vector<uint64_t> values = {0, 1, 0xfffffffa, 0xfffffffb, 0xffffffff, 0x1fffffffb, ~uint64_t{0}};
+    expect_same_as_interpreter(known, values);
+    expect_same_as_interpreter(unknown, values);
+    // A jump target in between forgets what is known (another path may arrive with the upper half set).
+    expect_same_as_interpreter("jeq %r1, 7, t\nadd32 %r1, 0\nt:\nmov32 %r1, %r1\nmov %r0, %r1\nexit",
+                               {7, 0x700000007, 0xffffffff00000001});
+}
+
+// ---- Entry points save only the host callee-saved registers the program names.
+
+/// The host instructions of the dump's entry points (before the first BPF instruction line).
+std::vector<std::string> entry_code(std::string_view text) {
+    std::vector<std::string> out;
+    for (const std::string& line : dump_lines(text, false)) {
+        if (is_bpf_line(line)) break;
+        if (std::string insn = host_insn(line); !insn.empty()) out.push_back(std::move(insn));
+    }
+    return out;
+}
+
+TEST(Codegen, EntryPointsSaveOnlyTheCalleeSavedRegistersTheProgramNames) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 entry points";
+    // r6-r9 live in rbx, r13, r14, r15; r10 (rbp) and the runtime pointer (r12) are always saved.
+    const auto none = entry_code("mov %r0, 1\nexit");
+    if (none.empty()) GTEST_SKIP() << "built without capstone";
+    for (const char* r : {"rbx", "r13", "r14", "r15"}) EXPECT_EQ(count_mnemonic(none, std::string("push ") + r), 0u);
+    EXPECT_EQ(count_mnemonic(none, "push rbp"), 2u);  // once per entry point (run, callback)
+    EXPECT_EQ(count_mnemonic(none, "push r12"), 2u);
+    const auto some = entry_code("mov %r7, 2\nmov %r0, %r7\nexit");
+    EXPECT_EQ(count_mnemonic(some, "push r13"), 2u);
+    EXPECT_EQ(count_mnemonic(some, "pop r13"), 1u);  // the shared epilogue
+    EXPECT_EQ(count_mnemonic(some, "push rbx"), 0u);
+    // Values in r6-r9 survive a local call and a helper-free loop; a caller's r6-r9 (the test's own
+    // registers) survive the run, or the next run would differ.
+    const std::string text =
+        "mov %r6, %r1\nmov %r7, 3\nmov %r8, 5\nmov %r9, 7\ncall local f\nadd %r6, %r7\nadd %r6, %r8\nadd %r6, %r9\n"
+        "mov %r0, %r6\nexit\nf:\nmov %r6, 100\nmov %r9, 1\nmov %r0, 0\nexit";
+    expect_same_as_interpreter(text, {0, 1, 1000, ~uint64_t{0}});
+}
+
+}  // namespace
+}  // namespace bpfvm
