@@ -407,10 +407,18 @@ bool may_access_packet(const Env& env, Access access) {
     }
 }
 
+// A deliberately unsound build (cmake -DBPFVM_VERIFIER_MUTANT=ON, scripts/soundness-mutant.sh):
+// the packet-range proof off by one byte, so that the soundness test shows it catches such a bug.
+#ifdef BPFVM_VERIFIER_MUTANT
+constexpr int64_t kPacketRangeSlack = 1;
+#else
+constexpr int64_t kPacketRangeSlack = 0;
+#endif
+
 bool check_packet_access(Env& env, int regno, const Reg& reg, int64_t off, uint32_t size, bool zero_ok) {
     if (reg.val.smin < 0)
         return env.fail("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
-    if (reg.range < 0 || !within(off, size, reg.range, zero_ok))
+    if (reg.range < 0 || !within(off, size, reg.range + kPacketRangeSlack, zero_ok))
         return env.fail("R%d offset is outside of the packet (%s)", regno, mem_error(reg, regno, off, size, reg.range).c_str());
     return true;
 }
