@@ -3,13 +3,15 @@
 // the kernel's clean_func_state does with its own (static) register and stack liveness.
 //
 // Stack slots are tracked through pointers the analysis can follow: r10 and registers holding
-// r10 + constant. An access through any other pointer that may point into this frame (a stack
-// pointer passed to a helper or a subprogram, reloaded from memory, with a variable offset) makes
-// every slot live there, which is conservative: a slot is only ever called dead when no path can
-// read it before writing all of it.
+// r10 + constant. A helper reads through the memory arguments of its prototype only, from the
+// pointer up to the frame pointer (sizes are not known statically). An access through any other
+// pointer that may point into this frame (a stack pointer passed to a subprogram, a kfunc or an
+// unknown helper, reloaded from memory, with a variable offset) makes every slot live there, which
+// is conservative: a slot is only ever called dead when no path can read it before writing all of it.
 #include <optional>
 
 #include "bpfvm/cfg.hpp"
+#include "bpfvm/helper_protos.hpp"
 #include "checks.hpp"
 #include "liveness.hpp"
 
@@ -94,9 +96,47 @@ void fp_transfer(const Insn& insn, FpState& s) {
     regs[kFrameReg] = FpVal{Fp::At, 0};
 }
 
+/// The stack slots a helper call may read through its arguments. Only memory the helper reads
+/// counts: a pointer passed where the prototype wants a scalar, a map, a size or the context is
+/// never dereferenced, and memory the helper only writes is not read. A read through r10 + off
+/// stays within [off, 0), whatever its size. Helpers without a known prototype read everything.
+uint64_t helper_stack_use(const Insn& insn, const FpState& s, ProgramType type) {
+    const HelperProto* proto = helper_proto(static_cast<int32_t>(insn.imm), type);
+    if (!proto) proto = helper_proto(static_cast<int32_t>(insn.imm));
+    if (!proto) {
+        for (int r = 1; r <= 5; ++r)
+            if (s.regs[r].may()) return kAllSlots;
+        return 0;
+    }
+    uint64_t use = 0;
+    for (int k = 0; k < 5 && proto->args[k] != HelperArg::None; ++k) {
+        const FpVal& v = s.regs[k + 1];
+        if (!v.may()) continue;
+        const HelperArgInfo info = helper_arg_info(proto->args[k]);
+        switch (info.cls) {
+            case HelperArgClass::Scalar:
+            case HelperArgClass::Map:
+            case HelperArgClass::Size:
+            case HelperArgClass::Ctx:
+            case HelperArgClass::Func:
+                continue;
+            case HelperArgClass::MapKey:
+            case HelperArgClass::MapValue:
+            case HelperArgClass::Mem:
+                if (!info.read) continue;
+                if (!v.fp()) return kAllSlots;
+                use |= info.fixed_size ? slot_mask(v.off, info.fixed_size) : slot_mask(v.off, -v.off);
+                continue;
+            default:
+                return kAllSlots;
+        }
+    }
+    return use;
+}
+
 /// The stack slots instruction `insn` reads (use) and fully overwrites (def), given which registers
 /// hold r10 + constant before it.
-void stack_use_def(const Insn& insn, const FpState& s, uint64_t& use, uint64_t& def) {
+void stack_use_def(const Insn& insn, const FpState& s, ProgramType type, uint64_t& use, uint64_t& def) {
     const OpInfo& info = op_info(insn.op);
     use = def = 0;
     const auto size = static_cast<int64_t>(info.width / 8);
@@ -129,6 +169,8 @@ void stack_use_def(const Insn& insn, const FpState& s, uint64_t& use, uint64_t& 
             use = base_use(insn.dst, insn.off);
             break;
         case Form::Call:
+            use = helper_stack_use(insn, s, type);
+            break;
         case Form::CallKfunc:
         case Form::CallLocal:
         case Form::Callx:
@@ -177,7 +219,7 @@ void compute_stack_liveness(Env& env) {
             use[i] = kAllSlots;
             continue;
         }
-        stack_use_def(p.insns[i], in[i], use[i], def[i]);
+        stack_use_def(p.insns[i], in[i], env.opt.type, use[i], def[i]);
     }
     // A pointer into the frame stored to memory can come back through any load: then every slot
     // stays live everywhere.

@@ -1,0 +1,144 @@
+// State pruning: small programs whose second path reaches a prune point in a state the kernel's
+// states_equal finds covered by the first one. Each asserts through the public verify() API that
+// the path is pruned (Stats::pruned, Stats::insns_processed), and that a variant differing where
+// it matters is still walked, so that pruning never gets ahead of soundness.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "bpfvm/verifier.hpp"
+#include "program_util.hpp"
+
+namespace bpfvm {
+namespace {
+
+verifier::Result verify_text(const std::string& text) {
+    verifier::Options options;
+    options.type = ProgramType::SocketFilter;
+    options.test_state_freq = true;  // a checkpoint at every prune point, so the joins below keep one
+    return verifier::verify(assemble_program(text), {}, {}, options);
+}
+
+// Two scalars that were independent in the verified state stay covered when the current path has
+// linked them (r7 = r6): links only add constraints (check_scalar_ids with an old id of 0).
+TEST(Pruning, LinkedScalarsCoveredByIndependentOnes) {
+    const auto r = verify_text(R"(
+        call 7
+        mov %r6, %r0
+        and %r6, 7
+        call 7
+        jeq %r0, 0, linked
+        call 7
+        mov %r7, %r0
+        and %r7, 7
+        ja join
+    linked:
+        mov %r7, %r6
+    join:
+        jgt %r6, 7, bad
+        jgt %r7, 7, bad
+        mov %r0, 0
+        exit
+    bad:
+        mov %r0, 1
+        exit
+    )");
+    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
+    EXPECT_EQ(r.stats.pruned, 1u);
+    EXPECT_EQ(r.stats.insns_processed, 15u);
+}
+
+// The converse must not prune: the verified state relied on r6 and r7 being one value (linked:
+// `r6 <= 3` implied `r7 <= 3`); on the current path they are independent and r7 may exceed 3.
+TEST(Pruning, IndependentScalarsNotCoveredByLinkedOnes) {
+    const auto r = verify_text(R"(
+        call 7
+        mov %r6, %r0
+        and %r6, 7
+        call 7
+        jeq %r0, 0, independent
+        mov %r7, %r6
+        ja join
+    independent:
+        call 7
+        mov %r7, %r0
+        and %r7, 7
+    join:
+        jgt %r6, 3, out
+        jgt %r7, 3, bad
+    out:
+        mov %r0, 0
+        exit
+    bad:
+        mov %r0, %r9
+        exit
+    )");
+    EXPECT_FALSE(r.accepted);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->message, "R9 !read_ok");
+}
+
+// Privileged programs may read uninitialised stack: a slot half written with data and half never
+// written reads as an unknown scalar, covered by an imprecise spilled scalar (is_stack_all_misc).
+TEST(Pruning, PartlyWrittenSlotCoveredByImpreciseSpill) {
+    const auto r = verify_text(R"(
+        call 7
+        jeq %r0, 0, half
+        stxdw [%r10-8], %r0
+        ja join
+    half:
+        call 7
+        stxw [%r10-4], %r0
+    join:
+        ldxw %r0, [%r10-4]
+        exit
+    )");
+    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
+    EXPECT_EQ(r.stats.pruned, 1u);
+    EXPECT_EQ(r.stats.insns_processed, 9u);
+}
+
+// Two paths joining with fp-16 different (a spilled context pointer, then a zero) and fp-8
+// zeroed on both, followed by `tail`.
+verifier::Result verify_after_join(const std::string& tail) {
+    return verify_text(R"(
+        mov %r6, %r1
+        stdw [%r10-8], 0
+        call 7
+        jeq %r0, 0, zero
+        stxdw [%r10-16], %r6
+        ja join
+    zero:
+        stdw [%r10-16], 0
+    join:
+    )" + tail);
+}
+
+// A helper reads stack only through the memory arguments of its prototype: a stack pointer left
+// in r1 across bpf_get_prandom_u32 (no arguments) keeps no slot alive, so fp-16 is dead at the join.
+TEST(Pruning, HelperWithoutMemoryArgumentsReadsNoStack) {
+    const auto r = verify_after_join("mov %r1, %r10\n add %r1, -8\n call 7\n mov %r0, 0\n exit");
+    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
+    EXPECT_EQ(r.stats.pruned, 1u);
+    EXPECT_EQ(r.stats.insns_processed, 13u);  // the second path stops at the join
+}
+
+// A helper reading stack memory (bpf_trace_printk's format at fp-8, 8 bytes) reads only from its
+// pointer up to the frame pointer: fp-16 stays dead.
+TEST(Pruning, HelperReadsStackFromItsPointerUp) {
+    const auto r = verify_after_join("mov %r1, %r10\n add %r1, -8\n mov %r2, 8\n call 6\n mov %r0, 0\n exit");
+    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
+    EXPECT_EQ(r.stats.pruned, 1u);
+    EXPECT_EQ(r.stats.insns_processed, 14u);
+}
+
+// Read after the join, fp-16 is live: the second path must be walked, and fails.
+TEST(Pruning, LiveSlotStillCompared) {
+    const auto r = verify_after_join("ldxdw %r1, [%r10-16]\n ldxw %r0, [%r1+0]\n exit");
+    EXPECT_FALSE(r.accepted);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->message, "R1 invalid mem access 'scalar'");
+}
+
+}  // namespace
+}  // namespace bpfvm
