@@ -68,17 +68,26 @@ void fp_transfer(const Insn& insn, FpState& s) {
     const bool alu64 = (info.opcode & 0x07) == 0x07;
     const uint8_t code = info.opcode & 0xf0;
     switch (info.form) {
-        case Form::AluImm:
-            if (alu64 && code == 0x00 && regs[insn.dst].fp()) regs[insn.dst].off += insn.imm;
-            else if (alu64 && code == 0x10 && regs[insn.dst].fp()) regs[insn.dst].off -= insn.imm;
-            else if (regs[insn.dst].may()) regs[insn.dst] = FpVal{Fp::Maybe, 0};
-            else regs[insn.dst] = FpVal{};
+        // Pointer arithmetic is 64-bit add and sub only (the verifier rejects 32-bit pointer
+        // arithmetic and other operators on pointers, or makes the result a scalar): every other
+        // ALU result is a scalar, never a stack pointer.
+        case Form::AluImm: {
+            FpVal& d = regs[insn.dst];
+            if (alu64 && (code == 0x00 || code == 0x10) && d.may()) {
+                if (d.fp()) d.off += code == 0x00 ? insn.imm : -insn.imm;
+            } else {
+                d = FpVal{};
+            }
             break;
-        case Form::AluReg:
-            if (alu64 && code == 0xb0) regs[insn.dst] = regs[insn.src];
-            else if (regs[insn.dst].may() || regs[insn.src].may()) regs[insn.dst] = FpVal{Fp::Maybe, 0};
-            else regs[insn.dst] = FpVal{};
+        }
+        case Form::AluReg: {
+            FpVal& d = regs[insn.dst];
+            const FpVal& src = regs[insn.src];
+            if (alu64 && code == 0xb0) d = src;
+            else if (alu64 && ((code == 0x00 && (d.may() || src.may())) || (code == 0x10 && d.may()))) d = FpVal{Fp::Maybe, 0};
+            else d = FpVal{};
             break;
+        }
         case Form::Call:
         case Form::CallLocal:
         case Form::CallKfunc:

@@ -132,6 +132,15 @@ TEST(Pruning, HelperReadsStackFromItsPointerUp) {
     EXPECT_EQ(r.stats.insns_processed, 14u);
 }
 
+// Only 64-bit add and sub keep a stack pointer one: after `r3 = 5` the spill of r3 is a scalar,
+// not a frame pointer escaping to memory (which would keep every slot alive everywhere).
+TEST(Pruning, OverwrittenStackPointerDoesNotEscape) {
+    const auto r = verify_after_join("mov %r3, %r10\n mov %r3, 5\n stxdw [%r10-24], %r3\n mov %r0, 0\n exit");
+    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
+    EXPECT_EQ(r.stats.pruned, 1u);
+    EXPECT_EQ(r.stats.insns_processed, 13u);
+}
+
 // Read after the join, fp-16 is live: the second path must be walked, and fails.
 TEST(Pruning, LiveSlotStillCompared) {
     const auto r = verify_after_join("ldxdw %r1, [%r10-16]\n ldxw %r0, [%r1+0]\n exit");
