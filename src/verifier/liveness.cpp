@@ -31,9 +31,20 @@ struct FpVal {
     bool may() const { return kind != Fp::No; }
 };
 
+/// What the forward pass knows of a register's value, to size helper memory arguments: a known
+/// constant (sizes) or a map (key and value sizes); top when paths disagree.
+struct ValFact {
+    bool known = false;
+    int64_t value = 0;
+    int32_t map = -1;
+    bool operator==(const ValFact&) const = default;
+    static ValFact constant(int64_t v) { return {true, v, -1}; }
+};
+
 struct FpState {
     bool reached = false;
     FpVal regs[kNumRegs];
+    ValFact vals[kNumRegs];
 
     /// Joins `o` into this state; true when it changed.
     bool join(const FpState& o) {
@@ -49,6 +60,11 @@ struct FpState {
                 regs[r] = either ? FpVal{Fp::Maybe, 0} : FpVal{};
                 changed = changed || either;
             }
+        for (int r = 0; r < kNumRegs; ++r)
+            if (!(vals[r] == o.vals[r]) && !(vals[r] == ValFact{})) {
+                vals[r] = ValFact{};
+                changed = true;
+            }
         return changed;
     }
 };
@@ -62,54 +78,89 @@ uint64_t slot_mask(int64_t off, int64_t size) {
 }
 
 
+/// What `insn` leaves in the registers it writes: stack pointers (only 64-bit add and sub keep
+/// one: the verifier rejects 32-bit pointer arithmetic and other operators on pointers, or makes
+/// the result a scalar), and the constants and maps that size helper arguments.
 void fp_transfer(const Insn& insn, FpState& s) {
     const OpInfo& info = op_info(insn.op);
-    FpVal* regs = s.regs;
     const bool alu64 = (info.opcode & 0x07) == 0x07;
     const uint8_t code = info.opcode & 0xf0;
+    const FpVal dst = s.regs[insn.dst];
+    const FpVal src = s.regs[insn.src];
+    const ValFact src_val = s.vals[insn.src];
+    auto clear = [&](int r) {
+        s.regs[r] = FpVal{};
+        s.vals[r] = ValFact{};
+    };
     switch (info.form) {
-        // Pointer arithmetic is 64-bit add and sub only (the verifier rejects 32-bit pointer
-        // arithmetic and other operators on pointers, or makes the result a scalar): every other
-        // ALU result is a scalar, never a stack pointer.
-        case Form::AluImm: {
-            FpVal& d = regs[insn.dst];
-            if (alu64 && (code == 0x00 || code == 0x10) && d.may()) {
-                if (d.fp()) d.off += code == 0x00 ? insn.imm : -insn.imm;
-            } else {
-                d = FpVal{};
-            }
-            break;
-        }
-        case Form::AluReg: {
-            FpVal& d = regs[insn.dst];
-            const FpVal& src = regs[insn.src];
-            if (alu64 && code == 0xb0) d = src;
-            else if (alu64 && ((code == 0x00 && (d.may() || src.may())) || (code == 0x10 && d.may()))) d = FpVal{Fp::Maybe, 0};
-            else d = FpVal{};
-            break;
-        }
         case Form::Call:
         case Form::CallLocal:
         case Form::CallKfunc:
         case Form::Callx:
         case Form::LdAbs:
         case Form::LdInd:
-            for (int r = 0; r <= 5; ++r) regs[r] = FpVal{};
+            for (int r = 0; r <= 5; ++r) clear(r);
             break;
-        default: {
-            const int d = defined_register(insn);
-            if (d >= 0 && d < kFrameReg) regs[d] = FpVal{};
+        default:
+            if (const int d = defined_register(insn); d >= 0 && d < kFrameReg) clear(d);
             break;
-        }
     }
-    regs[kFrameReg] = FpVal{Fp::At, 0};
+    FpVal& d = s.regs[insn.dst];
+    ValFact& dv = s.vals[insn.dst];
+    switch (info.form) {
+        case Form::AluImm:
+            if (alu64 && (code == 0x00 || code == 0x10) && dst.may()) {
+                d = dst;
+                if (d.fp()) d.off += code == 0x00 ? insn.imm : -insn.imm;
+            }
+            if (code == 0xb0) dv = ValFact::constant(alu64 ? insn.imm : static_cast<int64_t>(static_cast<uint32_t>(insn.imm)));
+            break;
+        case Form::AluReg:
+            if (alu64 && code == 0xb0) {
+                d = src;
+                dv = src_val;
+            } else if (alu64 && ((code == 0x00 && (dst.may() || src.may())) || (code == 0x10 && dst.may()))) {
+                d = FpVal{Fp::Maybe, 0};
+            }
+            break;
+        case Form::Lddw:
+            if (insn.src == static_cast<uint8_t>(LddwKind::Imm64)) dv = ValFact::constant(insn.imm);
+            if (insn.src == static_cast<uint8_t>(LddwKind::MapIdx))
+                dv.map = static_cast<int32_t>(static_cast<uint64_t>(insn.imm) & 0x7fffffff);
+            break;
+        default:
+            break;
+    }
+    s.regs[kFrameReg] = FpVal{Fp::At, 0};
+}
+
+/// How many bytes helper argument `k` (0-based) of `proto` reads: the fixed size of its kind, the
+/// key or value size of the map argument, the constant in the size argument after it; -1 when
+/// not known before the walk.
+int64_t helper_read_size(const Env& env, const HelperProto& proto, int k, const FpState& s) {
+    const HelperArgInfo info = helper_arg_info(proto.args[k]);
+    if (info.fixed_size) return info.fixed_size;
+    if (info.cls == HelperArgClass::MapKey || info.cls == HelperArgClass::MapValue) {
+        for (int j = 0; j < 5; ++j) {
+            if (helper_arg_info(proto.args[j]).cls != HelperArgClass::Map) continue;
+            const MapInfo* map = s.vals[j + 1].map >= 0 ? env.map(static_cast<uint32_t>(s.vals[j + 1].map)) : nullptr;
+            if (!map) return -1;
+            return info.cls == HelperArgClass::MapKey ? map->key_size : map->value_size;
+        }
+        return -1;
+    }
+    if (k + 1 < 5 && helper_arg_info(proto.args[k + 1]).cls == HelperArgClass::Size && s.vals[k + 2].known)
+        return s.vals[k + 2].value;
+    return -1;
 }
 
 /// The stack slots a helper call may read through its arguments. Only memory the helper reads
 /// counts: a pointer passed where the prototype wants a scalar, a map, a size or the context is
 /// never dereferenced, and memory the helper only writes is not read. A read through r10 + off
-/// stays within [off, 0), whatever its size. Helpers without a known prototype read everything.
-uint64_t helper_stack_use(const Insn& insn, const FpState& s, ProgramType type) {
+/// of a size not known before the walk stays within [off, 0). Helpers without a known prototype
+/// read everything.
+uint64_t helper_stack_use(const Env& env, const Insn& insn, const FpState& s) {
+    const ProgramType type = env.opt.type;
     const HelperProto* proto = helper_proto(static_cast<int32_t>(insn.imm), type);
     if (!proto) proto = helper_proto(static_cast<int32_t>(insn.imm));
     if (!proto) {
@@ -134,7 +185,8 @@ uint64_t helper_stack_use(const Insn& insn, const FpState& s, ProgramType type) 
             case HelperArgClass::Mem:
                 if (!info.read) continue;
                 if (!v.fp()) return kAllSlots;
-                use |= info.fixed_size ? slot_mask(v.off, info.fixed_size) : slot_mask(v.off, -v.off);
+                if (const int64_t size = helper_read_size(env, *proto, k, s); size == 0) continue;
+                else use |= slot_mask(v.off, size > 0 && size <= kMaxStack ? size : -v.off);
                 continue;
             default:
                 return kAllSlots;
@@ -145,7 +197,7 @@ uint64_t helper_stack_use(const Insn& insn, const FpState& s, ProgramType type) 
 
 /// The stack slots instruction `insn` reads (use) and fully overwrites (def), given which registers
 /// hold r10 + constant before it.
-void stack_use_def(const Insn& insn, const FpState& s, ProgramType type, uint64_t& use, uint64_t& def) {
+void stack_use_def(const Env& env, const Insn& insn, const FpState& s, uint64_t& use, uint64_t& def) {
     const OpInfo& info = op_info(insn.op);
     use = def = 0;
     const auto size = static_cast<int64_t>(info.width / 8);
@@ -178,7 +230,7 @@ void stack_use_def(const Insn& insn, const FpState& s, ProgramType type, uint64_
             use = base_use(insn.dst, insn.off);
             break;
         case Form::Call:
-            use = helper_stack_use(insn, s, type);
+            use = helper_stack_use(env, insn, s);
             break;
         case Form::CallKfunc:
         case Form::CallLocal:
@@ -228,7 +280,7 @@ void compute_stack_liveness(Env& env) {
             use[i] = kAllSlots;
             continue;
         }
-        stack_use_def(p.insns[i], in[i], env.opt.type, use[i], def[i]);
+        stack_use_def(env, p.insns[i], in[i], use[i], def[i]);
     }
     // A pointer into the frame stored to memory can come back through any load: then every slot
     // stays live everywhere.
