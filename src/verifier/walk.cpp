@@ -437,6 +437,28 @@ void propagate_precision(Env& env, const State& old) {
     backtrack(env, bt);
 }
 
+/// clear_singular_ids: a scalar id no other register (or spilled register) shares links nothing,
+/// so it is dropped before the state is kept; the kept state then covers current states whatever
+/// links they have there (an old id of 0 accepts any).
+void clear_singular_ids(State& st) {
+    std::vector<std::pair<uint32_t, uint32_t>> counts;  // base id, registers holding it
+    auto base = [](const Reg& r) { return r.id & ~kAddConst; };
+    st.for_each_reg([&](Reg& r) {
+        if (r.type != RegType::Scalar || !r.id) return;
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == base(r); });
+        if (it == counts.end()) counts.emplace_back(base(r), 1);
+        else it->second++;
+    });
+    st.for_each_reg([&](Reg& r) {
+        if (r.type != RegType::Scalar || !r.id) return;
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == base(r); });
+        if (it->second == 1) {
+            r.id = 0;
+            r.off = 0;
+        }
+    });
+}
+
 void mark_all_imprecise(State& st) {
     st.for_each_reg([](Reg& r) {
         if (r.type == RegType::Scalar) r.precise = false;
@@ -606,6 +628,7 @@ int is_state_visited(Env& env, uint32_t insn) {
     if (!env.opt.privileged && count > kMaxStatesUnpriv) return 0;
     if (!add) return 0;
     // Keep this state for future pruning; the path continues from it.
+    clear_singular_ids(cur.st);
     auto cp = std::make_unique<Checkpoint>();
     cp->st = cur.st;
     cp->insn = insn;

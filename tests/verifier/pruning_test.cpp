@@ -30,6 +30,21 @@ verifier::Result verify_text(const std::string& text, std::span<const verifier::
     return verifier::verify(*program, maps, {}, options);
 }
 
+// The end of the scalar-link programs: `linked:` copies r6 into r7 (one id), then at `join:` both
+// are compared in branches the verifier decides (so both become precise) before exiting.
+const std::string kLinkThenUseR6R7 = R"(
+    linked:
+        mov %r7, %r6
+    join:
+        jgt %r6, -1, bad
+        jgt %r7, -1, bad
+        mov %r0, 0
+        exit
+    bad:
+        mov %r0, 1
+        exit
+)";
+
 // Two scalars that were independent in the verified state stay covered when the current path has
 // linked them (r7 = r6): links only add constraints (check_scalar_ids with an old id of 0).
 TEST(Pruning, LinkedScalarsCoveredByIndependentOnes) {
@@ -43,17 +58,7 @@ TEST(Pruning, LinkedScalarsCoveredByIndependentOnes) {
         mov %r7, %r0
         and %r7, 7
         ja join
-    linked:
-        mov %r7, %r6
-    join:
-        jgt %r6, 7, bad
-        jgt %r7, 7, bad
-        mov %r0, 0
-        exit
-    bad:
-        mov %r0, 1
-        exit
-    )");
+    )" + kLinkThenUseR6R7);
     ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
     EXPECT_EQ(r.stats.pruned, 1u);
     EXPECT_EQ(r.stats.insns_processed, 15u);
@@ -87,6 +92,24 @@ TEST(Pruning, IndependentScalarsNotCoveredByLinkedOnes) {
     EXPECT_FALSE(r.accepted);
     ASSERT_TRUE(r.error.has_value());
     EXPECT_EQ(r.error->message, "R9 !read_ok");
+}
+
+// A kept state forgets scalar ids nothing else shares (clear_singular_ids): r6 and r7 were copied
+// from r0 once, each id now held by one register. Without that, the first path's r6 and r7 (two
+// ids) would not cover the second path's, linked to one id.
+TEST(Pruning, SingularIdsDroppedFromKeptStates) {
+    const auto r = verify_text(R"(
+        call 7
+        mov %r6, %r0
+        call 7
+        mov %r7, %r0
+        call 7
+        jeq %r0, 0, linked
+        ja join
+    )" + kLinkThenUseR6R7);
+    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
+    EXPECT_EQ(r.stats.pruned, 1u);
+    EXPECT_EQ(r.stats.insns_processed, 13u);  // the second path stops at the join
 }
 
 // Privileged programs may read uninitialised stack: a slot half written with data and half never
