@@ -41,10 +41,21 @@ struct ValFact {
     static ValFact constant(int64_t v) { return {true, v, -1}; }
 };
 
+/// Joins `b` into `a`; true when `a` changed.
+bool join_fp(FpVal& a, const FpVal& b) {
+    if (a == b || a.kind == Fp::Maybe) return false;
+    const bool either = a.may() || b.may();
+    a = either ? FpVal{Fp::Maybe, 0} : FpVal{};
+    return either;
+}
+
+constexpr int kSlots = kMaxStack / 8;
+
 struct FpState {
     bool reached = false;
     FpVal regs[kNumRegs];
     ValFact vals[kNumRegs];
+    FpVal slots[kSlots];  // what 8-byte spills at r10 + const hold (pointers into the frame spilled there)
 
     /// Joins `o` into this state; true when it changed.
     bool join(const FpState& o) {
@@ -54,12 +65,8 @@ struct FpState {
             return true;
         }
         bool changed = false;
-        for (int r = 0; r < kNumRegs; ++r)
-            if (!(regs[r] == o.regs[r]) && regs[r].kind != Fp::Maybe) {
-                const bool either = regs[r].may() || o.regs[r].may();
-                regs[r] = either ? FpVal{Fp::Maybe, 0} : FpVal{};
-                changed = changed || either;
-            }
+        for (int r = 0; r < kNumRegs; ++r) changed = join_fp(regs[r], o.regs[r]) || changed;
+        for (int k = 0; k < kSlots; ++k) changed = join_fp(slots[k], o.slots[k]) || changed;
         for (int r = 0; r < kNumRegs; ++r)
             if (!(vals[r] == o.vals[r]) && !(vals[r] == ValFact{})) {
                 vals[r] = ValFact{};
@@ -78,16 +85,70 @@ uint64_t slot_mask(int64_t off, int64_t size) {
 }
 
 
-/// What `insn` leaves in the registers it writes: stack pointers (only 64-bit add and sub keep
-/// one: the verifier rejects 32-bit pointer arithmetic and other operators on pointers, or makes
-/// the result a scalar), and the constants and maps that size helper arguments.
+/// The slot an 8-byte access at base + off covers whole (base r10 + constant, aligned), or -1.
+int whole_slot(const FpVal& base, int64_t off, int64_t size) {
+    const int64_t a = base.off + off;
+    if (!base.fp() || size != 8 || a % 8 != 0 || a >= 0 || a < -kMaxStack) return -1;
+    return static_cast<int>((-a - 1) / 8);
+}
+
+/// A call that may run BPF code with a pointer into this frame (a subprogram, a kfunc, a
+/// helper's callback) may leave such pointers in any of its slots.
+bool call_may_spill_into_frame(const Insn& insn, const FpState& s) {
+    const Form form = op_info(insn.op).form;
+    if (form == Form::Call) {
+        const HelperProto* proto = helper_proto(static_cast<int32_t>(insn.imm));
+        bool callback = !proto;
+        for (int k = 0; proto && k < 5; ++k) callback = callback || helper_arg_info(proto->args[k]).cls == HelperArgClass::Func;
+        if (!callback) return false;
+    }
+    for (int r = 1; r <= 5; ++r)
+        if (s.regs[r].may()) return true;
+    return false;
+}
+
+/// What `insn` leaves in the registers and stack slots it writes: stack pointers (only 64-bit add
+/// and sub keep one: the verifier rejects 32-bit pointer arithmetic and other operators on
+/// pointers, or makes the result a scalar; an 8-byte spill and fill keeps one), and the constants
+/// and maps that size helper arguments.
 void fp_transfer(const Insn& insn, FpState& s) {
     const OpInfo& info = op_info(insn.op);
     const bool alu64 = (info.opcode & 0x07) == 0x07;
     const uint8_t code = info.opcode & 0xf0;
+    const int64_t size = info.width / 8;
     const FpVal dst = s.regs[insn.dst];
     const FpVal src = s.regs[insn.src];
     const ValFact src_val = s.vals[insn.src];
+    bool fetched_may = false;  // an atomic fetch from a slot that may hold a frame pointer
+    switch (info.form) {
+        case Form::Stx:
+        case Form::StoreRelease:
+        case Form::St:
+        case Form::Atomic: {
+            if (info.form == Form::Atomic && dst.may() && !dst.fp())
+                for (const FpVal& slot : s.slots) fetched_may = fetched_may || slot.may();
+            if (!dst.fp()) break;
+            const uint64_t covered = slot_mask(dst.off + insn.off, size);
+            if (covered == kAllSlots) break;  // out of the frame: the verifier rejects it
+            const bool reg = info.form != Form::St;
+            for (int k = 0; k < kSlots; ++k) {
+                if (!(covered & (uint64_t{1} << k))) continue;
+                fetched_may = fetched_may || s.slots[k].may();
+                if (info.form == Form::Atomic) s.slots[k] = s.slots[k].may() || src.may() ? FpVal{Fp::Maybe, 0} : FpVal{};
+                else s.slots[k] = reg && whole_slot(dst, insn.off, size) == k ? src : FpVal{};
+            }
+            break;
+        }
+        case Form::CallLocal:
+        case Form::CallKfunc:
+        case Form::Callx:
+        case Form::Call:
+            if (call_may_spill_into_frame(insn, s))
+                for (FpVal& slot : s.slots) slot = FpVal{Fp::Maybe, 0};
+            break;
+        default:
+            break;
+    }
     auto clear = [&](int r) {
         s.regs[r] = FpVal{};
         s.vals[r] = ValFact{};
@@ -123,6 +184,20 @@ void fp_transfer(const Insn& insn, FpState& s) {
                 d = FpVal{Fp::Maybe, 0};
             }
             break;
+        case Form::Atomic:
+            if (const int r = defined_register(insn); r >= 0 && fetched_may) s.regs[r] = FpVal{Fp::Maybe, 0};
+            break;
+        case Form::Ldx:
+        case Form::LoadAcquire: {
+            // A fill: what the slot holds. Through a pointer of unknown offset: any slot's.
+            if (const int k = whole_slot(src, insn.off, size); k >= 0) {
+                d = s.slots[k];
+            } else if (src.may() && size == 8) {
+                for (const FpVal& slot : s.slots)
+                    if (slot.may()) d = FpVal{Fp::Maybe, 0};
+            }
+            break;
+        }
         case Form::Lddw:
             if (insn.src == static_cast<uint8_t>(LddwKind::Imm64)) dv = ValFact::constant(insn.imm);
             if (insn.src == static_cast<uint8_t>(LddwKind::MapIdx))
@@ -282,14 +357,16 @@ void compute_stack_liveness(Env& env) {
         }
         stack_use_def(env, p.insns[i], in[i], use[i], def[i]);
     }
-    // A pointer into the frame stored to memory can come back through any load: then every slot
-    // stays live everywhere.
+    // A pointer into the frame stored to memory other than a whole slot of this frame (tracked in
+    // FpState::slots) can come back through any load: then every slot stays live everywhere.
     bool escapes = false;
     for (uint32_t i = 0; i < n && !escapes; ++i) {
         const Insn& insn = p.insns[i];
-        const Form form = op_info(insn.op).form;
-        if (!in[i].reached) continue;
-        if ((form == Form::Stx || form == Form::StoreRelease || form == Form::Atomic) && in[i].regs[insn.src].may())
+        const OpInfo& info = op_info(insn.op);
+        if (!in[i].reached || !in[i].regs[insn.src].may()) continue;
+        if (info.form == Form::Atomic) escapes = true;
+        if ((info.form == Form::Stx || info.form == Form::StoreRelease) &&
+            whole_slot(in[i].regs[insn.dst], insn.off, info.width / 8) < 0)
             escapes = true;
     }
     for (uint32_t i = 0; i < n; ++i) {

@@ -30,6 +30,20 @@ verifier::Result verify_text(const std::string& text, std::span<const verifier::
     return verifier::verify(*program, maps, {}, options);
 }
 
+/// The program is accepted and exactly one path was cut, after `insns` instructions in all.
+void expect_pruned_once(const verifier::Result& r, uint64_t insns) {
+    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
+    EXPECT_EQ(r.stats.pruned, 1u);
+    EXPECT_EQ(r.stats.insns_processed, insns);
+}
+
+/// The program is rejected with `message`.
+void expect_rejected(const verifier::Result& r, const std::string& message) {
+    EXPECT_FALSE(r.accepted);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->message, message);
+}
+
 // The end of the scalar-link programs: `linked:` copies r6 into r7 (one id), then at `join:` both
 // are compared in branches the verifier decides (so both become precise) before exiting.
 const std::string kLinkThenUseR6R7 = R"(
@@ -59,9 +73,7 @@ TEST(Pruning, LinkedScalarsCoveredByIndependentOnes) {
         and %r7, 7
         ja join
     )" + kLinkThenUseR6R7);
-    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
-    EXPECT_EQ(r.stats.pruned, 1u);
-    EXPECT_EQ(r.stats.insns_processed, 15u);
+    expect_pruned_once(r, 15);
 }
 
 // The converse must not prune: the verified state relied on r6 and r7 being one value (linked:
@@ -89,9 +101,7 @@ TEST(Pruning, IndependentScalarsNotCoveredByLinkedOnes) {
         mov %r0, %r9
         exit
     )");
-    EXPECT_FALSE(r.accepted);
-    ASSERT_TRUE(r.error.has_value());
-    EXPECT_EQ(r.error->message, "R9 !read_ok");
+    expect_rejected(r, "R9 !read_ok");
 }
 
 // A kept state forgets scalar ids nothing else shares (clear_singular_ids): r6 and r7 were copied
@@ -107,9 +117,7 @@ TEST(Pruning, SingularIdsDroppedFromKeptStates) {
         jeq %r0, 0, linked
         ja join
     )" + kLinkThenUseR6R7);
-    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
-    EXPECT_EQ(r.stats.pruned, 1u);
-    EXPECT_EQ(r.stats.insns_processed, 13u);  // the second path stops at the join
+    expect_pruned_once(r, 13);  // the second path stops at the join
 }
 
 // Privileged programs may read uninitialised stack: a slot half written with data and half never
@@ -127,9 +135,7 @@ TEST(Pruning, PartlyWrittenSlotCoveredByImpreciseSpill) {
         ldxw %r0, [%r10-4]
         exit
     )");
-    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
-    EXPECT_EQ(r.stats.pruned, 1u);
-    EXPECT_EQ(r.stats.insns_processed, 9u);
+    expect_pruned_once(r, 9);
 }
 
 // Two paths joining with fp-16 different (a spilled context pointer, then a zero) and fp-8
@@ -152,18 +158,14 @@ verifier::Result verify_after_join(const std::string& tail, std::span<const veri
 // in r1 across bpf_get_prandom_u32 (no arguments) keeps no slot alive, so fp-16 is dead at the join.
 TEST(Pruning, HelperWithoutMemoryArgumentsReadsNoStack) {
     const auto r = verify_after_join("mov %r1, %r10\n add %r1, -8\n call 7\n mov %r0, 0\n exit");
-    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
-    EXPECT_EQ(r.stats.pruned, 1u);
-    EXPECT_EQ(r.stats.insns_processed, 13u);  // the second path stops at the join
+    expect_pruned_once(r, 13);  // the second path stops at the join
 }
 
 // A helper reading stack memory (bpf_trace_printk's format at fp-8, 8 bytes) reads only from its
 // pointer up to the frame pointer: fp-16 stays dead.
 TEST(Pruning, HelperReadsStackFromItsPointerUp) {
     const auto r = verify_after_join("mov %r1, %r10\n add %r1, -8\n mov %r2, 8\n call 6\n mov %r0, 0\n exit");
-    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
-    EXPECT_EQ(r.stats.pruned, 1u);
-    EXPECT_EQ(r.stats.insns_processed, 14u);
+    expect_pruned_once(r, 14);
 }
 
 // The size of what a helper reads comes from a constant size argument (bpf_trace_printk's format,
@@ -171,9 +173,7 @@ TEST(Pruning, HelperReadsStackFromItsPointerUp) {
 TEST(Pruning, HelperReadsOnlyTheSizeItIsGiven) {
     const auto r = verify_after_join(
         "stdw [%r10-24], 0\n mov %r1, %r10\n add %r1, -24\n mov %r2, 8\n call 6\n mov %r0, 0\n exit");
-    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
-    EXPECT_EQ(r.stats.pruned, 1u);
-    EXPECT_EQ(r.stats.insns_processed, 15u);
+    expect_pruned_once(r, 15);
 }
 
 TEST(Pruning, MapLookupReadsTheKeySize) {
@@ -186,26 +186,36 @@ TEST(Pruning, MapLookupReadsTheKeySize) {
     const auto r = verify_after_join(
         "stdw [%r10-24], 0\n lddw %r1, 0\n mov %r2, %r10\n add %r2, -24\n call 1\n mov %r0, 0\n exit",
         std::span<const verifier::MapInfo>(&map, 1));
-    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
-    EXPECT_EQ(r.stats.pruned, 1u);
-    EXPECT_EQ(r.stats.insns_processed, 15u);
+    expect_pruned_once(r, 15);
 }
 
 // Only 64-bit add and sub keep a stack pointer one: after `r3 = 5` the spill of r3 is a scalar,
 // not a frame pointer escaping to memory (which would keep every slot alive everywhere).
 TEST(Pruning, OverwrittenStackPointerDoesNotEscape) {
     const auto r = verify_after_join("mov %r3, %r10\n mov %r3, 5\n stxdw [%r10-24], %r3\n mov %r0, 0\n exit");
-    ASSERT_TRUE(r.accepted) << (r.error ? r.error->to_string() : "");
-    EXPECT_EQ(r.stats.pruned, 1u);
-    EXPECT_EQ(r.stats.insns_processed, 13u);
+    expect_pruned_once(r, 13);
+}
+
+// A stack pointer spilled to a slot of its own frame is followed through the fill: reading fp-8
+// through it keeps fp-8 alive, not every slot (fp-16 stays dead).
+TEST(Pruning, SpilledStackPointerFollowed) {
+    const auto r = verify_after_join(
+        "mov %r3, %r10\n add %r3, -8\n stxdw [%r10-24], %r3\n ldxdw %r4, [%r10-24]\n ldxdw %r0, [%r4+0]\n exit");
+    expect_pruned_once(r, 14);
+}
+
+// Through the spilled pointer the second path reads fp-16 (a zero there, a context pointer on
+// the first path): it must be walked, and fails.
+TEST(Pruning, SlotReadThroughSpilledPointerStillCompared) {
+    const auto r = verify_after_join("mov %r3, %r10\n add %r3, -16\n stxdw [%r10-24], %r3\n ldxdw %r4, [%r10-24]\n"
+                                     " ldxdw %r1, [%r4+0]\n ldxw %r0, [%r1+0]\n exit");
+    expect_rejected(r, "R1 invalid mem access 'scalar'");
 }
 
 // Read after the join, fp-16 is live: the second path must be walked, and fails.
 TEST(Pruning, LiveSlotStillCompared) {
     const auto r = verify_after_join("ldxdw %r1, [%r10-16]\n ldxw %r0, [%r1+0]\n exit");
-    EXPECT_FALSE(r.accepted);
-    ASSERT_TRUE(r.error.has_value());
-    EXPECT_EQ(r.error->message, "R1 invalid mem access 'scalar'");
+    expect_rejected(r, "R1 invalid mem access 'scalar'");
 }
 
 }  // namespace
