@@ -328,6 +328,13 @@ void successors(const Program& p, uint32_t i, std::vector<uint32_t>& out) {
     out.assign(next, next + n);
 }
 
+uint16_t helper_arg_regs(const Env& env, const Insn& insn) {
+    const HelperProto* proto = helper_proto(static_cast<int32_t>(insn.imm), env.opt.type);
+    if (!proto) proto = helper_proto(static_cast<int32_t>(insn.imm));
+    if (!proto) return 0x3e;
+    return static_cast<uint16_t>(((1u << proto->num_args()) - 1) << 1);
+}
+
 void compute_stack_liveness(Env& env) {
     const Program& p = env.prog;
     const auto n = static_cast<uint32_t>(p.insns.size());

@@ -194,7 +194,11 @@ void compute_liveness(Env& env) {
     const Program& p = env.prog;
     const auto n = static_cast<uint32_t>(p.insns.size());
     std::vector<uint16_t> use(n), def(n);
-    for (uint32_t i = 0; i < n; ++i) use_def(p, i, use[i], def[i]);
+    for (uint32_t i = 0; i < n; ++i) {
+        use_def(p, i, use[i], def[i]);
+        // A helper reads only the arguments of its prototype (the kernel's compute_live_registers).
+        if (p.insns[i].op == Op::CallHelper) use[i] = static_cast<uint16_t>((use[i] & ~0x3e) | helper_arg_regs(env, p.insns[i]));
+    }
     std::vector<uint32_t> succ;
     bool changed = true;
     while (changed) {

@@ -120,6 +120,24 @@ TEST(Pruning, SingularIdsDroppedFromKeptStates) {
     expect_pruned_once(r, 13);  // the second path stops at the join
 }
 
+// A helper call reads only the argument registers of its prototype: r3 (a stack pointer on one
+// path, a scalar on the other) is dead before bpf_get_prandom_u32, which takes none.
+TEST(Pruning, HelperReadsOnlyItsArgumentRegisters) {
+    const auto r = verify_text(R"(
+        call 7
+        jeq %r0, 0, other
+        mov %r3, %r10
+        ja join
+    other:
+        mov %r3, 0
+    join:
+        call 7
+        mov %r0, 0
+        exit
+    )");
+    expect_pruned_once(r, 9);
+}
+
 // Privileged programs may read uninitialised stack: a slot half written with data and half never
 // written reads as an unknown scalar, covered by an imprecise spilled scalar (is_stack_all_misc).
 TEST(Pruning, PartlyWrittenSlotCoveredByImpreciseSpill) {
