@@ -44,12 +44,20 @@ bool Env::fail_at(uint32_t insn, const std::string& message) {
 
 void Env::logf(const char* fmt, ...) {
     if (!opt.log) return;
-    char buf[1024];
-    va_list ap;
+    // Formatted in place at its full length: state lines of large frames pass 1 KiB, and a cut
+    // line would lose its newline and swallow the next instruction's.
+    va_list ap, again;
     va_start(ap, fmt);
-    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    va_copy(again, ap);
+    const int n = std::vsnprintf(nullptr, 0, fmt, ap);
     va_end(ap);
-    log += buf;
+    if (n > 0) {
+        const size_t at = log.size();
+        log.resize(at + static_cast<size_t>(n) + 1);
+        std::vsnprintf(log.data() + at, static_cast<size_t>(n) + 1, fmt, again);
+        log.resize(at + static_cast<size_t>(n));
+    }
+    va_end(again);
 }
 
 uint32_t Env::subprog_of(uint32_t idx) const {
@@ -186,7 +194,11 @@ void compute_liveness(Env& env) {
     const Program& p = env.prog;
     const auto n = static_cast<uint32_t>(p.insns.size());
     std::vector<uint16_t> use(n), def(n);
-    for (uint32_t i = 0; i < n; ++i) use_def(p, i, use[i], def[i]);
+    for (uint32_t i = 0; i < n; ++i) {
+        use_def(p, i, use[i], def[i]);
+        // A helper reads only the arguments of its prototype (the kernel's compute_live_registers).
+        if (p.insns[i].op == Op::CallHelper) use[i] = static_cast<uint16_t>((use[i] & ~0x3e) | helper_arg_regs(env, p.insns[i]));
+    }
     std::vector<uint32_t> succ;
     bool changed = true;
     while (changed) {

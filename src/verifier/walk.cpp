@@ -34,10 +34,12 @@ struct IdMap {
         pairs.emplace_back(old_id, cur_id);
         return true;
     }
+    /// Scalars (check_scalar_ids): an old register with no id was independent, so whatever links
+    /// the current one has only add constraints; an unlinked current register gets a fresh id so
+    /// that two independent ones cannot stand for one linked pair of the old state.
     bool check_scalar(uint32_t old_id, uint32_t cur_id) {
-        const uint32_t o = old_id ? old_id : ++tmp;
-        const uint32_t c = cur_id ? cur_id : ++tmp;
-        return check(o, c);
+        if (old_id == 0) return true;
+        return check(old_id, cur_id ? cur_id : ++tmp);
     }
 };
 
@@ -59,11 +61,16 @@ bool regsafe(const Env& env, const Reg& old, const Reg& cur, IdMap& ids, Exact e
     if (old.type != cur.type || old.flags != cur.flags) return false;
     switch (old.type) {
         case RegType::Scalar: {
-            if (regs_exact(old, cur, ids)) return true;
             const bool precise = old.precise || !env.opt.privileged;
             if (!precise && exact == Exact::NotExact) return true;
-            if ((old.id & kAddConst) != (cur.id & kAddConst)) return false;
-            if (old.off != cur.off) return false;
+            // Links matter only where the old state had one: `old + delta` links need the same
+            // delta, a plain old link refuses a current `+ delta` one; an unlinked old register
+            // accepts any current links (they only narrow what the current path can do).
+            if (old.id & kAddConst) {
+                if (!(cur.id & kAddConst) || old.off != cur.off) return false;
+            } else if (old.id && (cur.id & kAddConst)) {
+                return false;
+            }
             return covers(old.val, cur.val) && ids.check_scalar(old.id, cur.id);
         }
         case RegType::MapKey:
@@ -88,13 +95,17 @@ bool regsafe(const Env& env, const Reg& old, const Reg& cur, IdMap& ids, Exact e
     }
 }
 
-/// The scalar a stack slot holds as a whole (a 64-bit spilled scalar, or 8 bytes of data).
-bool slot_scalar(const StackSlot& s, Reg& out) {
+/// The scalar a stack slot holds as a whole (a 64-bit spilled scalar, or 8 bytes of data). A
+/// privileged program may read uninitialised stack, so there an Invalid byte reads as data too.
+bool slot_scalar(const Env& env, const StackSlot& s, Reg& out) {
     if (s.is_full_spill() && s.spilled.type == RegType::Scalar) {
         out = s.spilled;
         return true;
     }
-    if (s.all(SlotByte::Misc)) {
+    const bool misc = std::all_of(std::begin(s.bytes), std::end(s.bytes), [&](SlotByte b) {
+        return b == SlotByte::Misc || (b == SlotByte::Invalid && env.opt.privileged);
+    });
+    if (misc) {
         out = Reg::unknown_scalar();
         return true;
     }
@@ -121,7 +132,7 @@ bool stacksafe(const Env& env, const Frame& old, const Frame& cur, IdMap& ids, E
             continue;
         }
         Reg oreg, creg;
-        if (slot_scalar(o, oreg) && have_cur && slot_scalar(c, creg)) {
+        if (slot_scalar(env, o, oreg) && have_cur && slot_scalar(env, c, creg)) {
             if (!regsafe(env, oreg, creg, ids, exact)) return false;
             continue;
         }
@@ -193,6 +204,8 @@ bool states_equal(const Env& env, const State& old, const State& cur, uint32_t i
     }
     return true;
 }
+
+
 
 // ---- Precision backtracking
 
@@ -424,6 +437,28 @@ void propagate_precision(Env& env, const State& old) {
     backtrack(env, bt);
 }
 
+/// clear_singular_ids: a scalar id no other register (or spilled register) shares links nothing,
+/// so it is dropped before the state is kept; the kept state then covers current states whatever
+/// links they have there (an old id of 0 accepts any).
+void clear_singular_ids(State& st) {
+    std::vector<std::pair<uint32_t, uint32_t>> counts;  // base id, registers holding it
+    auto base = [](const Reg& r) { return r.id & ~kAddConst; };
+    st.for_each_reg([&](Reg& r) {
+        if (r.type != RegType::Scalar || !r.id) return;
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == base(r); });
+        if (it == counts.end()) counts.emplace_back(base(r), 1);
+        else it->second++;
+    });
+    st.for_each_reg([&](Reg& r) {
+        if (r.type != RegType::Scalar || !r.id) return;
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == base(r); });
+        if (it->second == 1) {
+            r.id = 0;
+            r.off = 0;
+        }
+    });
+}
+
 void mark_all_imprecise(State& st) {
     st.for_each_reg([](Reg& r) {
         if (r.type == RegType::Scalar) r.precise = false;
@@ -586,10 +621,14 @@ int is_state_visited(Env& env, uint32_t insn) {
         }
         if (keep) ++k;
     }
-    if (hit) return 1;
+    if (hit) {
+        if (env.opt.log) env.logf("%u: safe\n", env.insn(insn).pc);
+        return 1;
+    }
     if (!env.opt.privileged && count > kMaxStatesUnpriv) return 0;
     if (!add) return 0;
     // Keep this state for future pruning; the path continues from it.
+    clear_singular_ids(cur.st);
     auto cp = std::make_unique<Checkpoint>();
     cp->st = cur.st;
     cp->insn = insn;
