@@ -46,6 +46,13 @@ bool check_helper_mem_access(Env& env, int regno, int64_t size, Access access, b
 bool check_mem_size_reg(Env& env, int mem_regno, int size_regno, Access access, bool zero_ok, bool raw);
 /// Stack bytes [off, off + size) of frame `frame` get written by a helper (raw memory argument).
 void mark_stack_written(Env& env, uint32_t frame, int32_t off, uint32_t size);
+/// A load or store of `size` bytes at reg + off in the stack frame `reg` points to (stack.cpp):
+/// bounds, then the spill or fill with the value register `value_regno`.
+bool check_stack_access(Env& env, int regno, const Reg& reg, int32_t off, uint32_t size, Access access,
+                        int value_regno, bool is_imm_store, int64_t imm);
+/// check_stack_range_initialized: the `size` bytes a helper reads (or, raw, writes) at reg + off.
+bool check_stack_range(Env& env, int regno, const Reg& reg, int32_t off, int64_t size, Access access, bool zero_ok,
+                       bool raw);
 
 // ---- ALU (alu.cpp)
 
