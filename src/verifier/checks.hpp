@@ -84,6 +84,8 @@ bool check_exit(Env& env, bool& done, uint32_t& next);
 bool check_resource_leak(Env& env, bool check_lock, const char* what);
 /// Invalidates every packet pointer of every frame (after helpers that change packet data).
 void clear_packet_pointers(State& st);
+/// Enters subprogram `subprog` in a new frame of `st` (setup_func_entry); `callsite` is the call.
+bool enter_frame(Env& env, State& st, uint32_t subprog, uint32_t callsite);
 /// The initial state of subprogram `subprog` verified on its own (entry program or global func).
 State initial_state(Env& env, uint32_t subprog);
 
