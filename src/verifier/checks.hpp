@@ -88,6 +88,10 @@ void clear_packet_pointers(State& st);
 bool enter_frame(Env& env, State& st, uint32_t subprog, uint32_t callsite);
 /// The initial state of subprogram `subprog` verified on its own (entry program or global func).
 State initial_state(Env& env, uint32_t subprog);
+/// add_subprog + check_subprogs + check_cfg, before the walk (structure.cpp).
+bool check_structure(Env& env);
+/// check_max_stack_depth, after the walk: frames along every call chain fit in 512 bytes.
+bool check_stack_depth(Env& env);
 
 // ---- walk (walk.cpp)
 
