@@ -311,6 +311,10 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
     [[maybe_unused]] uint64_t n = st.insns;
     [[maybe_unused]] const uint64_t budget = st.budget;
     [[maybe_unused]] CoverageCounters* const cov = kChecked ? ctx.coverage : nullptr;
+    if constexpr (kChecked) {
+        // Sized here, not when the run is set up: a bound context may get its counters later.
+        if (cov != nullptr) [[unlikely]] cov->ensure(st.num_slots);
+    }
     const Slot* ip = entry;
     BPFVM_COVER_ENTRY(ip);
 
@@ -434,6 +438,7 @@ dispatch:
     // may_goto: falls through while the frame's budget lasts (taking one unit), then jumps.
     BPFVM_CASE(MayGoto) {
         uint64_t& left = may_goto[depth];
+        BPFVM_COVER_BRANCH(left == 0);
         if (left == 0) {
             ip = ip->target;
         } else {

@@ -106,7 +106,6 @@ private:
         ctx.stack_begin = reinterpret_cast<uint64_t>(st.stack);
         ctx.stack_end = ctx.stack_begin + sizeof st.stack;
         ctx.checked = options_.checked;
-        if (ctx.coverage != nullptr) ctx.coverage->ensure(slots_.size());
         ctx.call_function = &call_function;
         ctx.engine = &st;
         RunResult result;

@@ -43,7 +43,9 @@ Result<std::string> assembly_insn(const Insn& insn) {
         case Form::Neg:
         case Form::End:
         case Form::Callx: return mnemonic + " " + dst;
-        case Form::Ja: return mnemonic + " " + signed_rel(insn.off);
+        case Form::Ja:
+        case Form::MayGoto: return mnemonic + " " + signed_rel(insn.off);
+        case Form::AddrSpaceCast: return mnemonic + " " + dst + ", " + reg(insn.src) + ", " + imm32(insn.imm);
         case Form::Gotol:
         case Form::CallLocal: return mnemonic + " " + signed_rel(static_cast<int32_t>(insn.imm));
         case Form::JmpImm: return mnemonic + " " + dst + ", " + imm32(insn.imm) + ", " + signed_rel(insn.off);
@@ -64,10 +66,12 @@ Result<std::string> assembly_insn(const Insn& insn) {
         }
         case Form::LdInd: return mnemonic + " " + reg(insn.src) + ", " + imm32(insn.imm);
         case Form::Ldx:
-        case Form::Ldxs: return mnemonic + " " + dst + ", " + memory(insn.src, insn.off);
+        case Form::Ldxs:
+        case Form::LoadAcquire: return mnemonic + " " + dst + ", " + memory(insn.src, insn.off);
         case Form::St: return mnemonic + " " + memory(insn.dst, insn.off) + ", " + imm32(insn.imm);
         case Form::Stx:
-        case Form::Atomic: return mnemonic + " " + memory(insn.dst, insn.off) + ", " + reg(insn.src);
+        case Form::Atomic:
+        case Form::StoreRelease: return mnemonic + " " + memory(insn.dst, insn.off) + ", " + reg(insn.src);
     }
     return make_error(ErrorCode::kUnsupported, "no assembler form", insn.pc);
 }

@@ -18,6 +18,7 @@ bool falls_through(const Insn& insn) {
         case Form::Gotol:
         case Form::JmpImm:
         case Form::JmpReg:
+        case Form::MayGoto:
         case Form::Exit:
         case Form::CallLocal:
             return false;
@@ -28,7 +29,7 @@ bool falls_through(const Insn& insn) {
 
 bool is_conditional(const Insn& insn) {
     const Form f = op_info(insn.op).form;
-    return f == Form::JmpImm || f == Form::JmpReg;
+    return f == Form::JmpImm || f == Form::JmpReg || f == Form::MayGoto;
 }
 
 std::string percent(uint64_t hit, uint64_t found) {
