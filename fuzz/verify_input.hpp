@@ -38,6 +38,6 @@ std::optional<std::vector<uint8_t>> encode_verify_input(const ObjectFile& file, 
 
 /// Verifier instruction limit of the fuzz targets: bounds the time one input takes (the kernel's
 /// 1,000,000 would allow seconds per input).
-inline constexpr uint64_t kFuzzVerifyInsnLimit = 100'000;
+inline constexpr uint64_t kFuzzVerifyInsnLimit = 10'000;
 
 }  // namespace bpfvm::fuzzing
