@@ -8,10 +8,12 @@
 // verified program may run long), helpers userspace does not perform, and inputs the test-run
 // refuses (as the kernel's would).
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
 #include "bpfvm/asm.hpp"
+#include "bpfvm/ctx_layouts.hpp"
 #include "verify_input.hpp"
 
 namespace {
@@ -59,11 +61,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     run.mode = RunMode::Checked;
     run.insn_budget = 1'000'000;
     static const std::vector<uint8_t> frame = make_frame();
-    run.data = frame;
+    const ProgramType type = object->file().programs[0].type;
+    const CtxInfo ctx = ctx_info(type);
+    if (ctx.fields.empty() && std::max(ctx.size, ctx.limit) > 0) {
+        // A context of plain bytes (tracepoint record, pt_regs, u64 arguments): the verifier lets
+        // the program read all of it, so the run gets all of it, zero-filled; a shorter one would
+        // trap on reads the kernel's buffer backs (the first fuzz_soundness finding, not a bug).
+        run.ctx.assign(std::max(ctx.size, ctx.limit), 0);
+    } else {
+        run.data = frame;
+    }
     auto result = object->test_run("prog", run);
     if (!result && result.error().code == ErrorCode::kInvalidArgument) {
-        // This type takes no packet (tracing, syscall, ...): the test-run builds its context alone.
+        // This type takes no packet or no such context: the test-run builds its context alone.
         run.data.clear();
+        run.ctx.clear();
         result = object->test_run("prog", run);
     }
     if (result || result.error().code != ErrorCode::kRuntime || !is_soundness_trap(result.error().message)) return 0;
