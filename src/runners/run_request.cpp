@@ -294,6 +294,7 @@ Status apply_map_setting(Object& object, const std::string& setting) {
 
 Result<RunReport> run_request(const RunRequest& request) {
     if (request.raw) {
+        if (request.kernel) return invalid("--kernel runs object files, not raw bytecode");
         if (!request.program.empty() || !request.type.empty() || !request.ctx.empty() || !request.map_entries.empty() ||
             !request.map_sizes.empty() || !request.btf.empty() || request.show_maps || request.kernel)
             return invalid("raw bytecode takes only memory (--mem/--mem-hex), --engine, --repeat and limits; "

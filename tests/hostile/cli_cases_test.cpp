@@ -100,7 +100,7 @@ const std::vector<Case>& cases() {
         {"io_error_while_reading", [](const TempDir&) { return Args{"inspect", "/proc/self/mem"}; }, 2,
          "bpfvm inspect: /proc/self/mem: read error: Input/output error\n"},
         {"directory_as_btf",
-         [](const TempDir& d) { return Args{"inspect", std::string(BPFVM_BINARY_DIR) + "/tests/loader/bpf/core.o", "--btf", d.path()}; },
+         [](const TempDir& d) { return Args{"inspect", "--strict", std::string(BPFVM_BINARY_DIR) + "/tests/loader/bpf/core.o", "--btf", d.path()}; },
          2, "bpfvm inspect: {bin}/tests/loader/bpf/core.o: section kprobe/do_nanosleep: program read_pid: insn 0: CO-RE "
             "relocation needs a target BTF: {dir}: is a directory\n"},
         {"empty_object", [](const TempDir& d) { return Args{"inspect", d.write("empty.o", std::string())}; }, 2,
@@ -168,7 +168,7 @@ const std::vector<Case>& cases() {
              b.add_symbol({"prog", 0, code.size(), 2, 1, xdp});
              const uint32_t ghost = b.add_symbol({"ghost", 0, 20, 1, 1, 999});
              b.add_rel(xdp, 0, 1, ghost);
-             return Args{"inspect", d.write("ghost.o", b.build())};
+             return Args{"inspect", "--strict", d.write("ghost.o", b.build())};
          },
          2, "bpfvm inspect: {dir}/ghost.o: section xdp: program prog: insn 0: lddw relocation against 'ghost' in section "
             "999, which is neither a map, global data nor code\n"},
@@ -260,8 +260,9 @@ const std::vector<Case>& cases() {
          [](const TempDir& d) { return Args{"run", d.write("m.o", object_bytes(true, 0)), "--map-size", "counts=-1"}; }, 2, "bpfvm run: --map-size counts=-1: expected an integer in [1, 4294967295], got '-1'\n"},
 
         // ---- Names: unknown commands, programs, types, ambiguous sections.
-        {"unknown_command", [](const TempDir&) { return Args{"tset", "x.json"}; }, 2, "bpfvm: unknown command 'tset' (did you mean 'test'?)\ncommands: asm disasm run conformance jit inspect test fuzz\nRun 'bpfvm --help' for more information.\n"},
-        {"unknown_command_far", [](const TempDir&) { return Args{"verfy", "x.o"}; }, 2, "bpfvm: unknown command 'verfy'\ncommands: asm disasm run conformance jit inspect test fuzz\nRun 'bpfvm --help' for more information.\n"},
+        {"unknown_command", [](const TempDir&) { return Args{"tset", "x.json"}; }, 2, "bpfvm: unknown command 'tset' (did you mean 'test'?)\ncommands: asm disasm verify run conformance jit inspect test fuzz load unload attach trace maps serve-metrics\nRun 'bpfvm --help' for more information.\n"},
+        {"unknown_command_far", [](const TempDir&) { return Args{"qqqq", "x.o"}; }, 2, "bpfvm: unknown command 'qqqq'\ncommands: asm disasm verify run conformance jit inspect test fuzz load unload attach trace maps serve-metrics\nRun 'bpfvm --help' for more information.\n"},
+        {"unknown_command_typo", [](const TempDir&) { return Args{"verfy", "x.o"}; }, 2, "bpfvm: unknown command 'verfy' (did you mean 'verify'?)\ncommands: asm disasm verify run conformance jit inspect test fuzz load unload attach trace maps serve-metrics\nRun 'bpfvm --help' for more information.\n"},
         {"unknown_program",
          [](const TempDir& d) { return Args{"run", d.write("p.o", object_bytes()), "--program", "porg"}; }, 2, "bpfvm run: {dir}/p.o: no program named 'porg' (did you mean 'prog'?) (programs: prog)\n"},
         {"unknown_program_type",

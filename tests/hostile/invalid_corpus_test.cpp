@@ -53,7 +53,8 @@ TEST(InvalidCorpus, ClearErrorsNeverACrash) {
         const std::string path = entry.path().string();
         const std::string name = entry.path().filename().string();
         ++files;
-        const CliResult inspect = run_bpfvm({"inspect", path});
+        // --strict: a program that cannot be loaded fails the command (inspect lists it otherwise).
+        const CliResult inspect = run_bpfvm({"inspect", "--strict", path});
         const CliResult run = run_bpfvm({"run", path, "--data-hex", std::string(128, '0')});
         if (std::getenv("BPFVM_HOSTILE_PRINT"))
             std::printf("--- %s: inspect %d, run %d\n%s", name.c_str(), inspect.exit_code, run.exit_code, run.err.c_str());

@@ -136,7 +136,7 @@ std::string unsupported_helper_object(const TempDir& dir) {
 TEST(Objects, UnsupportedHelperIsExitCodeTwoForRunAndTest) {
     TempDir dir;
     const std::string obj = unsupported_helper_object(dir);
-    const std::string packet = "ffffffffffff 020000000001 0800";
+    const std::string packet = "ffffffffffff 020000000001 0806";
     auto run = run_bpfvm({"run", obj, "--data-hex", packet});
     EXPECT_EQ(run.exit_code, 2);
     EXPECT_EQ(run.err, "bpfvm run: " + obj + ": cls: insn 0: helper skb_change_type (#32) is not supported in userspace\n"
