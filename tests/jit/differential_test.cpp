@@ -75,12 +75,12 @@ TEST(JitDifferential, RandomProgramsMatchInterpreter) {
             for (const interp::Dispatch* d : {&interp::default_dispatch(), &interp::switch_dispatch()}) {
                 auto fast = interp::prepare_with(*program, test_helpers(), unchecked, *d);
                 ASSERT_TRUE(fast.has_value()) << "seed " << seed << ": " << fast.error().to_string();
-                const Outcome got = run_once(**fast, gp);
-                if (!same(expected, got)) {
+                const GenOutcome got = run_generated(**fast, gp);
+                if (!same_outcome(expected, got)) {
                     ++failures;
                     ADD_FAILURE() << "seed " << seed << " (interpreter unchecked, " << d->name
-                                  << " dispatch)\n  checked:   " << describe(expected)
-                                  << "\n  unchecked: " << describe(got) << "\n" << disassemble(*program);
+                                  << " dispatch)\n  checked:   " << describe_outcome(expected)
+                                  << "\n  unchecked: " << describe_outcome(got) << "\n" << disassemble(*program);
                 }
             }
         }
