@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bpfvm set-up and everyday commands. Run as root on Debian 12 for `deps` (apt-get).
 #   ./bpfvm.sh demo    install dependencies, build, and run the bundled examples
-#   ./bpfvm.sh test    install dependencies, build, and run every test (Release, ASan+UBSan, arm64 under qemu)
+#   ./bpfvm.sh test    install dependencies, build, and run every test (Release, ASan+UBSan, arm64 under qemu,
+#                      then the fuzz targets ~20 s each, built by fuzz/oss-fuzz/build.sh)
 #   ./bpfvm.sh deps | build | bench
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,7 +13,7 @@ BUILD=${BUILD:-build}
 # Debian packages the build needs; the test command adds the arm64 cross toolchain and qemu.
 PACKAGES=(build-essential cmake ninja-build pkg-config git clang llvm
           libasmjit-dev libelf-dev zlib1g-dev libcli11-dev libgtest-dev libbenchmark-dev
-          nlohmann-json3-dev libfmt-dev libcapstone-dev libyaml-cpp-dev libcpp-httplib-dev)
+          nlohmann-json3-dev libfmt-dev libcapstone-dev libyaml-cpp-dev libcpp-httplib-dev lcov zip)
 # What only the tests use: a Prometheus server that scrapes `bpfvm serve-metrics`, and `ip` for a
 # veth pair that XDP and tc programs attach to.
 TEST_PACKAGES=(prometheus iproute2)
@@ -69,6 +70,38 @@ run_ctest() {
     ctest --test-dir "$dir" --output-on-failure -j "$JOBS" "$@"
 }
 
+# The libFuzzer targets in ONE build: fuzz/oss-fuzz/build.sh with the variables OSS-Fuzz sets (so
+# the script ClusterFuzz would run is exercised), then each target ~20 s on its stored corpus and
+# former findings. New inputs go to a scratch folder, never into the repository.
+fuzz_ci() {
+    local out=$PWD/build-fuzz/out work=$PWD/build-fuzz
+    mkdir -p "$out"
+    log "fuzz: building the targets with fuzz/oss-fuzz/build.sh"
+    CC=clang CXX=clang++ \
+    CFLAGS="-O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link" \
+    CXXFLAGS="-O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link" \
+    LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT="$out" WORK="$work" JOBS="$JOBS" \
+        fuzz/oss-fuzz/build.sh || return 1
+    local target
+    for target in fuzz_asm fuzz_elf fuzz_diff fuzz_verify fuzz_soundness; do
+        if [ ! -x "$out/$target" ] || [ ! -f "$out/${target}_seed_corpus.zip" ]; then
+            echo "fuzz: $target or its seed corpus is missing from \$OUT" >&2
+            return 1
+        fi
+        log "fuzz: $target for ${FUZZ_SECONDS:-20} s"
+        local scratch fixed
+        scratch=$(mktemp -d)
+        # Former findings, without the open ones (regressions/<target>/open/: known, not fixed yet).
+        fixed=$(mktemp -d)
+        find "fuzz/regressions/$target" -path "*/open" -prune -o -type f ! -name ".*" -exec cp {} "$fixed"/ \;
+        "$out/$target" "$scratch" "fuzz/corpus/$target" "$fixed" -max_total_time="${FUZZ_SECONDS:-20}" \
+            -timeout=10 -malloc_limit_mb=512 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/$target-" \
+            2>"$work/$target.log" || { tail -n 40 "$work/$target.log" >&2; rm -rf "$scratch" "$fixed"; return 1; }
+        grep -E "stat::number_of_executed_units|Done" "$work/$target.log" || true
+        rm -rf "$scratch" "$fixed"
+    done
+}
+
 test_all() {
     deps "${TEST_PACKAGES[@]}"
     local failed=()
@@ -86,6 +119,7 @@ test_all() {
     fi
     build "$BUILD" -DCMAKE_BUILD_TYPE=Release || failed+=(release-build)
     run_ctest "$BUILD" || failed+=(release)
+    fuzz_ci || failed+=(fuzz)
     if ((${#failed[@]})); then
         echo "FAILED: ${failed[*]}" >&2
         return 1
@@ -98,5 +132,5 @@ case "${1:-}" in
     demo) demo ;;
     test) test_all ;;
     bench) deps; build "$BUILD" -DCMAKE_BUILD_TYPE=Release; for b in "$BUILD"/bench/bench_*; do "$b"; done ;;
-    *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

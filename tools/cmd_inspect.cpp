@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bpfvm/bpfvm.hpp"
+#include "bpfvm/runners/run.hpp"
 #include "command.hpp"
 
 namespace bpfvm::cli {
@@ -26,7 +27,8 @@ std::string map_kind_name(MapKind kind) {
 
 std::string helper_label(int32_t id) {
     const auto name = helper_name(id);
-    return name.empty() ? std::to_string(id) : std::string(name) + "(" + std::to_string(id) + ")";
+    const std::string unsupported = helper_runs_in_userspace(id) ? "" : ", not in userspace";
+    return name.empty() ? std::to_string(id) : std::string(name) + "(" + std::to_string(id) + unsupported + ")";
 }
 
 nlohmann::json to_json(const ObjectFile& obj) {
@@ -46,7 +48,9 @@ nlohmann::json to_json(const ObjectFile& obj) {
         jp["slots"] = p.program.num_slots;
         jp["main_slots"] = p.main_slots;
         jp["helpers"] = nlohmann::json::array();
-        for (int32_t h : p.helpers) jp["helpers"].push_back({{"id", h}, {"name", std::string(helper_name(h))}});
+        for (int32_t h : p.helpers)
+            jp["helpers"].push_back(
+                {{"id", h}, {"name", std::string(helper_name(h))}, {"userspace", helper_runs_in_userspace(h)}});
         jp["functions"] = nlohmann::json::array();
         for (const auto& f : p.funcs) jp["functions"].push_back({{"pc", f.pc}, {"name", f.name}});
         jp["line_info"] = p.lines.size();
@@ -125,12 +129,13 @@ const CommandRegistrar kInspect(60, [](CLI::App& app, int& exit_code) {
         options.load.target_btf_path = args->btf;
         auto obj = Object::open(args->file, options);
         if (!obj) {
+            if (args->json) std::printf("%s\n", error_json(obj.error()).c_str());
             std::fprintf(stderr, "bpfvm inspect: %s\n", obj.error().to_string().c_str());
             exit_code = 2;
             return;
         }
         if (args->json)
-            std::printf("%s\n", to_json(obj->file()).dump(2).c_str());
+            std::printf("%s\n", to_json(obj->file()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         else
             print_text(obj->file());
         exit_code = 0;

@@ -2,7 +2,6 @@
 // LLVM/kernel syntax).
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "bpfvm/asm.hpp"
@@ -54,17 +53,16 @@ int run_asm(const AsmOptions& options) {
     auto decoded = decode_program(std::span<const RawInsn>(program));
     if (!decoded)
         std::fprintf(stderr, "bpfvm asm: warning: %s: %s\n", options.input.c_str(), decoded.error().to_string().c_str());
-    std::ofstream out(options.output, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(program.data()), static_cast<std::streamsize>(program.size() * sizeof(RawInsn)));
-    out.close();
-    if (!out) {
-        std::fprintf(stderr, "bpfvm asm: %s: cannot write file\n", options.output.c_str());
+    Status written = write_output_file(
+        options.output, std::string_view(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(RawInsn)));
+    if (!written) {
+        std::fprintf(stderr, "bpfvm asm: %s\n", written.error().to_string().c_str());
         return 2;
     }
     return 0;
 }
 
-int run_disasm_raw(const std::string& file) {
+int run_disasm_raw(const std::string& file, bool asm_syntax) {
     auto bytes = read_input_file(file);
     if (!bytes) {
         std::fprintf(stderr, "bpfvm disasm: %s\n", bytes.error().to_string().c_str());
@@ -75,6 +73,16 @@ int run_disasm_raw(const std::string& file) {
     if (!program) {
         std::fprintf(stderr, "bpfvm disasm: %s: %s\n", file.c_str(), program.error().to_string().c_str());
         return 2;
+    }
+    if (asm_syntax) {
+        // The assembler's own syntax: `bpfvm asm` reads it back into the same bytes.
+        auto text = to_assembly(*program);
+        if (!text) {
+            std::fprintf(stderr, "bpfvm disasm: %s: %s\n", file.c_str(), text.error().to_string().c_str());
+            return 2;
+        }
+        std::fputs(text->c_str(), stdout);
+        return 0;
     }
     std::fputs(disassemble(*program).c_str(), stdout);
     return 0;
@@ -90,8 +98,7 @@ const CommandRegistrar kRegisterIsa(20, [](CLI::App& app, int& exit_code) {
         "A .data file from the conformance suite contributes its -- asm section.\n\n"
         "Example:\n  bpfvm asm examples/asm/fib.s -o fib.bin\n");
     asm_cmd->add_option("FILE", asm_options->input, "Assembly text (.s/.asm) or a conformance .data file")
-        ->required()
-        ->check(CLI::ExistingFile);
+        ->required();
     asm_cmd->add_option("-o,--output", asm_options->output, "Where to write the bytecode")->required();
     asm_cmd->callback([asm_options, &exit_code] { exit_code = run_asm(*asm_options); });
 
@@ -102,12 +109,13 @@ const CommandRegistrar kRegisterIsa(20, [](CLI::App& app, int& exit_code) {
         "Prints one line per instruction with its slot index, e.g. `   2: r0 = *(u32 *)(r1 + 4)`.\n\n"
         "Examples:\n  bpfvm disasm --raw fib.bin\n  bpfvm disasm prog.bpf.o --program xdp_count\n");
     disasm_cmd->add_option("FILE", disasm_options->file, "Raw bytecode (with --raw) or an ELF object file")
-        ->required()
-        ->check(CLI::ExistingFile);
+        ->required();
     disasm_cmd->add_flag("--raw", disasm_options->raw, "FILE is raw bytecode (8-byte little-endian slots)");
     disasm_cmd->add_option("--program", disasm_options->program, "Only this program of an object file");
-    disasm_cmd->callback([disasm_options, &exit_code] {
-        exit_code = disasm_options->raw ? run_disasm_raw(disasm_options->file)
+    auto asm_syntax = std::make_shared<bool>(false);
+    disasm_cmd->add_flag("--asm-syntax", *asm_syntax, "Raw bytecode: print the assembler's syntax (bpfvm asm reads it back)");
+    disasm_cmd->callback([disasm_options, asm_syntax, &exit_code] {
+        exit_code = disasm_options->raw ? run_disasm_raw(disasm_options->file, *asm_syntax)
                                         : disasm_object_command(disasm_options->file, disasm_options->program);
     });
 });

@@ -40,9 +40,7 @@ int run_jit(const JitOptions& options) {
         const auto names = object->program_names();
         if (name.empty() && names.size() == 1) name = names.front();
         if (name.empty()) {
-            std::string list;
-            for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-            return fail(options.file + ": several programs, choose one with --program (" + list + ")");
+            return fail(options.file + ": several programs, choose one with --program (" + join(names, ", ") + ")");
         }
         program = object->runnable_program(name);
     }
@@ -63,7 +61,7 @@ const CommandRegistrar kRegisterJit(50, [](CLI::App& app, int& exit_code) {
         "host code generated for it (with the host disassembly when built with capstone), followed by the\n"
         "entry points and the out-of-line stubs. Checked mode (bounds checks, budget) unless --unchecked.\n\n"
         "Examples:\n  bpfvm jit --dump --raw fib.bin\n  bpfvm jit --dump xdp_counter.bpf.o --program xdp_count\n");
-    cmd->add_option("FILE", options->file, "ELF object, or raw bytecode with --raw")->required()->check(CLI::ExistingFile);
+    cmd->add_option("FILE", options->file, "ELF object, or raw bytecode with --raw")->required();
     cmd->add_option("--program", options->program, "Program of the object (function or section name)");
     cmd->add_flag("--dump", options->dump, "Print the generated code per instruction");
     cmd->add_flag("--raw", options->raw, "FILE is raw bytecode (8-byte little-endian slots)");

@@ -1,83 +1,82 @@
-// `bpfvm run`: runs raw bytecode (--raw) with input memory, or hands object files to
-// run_object_command with the same options.
-#include <chrono>
-#include <cinttypes>
+// `bpfvm run`: runs raw bytecode (--raw) with input memory, or one program of an ELF object the
+// way BPF_PROG_TEST_RUN would. Parses the flags into a RunRequest (runners/run.hpp), runs it,
+// and prints the outcome (text, or --json; with --json an error is a JSON object on stdout too).
 #include <cstdio>
-#include <cstring>
 #include <string>
 
-#include "bpfvm/runners/conformance.hpp"
-#include "bpfvm/vm.hpp"
+#include "bpfvm/io.hpp"
 #include "command.hpp"
 #include "run_options.hpp"
 
 namespace bpfvm::cli {
 namespace {
 
-int fail_input(const std::string& message) {
-    std::fprintf(stderr, "bpfvm run: %s\n", message.c_str());
-    return 2;
+/// Bytes from --X-hex or --X FILE (at most one of them).
+Result<std::vector<uint8_t>> read_bytes(const std::string& hex, const std::string& file, const std::string& what) {
+    if (!hex.empty() && !file.empty())
+        return make_error(ErrorCode::kInvalidArgument, "use either --" + what + "-hex or --" + what + ", not both");
+    if (!hex.empty()) {
+        auto bytes = parse_hex_bytes(hex);
+        if (!bytes) return make_error(ErrorCode::kInvalidArgument, "--" + what + "-hex: " + bytes.error().message);
+        return *bytes;
+    }
+    if (!file.empty()) {
+        auto text = read_input_file(file, kMaxInputFileBytes);
+        if (!text) return text.error();
+        return std::vector<uint8_t>(text->begin(), text->end());
+    }
+    return std::vector<uint8_t>{};
 }
 
-/// Runs raw bytecode: r1 = a writable copy of the input memory, r2 = its length; helpers are those of
-/// the conformance suite (helper 5 returns its first argument).
-int run_raw(const RunOptions& options) {
-    auto bytes = read_input_file(options.file);
-    if (!bytes) return fail_input(bytes.error().to_string());
-    const auto* data = reinterpret_cast<const uint8_t*>(bytes->data());
-    auto program = decode_program(std::span<const uint8_t>(data, bytes->size()));
-    if (!program) return fail_input(options.file + ": " + program.error().to_string());
+Result<RunRequest> make_request(const RunOptions& o) {
+    RunRequest req;
+    req.file = o.file;
+    req.raw = o.raw;
+    req.program = o.program;
+    req.type = o.type;
+    if (o.raw && (!o.data_hex.empty() || !o.data_file.empty()))
+        return make_error(ErrorCode::kInvalidArgument, "raw bytecode takes its input with --mem-hex or --mem, not --data");
+    if (!o.raw && (!o.mem_hex.empty() || !o.mem_file.empty()))
+        return make_error(ErrorCode::kInvalidArgument, "an object's program takes its packet with --data-hex or --data, not --mem");
+    auto data = o.raw ? read_bytes(o.mem_hex, o.mem_file, "mem") : read_bytes(o.data_hex, o.data_file, "data");
+    if (!data) return data.error();
+    req.data = std::move(*data);
+    auto ctx = read_bytes(o.ctx_hex, o.ctx_file, "ctx");
+    if (!ctx) return ctx.error();
+    req.ctx = std::move(*ctx);
+    req.map_entries = o.map_entries;
+    req.map_sizes = o.map_sizes;
+    req.btf = o.btf;
+    if (!o.engine.empty()) {
+        auto engine = parse_engine(o.engine);
+        if (!engine) return make_error(engine.error().code, "--engine: " + engine.error().message);
+        req.engine = *engine;
+    }
+    req.repeat = o.repeat;
+    req.mode = o.unchecked ? RunMode::Unchecked : o.no_verify ? RunMode::Checked : RunMode::Auto;
+    req.insn_budget = o.max_insns;
+    req.max_map_memory = o.max_map_memory;
+    req.max_program_insns = o.max_program_insns;
+    req.show_maps = o.show_maps;
+    req.kernel = o.kernel;
+    return req;
+}
 
-    std::vector<uint8_t> memory;
-    if (!options.mem_hex.empty() && !options.mem_file.empty()) return fail_input("use either --mem-hex or --mem, not both");
-    if (!options.mem_hex.empty()) {
-        auto parsed = parse_hex_bytes(options.mem_hex);
-        if (!parsed) return fail_input("--mem-hex: " + parsed.error().message);
-        memory = std::move(*parsed);
-    } else if (!options.mem_file.empty()) {
-        auto text = read_input_file(options.mem_file);
-        if (!text) return fail_input("--mem: " + text.error().to_string());
-        memory.assign(text->begin(), text->end());
-    }
-
-    EngineKind engine = default_engine();
-    if (!options.engine.empty()) {
-        auto parsed = parse_engine(options.engine);
-        if (!parsed) return fail_input("--engine: " + parsed.error().message);
-        engine = *parsed;
-    }
-    EngineOptions engine_options;
-    engine_options.checked = !options.unchecked;
-    engine_options.insn_budget = options.max_insns;
-    auto exe = prepare(*program, engine, conformance_helpers(), engine_options);
-    if (!exe) return fail_input(options.file + ": " + exe.error().to_string());
-
-    RunResult result;
-    const auto start = std::chrono::steady_clock::now();
-    // One context and one buffer for all runs (the program is bound to the context once); every
-    // run sees the original input, copied back in place.
-    std::vector<uint8_t> copy = memory;
-    RunContext ctx;
-    const auto base = copy.empty() ? uint64_t{0} : reinterpret_cast<uint64_t>(copy.data());
-    if (!copy.empty()) ctx.regions.push_back({base, base + copy.size(), true});
-    for (uint32_t i = 0; i < options.repeat; ++i) {
-        if (i > 0 && !copy.empty()) std::memcpy(copy.data(), memory.data(), memory.size());
-        if (ctx.regions.size() != (copy.empty() ? 0u : 1u)) ctx.regions.resize(copy.empty() ? 0 : 1);
-        result = (*exe)->run(ctx, base, copy.size());
-        if (!result.ok()) {
-            std::fprintf(stderr, "bpfvm run: %s: %s\n", options.file.c_str(), describe_trap(result.trap, ctx).c_str());
-            return 1;
-        }
-    }
-    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
-    if (options.json) {
-        std::printf("{\"r0\": %" PRIu64 ", \"r0_hex\": \"0x%" PRIx64 "\", \"engine\": \"%s\", \"runs\": %u, \"ns_per_run\": %.1f}\n",
-                    result.r0, result.r0, (*exe)->engine_name(), options.repeat, ns / options.repeat);
-    } else {
-        std::printf("0x%" PRIx64 " (%" PRIu64 ")\n", result.r0, result.r0);
-        if (options.repeat > 1)
-            std::printf("%u runs on %s, %.1f ns per run\n", options.repeat, (*exe)->engine_name(), ns / options.repeat);
-    }
+int run_command(const RunOptions& options) {
+    auto fail = [&](const Error& e) {
+        if (options.json) std::printf("%s\n", error_json(e).c_str());
+        std::fprintf(stderr, "bpfvm run: %s\n", e.to_string().c_str());
+        return exit_code_of(e);
+    };
+    auto request = make_request(options);
+    if (!request) return fail(request.error());
+    auto report = run_request(*request);
+    if (!report) return fail(report.error());
+    for (const std::string& w : report->result.warnings) std::fprintf(stderr, "bpfvm run: warning: %s\n", w.c_str());
+    if (options.json)
+        std::printf("%s\n", run_report_json(*report, *request).c_str());
+    else
+        print_run_report(*report, *request);
     return 0;
 }
 
@@ -87,45 +86,48 @@ const CommandRegistrar kRegisterRun(30, [](CLI::App& app, int& exit_code) {
     cmd->footer(
         "Raw bytecode runs with r1 = a writable copy of the input memory (--mem-hex/--mem) and r2 = its length,\n"
         "and prints r0 in hex and decimal; its helpers are the conformance suite's (helper 5 returns its first\n"
-        "argument). Exit status: 0 ok, 1 the run trapped, 2 bad usage or input.\n\n"
+        "argument). An object's program runs as BPF_PROG_TEST_RUN would run it; helpers bpfvm cannot perform in\n"
+        "userspace stop the run with 'helper NAME (#ID) is not supported in userspace' (exit 2).\n"
+        "With --json the result (or the error) is one JSON object on stdout, the same schema for both kinds.\n"
+        "Exit status: 0 ok, 1 the run trapped, 2 bad usage or input, 3 internal error.\n\n"
         "Examples:\n"
         "  bpfvm run --raw fib.bin --mem-hex 1e --engine interp\n"
         "  bpfvm run prog.bpf.o --program xdp_count --data-hex 'ff ff ff ff ff ff' --json\n"
+        "  bpfvm run falco.o --program sys_enter --type raw_tracepoint --map-size events=4096 --show-maps\n"
+        "  bpfvm run tail.o --program entry --map 'jmp_table=2:handle_ipv4' --data pkt.bin\n"
         "  bpfvm run prog.bpf.o --program xdp_count --data-hex 'ff ff ff ff ff ff' --kernel   (needs root)\n");
-    cmd->add_option("FILE", options->file, "ELF object file, or raw bytecode with --raw")->required()->check(CLI::ExistingFile);
+    cmd->add_option("FILE", options->file, "ELF object file, or raw bytecode with --raw")->required();
     cmd->add_flag("--raw", options->raw, "FILE is raw bytecode (8-byte little-endian slots)");
     cmd->add_option("--mem-hex", options->mem_hex, "Input memory for raw programs as hex bytes, e.g. 'aa bb 0c'");
-    cmd->add_option("--mem", options->mem_file, "Input memory for raw programs, read from a file")->check(CLI::ExistingFile);
-    cmd->add_option("--program", options->program, "Program (section or function name) of an object file");
-    cmd->add_option("--data", options->data_file, "Packet data for an object's program, read from a file")
-        ->check(CLI::ExistingFile);
+    cmd->add_option("--mem", options->mem_file, "Input memory for raw programs, read from a file");
+    cmd->add_option("--program", options->program, "Program (function or section name) of an object file");
+    cmd->add_option("--type", options->type, "Run the program as this type (xdp, sched_cls, ...) for sections libbpf does not name");
+    cmd->add_option("--data", options->data_file, "Packet data for an object's program, read from a file");
     cmd->add_option("--data-hex", options->data_hex, "Packet data for an object's program as hex bytes");
-    cmd->add_option("--ctx", options->ctx_file, "Context bytes for an object's program, read from a file")
-        ->check(CLI::ExistingFile);
+    cmd->add_option("--ctx", options->ctx_file, "Context bytes for an object's program, read from a file");
     cmd->add_option("--ctx-hex", options->ctx_hex, "Context bytes for an object's program as hex bytes");
     cmd->add_option("--engine", options->engine, "interp or jit (default: jit where available)")
         ->check(CLI::IsMember({"interp", "jit"}));
-    cmd->add_option("--repeat", options->repeat, "Run N times and report the time per run")
-        ->check(CLI::Range(1u, 1'000'000'000u));
-    cmd->add_option("--map", options->map_entries, "Preset a map entry NAME=KEY:VALUE (hex), repeatable");
-    cmd->add_option("--btf", options->btf, "Target BTF for CO-RE relocations of an object")->check(CLI::ExistingFile);
-    cmd->add_flag("--json", options->json, "Print the result as JSON");
+    add_uint_option(cmd, "--repeat", options->repeat, 1, 1'000'000'000, "Run N times and report the time per run");
+    cmd->add_option("--map", options->map_entries,
+                    "Preset a map entry NAME=KEY:VALUE (hex), or NAME=INDEX:PROGRAM to fill a prog_array slot; repeatable");
+    cmd->add_option("--map-size", options->map_sizes, "Set max_entries of a map sized at load time: NAME=N; repeatable");
+    cmd->add_option("--btf", options->btf, "Target BTF for CO-RE relocations of an object");
+    cmd->add_flag("--json", options->json, "Print the result (or the error) as one JSON object");
+    cmd->add_flag("--show-maps", options->show_maps, "After the run, print the map entries it added, changed or deleted");
     cmd->add_flag("--unchecked", options->unchecked,
                   "Skip bounds checks and the instruction budget even if the verifier rejects the program");
     cmd->add_flag("--no-verify", options->no_verify,
                   "Objects: do not verify first; run with bounds checks (default: verified programs run unchecked)");
-    cmd->add_option("--max-insns", options->max_insns, "Instruction budget in checked mode (default 100000000)")
-        ->check(CLI::Range(uint64_t{1}, ~uint64_t{0}));
+    add_uint_option(cmd, "--max-insns", options->max_insns, 1, kMaxInsnBudget,
+                    "Instruction budget in checked mode (default " + std::to_string(kDefaultInsnBudget) + ")");
+    add_uint_option(cmd, "--max-program-insns", options->max_program_insns, 1, kMaxProgramInsns,
+                    "Largest program in instruction slots (default " + std::to_string(kDefaultMaxProgramInsns) + ")");
+    add_uint_option(cmd, "--max-map-memory", options->max_map_memory, 0, kMaxMapMemory,
+                    "Bytes the object's maps may reserve (default " + std::to_string(kDefaultMapMemory) + ")");
     cmd->add_flag("--kernel", options->kernel,
                   "Run an object's program in the running kernel (BPF_PROG_TEST_RUN over bpf(); needs root)");
-    cmd->callback([options, &exit_code] {
-        if (options->raw && options->kernel) {
-            std::fprintf(stderr, "bpfvm run: --kernel runs object files, not raw bytecode\n");
-            exit_code = 2;
-            return;
-        }
-        exit_code = options->raw ? run_raw(*options) : run_object_command(*options);
-    });
+    cmd->callback([options, &exit_code] { exit_code = run_command(*options); });
 });
 
 }  // namespace

@@ -5,6 +5,9 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+
+#include "bpfvm/io.hpp"
 
 namespace bpfvm::cli {
 
@@ -16,5 +19,25 @@ struct CommandRegistrar {
     /// `order` sorts subcommands in --help (lower first).
     CommandRegistrar(int order, CommandSetup setup);
 };
+
+/// Adds an integer option accepting exactly [min, max] (decimal or 0x hex; no sign, no suffix).
+/// CLI11's own conversion would wrap "-5" around and take "2^64-1" for an unsigned option, so the
+/// text goes through parse_uint; a bad value is a usage error (exit 2) naming the flag and range:
+/// "--max-insns: expected an integer in [1, 1000000000000000], got '-5'".
+template <class T>
+CLI::Option* add_uint_option(CLI::App* cmd, const std::string& name, T& target, uint64_t min, uint64_t max,
+                             const std::string& help) {
+    const std::string flag = name.substr(0, name.find(','));
+    auto* option = cmd->add_option_function<std::string>(
+        name,
+        [&target, flag, min, max](const std::string& text) {
+            auto value = parse_uint(text, min, max);
+            if (!value) throw CLI::ValidationError(flag, value.error().message);
+            target = static_cast<T>(*value);
+        },
+        help + " [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    option->type_name("N");
+    return option;
+}
 
 }  // namespace bpfvm::cli

@@ -26,6 +26,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bpfvm/limits.hpp"
 #include "bpfvm/maps.hpp"
 #include "bpfvm/object.hpp"
 #include "bpfvm/result.hpp"
@@ -94,8 +95,19 @@ inline LoadOptions object_load_defaults() {
 
 /// Options for Object::open.
 struct ObjectOptions {
-    LoadOptions load = object_load_defaults();  // target BTF for CO-RE, keep_going, ...
+    LoadOptions load = object_load_defaults();  // target BTF for CO-RE, keep_going, program size limit, ...
+    /// Bytes all maps of the object may reserve (maps::memory_estimate); a map beyond it is not
+    /// created and its users report why. At most kMaxMapMemory.
+    uint64_t max_map_memory = kDefaultMapMemory;
 };
+
+/// True when bpfvm performs helper `id` in userspace (object programs); a call to any other
+/// named helper stops the run with "helper NAME (#ID) is not supported in userspace".
+bool helper_runs_in_userspace(int32_t id);
+
+/// The program type called `name` ("xdp", "sched_cls", "socket_filter", ...: program_type_name's
+/// spelling); kInvalidArgument lists the valid names.
+Result<ProgramType> parse_program_type(std::string_view name);
 
 /// The verifier's verdict on a program (stage 2).
 enum class Verdict : uint8_t {
@@ -152,7 +164,7 @@ Verification verify_bytecode(const Program& program, const VerifyOptions& option
 struct PrepareOptions {
     std::optional<EngineKind> engine{};  // default: default_engine()
     bool checked = true;                 // bounds checks and instruction budget
-    uint64_t insn_budget = 100'000'000;  // checked mode only
+    uint64_t insn_budget = kDefaultInsnBudget;  // checked mode only; at most kMaxInsnBudget
 };
 
 /// An opened object: the parsed ObjectFile (stage 1), then per program its verification (stage 2)
@@ -164,8 +176,8 @@ class Object {
 public:
     /// Stage 1: loads `path` (parse, relocate, link). Errors name the file.
     static Result<Object> open(const std::string& path, const ObjectOptions& options = {});
-    /// Same from an already loaded ObjectFile.
-    static Result<Object> from_file(ObjectFile file);
+    /// Same from an already loaded ObjectFile (options.load is not used).
+    static Result<Object> from_file(ObjectFile file, const ObjectOptions& options = {});
 
     Object(Object&&) noexcept;
     Object& operator=(Object&&) noexcept;
@@ -190,6 +202,12 @@ public:
 
     /// The map called `name`; kNotFound (listing the maps) if none, or the creation error.
     Result<MapHandle> map(std::string_view name) const;
+    /// Sets the max_entries of map `name` (libbpf's bpf_map__set_max_entries), for maps an object
+    /// leaves to the loader (max_entries 0); maps already created are created again, empty.
+    Status set_map_size(std::string_view name, uint32_t max_entries);
+    /// Runs `program` as a program of `type` (libbpf's bpf_program__set_type), for sections libbpf
+    /// does not name; it is prepared again on next use.
+    Status set_program_type(std::string_view program, ProgramType type);
     /// Puts program `program` into slot `slot` of the prog_array `map` (what libbpf users do with
     /// the program's fd); kNotFound / kInvalidArgument on bad names or slots.
     Status set_prog_array_slot(std::string_view map, uint32_t slot, std::string_view program);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bpfvm/limits.hpp"
 #include "bpfvm/result.hpp"
 
 namespace bpfvm {
@@ -149,13 +150,15 @@ struct Program {
 /// Options for decoding.
 struct DecodeOptions {
     bool allow_unresolved_pseudo = true;  // accept LDDW src 1..6 (the loader resolves them later)
+    uint32_t max_slots = kDefaultMaxProgramInsns;  // larger programs are refused (limits.hpp)
 };
 
 /// Decodes raw bytecode into a Program, then checks it with validate_program. Rejects, naming the slot
 /// index: what makes the bytes unreadable as instructions (unknown opcodes, non-zero reserved fields,
-/// LDDW without its second slot, an empty program), jumps or calls out of range or into the middle of
-/// an LDDW (a Program cannot represent them), and what validate_program rejects. Everything else is
-/// the verifier's to judge: a write to r10, for one, decodes (engines trap on it at run time).
+/// LDDW without its second slot, an empty program, more than options.max_slots slots), jumps or
+/// calls out of range or into the middle of an LDDW (a Program cannot represent them), and what
+/// validate_program rejects. Everything else is the verifier's to judge: a write to r10, for one,
+/// decodes (engines trap on it at run time).
 Result<Program> decode_program(std::span<const RawInsn> raw, const DecodeOptions& options = {});
 
 /// Same, from bytes; a length that is not a multiple of 8 is an error.

@@ -216,6 +216,11 @@ public:
 /// ringbuf size must be a power of two multiple of 4096, queue/stack/bloom key_size must be 0.
 Result<std::unique_ptr<Map>> create_map(const MapAttr& attr);
 
+/// Bytes a map of these attributes may hold at its fullest (arrays and rings at creation, hash
+/// maps and tries counted at max_entries as the kernel accounts them): what the map-memory limit
+/// (limits.hpp kDefaultMapMemory) is checked against before the map is created.
+uint64_t memory_estimate(const MapAttr& attr);
+
 /// Checked-mode guard: true if `handle` is the address of a live Map (helpers verify r1 with it).
 bool is_live_map(const void* handle);
 

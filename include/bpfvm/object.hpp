@@ -242,6 +242,8 @@ struct LoadOptions {
     bool keep_going = false;
     /// Apply CO-RE relocations (false: leave the compiled values).
     bool apply_core = true;
+    /// Largest linked program (slots, subprograms included); larger ones fail to load (limits.hpp).
+    uint32_t max_program_insns = kDefaultMaxProgramInsns;
 };
 
 /// Loads an ELF eBPF object from a file. Errors (kMalformed, kUnsupported, kIo, kNotFound) are

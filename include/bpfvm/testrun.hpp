@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +28,10 @@ struct TestRunInput {
     uint32_t repeat = 1;          // runs; 0 counts as 1 (as in the kernel)
     std::optional<EngineKind> engine{};  // default: default_engine()
     RunMode mode = RunMode::Auto; // verification and bounds checks
-    uint64_t insn_budget = 100'000'000;
+    uint64_t insn_budget = kDefaultInsnBudget;  // checked mode only; at most kMaxInsnBudget
+    /// When set, counts are added here per program name (tail-call targets included); the run
+    /// then uses the checked interpreter whatever `engine` and `mode` say.
+    std::map<std::string, CoverageCounters>* coverage = nullptr;
 };
 
 /// A ring buffer record or a perf event array record produced during a run.

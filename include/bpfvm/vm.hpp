@@ -19,7 +19,8 @@ EngineKind default_engine();
 /// Parses "interp" or "jit".
 Result<EngineKind> parse_engine(std::string_view name);
 
-/// Prepares `program` for `engine`. `helpers` must outlive the result.
+/// Prepares `program` for `engine`. `helpers` must outlive the result. kInvalidArgument for a
+/// checked-mode budget outside [1, kMaxInsnBudget].
 Result<std::unique_ptr<Executable>> prepare(const Program& program, EngineKind engine, const HelperTable& helpers,
                                             const EngineOptions& options = {});
 

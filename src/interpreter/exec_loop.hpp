@@ -189,8 +189,24 @@ inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
         const uint64_t d = reg[ip->dst];                 \
         [[maybe_unused]] const uint64_t s = reg[ip->src]; \
         [[maybe_unused]] const uint64_t k = static_cast<uint64_t>(ip->imm); \
-        ip = (cond) ? ip->target : ip + 1;               \
+        const bool taken = (cond);                       \
+        BPFVM_COVER_BRANCH(taken);                       \
+        ip = taken ? ip->target : ip + 1;                \
         BPFVM_DISPATCH();                                \
+    }
+// Coverage hooks (checked mode, only when RunContext::coverage is set): block entries and
+// conditional-jump outcomes, indexed by instruction. One predictable test per jump otherwise.
+#define BPFVM_COVER_ENTRY(slot)                                                   \
+    if constexpr (kChecked) {                                                     \
+        if (__builtin_expect(cov != nullptr, 0)) ++cov->entries[(slot)-st.slots]; \
+    }
+#define BPFVM_COVER_BRANCH(taken)                                                          \
+    if constexpr (kChecked) {                                                              \
+        if (__builtin_expect(cov != nullptr, 0)) {                                         \
+            const size_t at = static_cast<size_t>(ip - st.slots);                          \
+            ++cov->branches[2 * at + ((taken) ? 1 : 0)];                                   \
+            ++cov->entries[(taken) ? static_cast<size_t>(ip->target - st.slots) : at + 1]; \
+        }                                                                                  \
     }
 #define BPFVM_CHECK(addr, size, write)                                                         \
     if constexpr (kChecked) {                                                                  \
@@ -294,7 +310,13 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
     reg[kFrameReg] = st.frame_top(depth);
     [[maybe_unused]] uint64_t n = st.insns;
     [[maybe_unused]] const uint64_t budget = st.budget;
+    [[maybe_unused]] CoverageCounters* const cov = kChecked ? ctx.coverage : nullptr;
+    if constexpr (kChecked) {
+        // Sized here, not when the run is set up: a bound context may get its counters later.
+        if (cov != nullptr) [[unlikely]] cov->ensure(st.num_slots);
+    }
     const Slot* ip = entry;
+    BPFVM_COVER_ENTRY(ip);
 
     BPFVM_DISPATCH();
 #if !BPFVM_INTERP_THREADED
@@ -405,15 +427,18 @@ dispatch:
 
     BPFVM_CASE(Ja) {
         ip = ip->target;
+        BPFVM_COVER_ENTRY(ip);
         BPFVM_DISPATCH();
     }
     BPFVM_CASE(Gotol) {
         ip = ip->target;
+        BPFVM_COVER_ENTRY(ip);
         BPFVM_DISPATCH();
     }
     // may_goto: falls through while the frame's budget lasts (taking one unit), then jumps.
     BPFVM_CASE(MayGoto) {
         uint64_t& left = may_goto[depth];
+        BPFVM_COVER_BRANCH(left == 0);
         if (left == 0) {
             ip = ip->target;
         } else {
@@ -566,6 +591,7 @@ dispatch:
         may_goto[depth] = kMayGotoBudget;
         reg[kFrameReg] -= kStackSize;
         ip = ip->target;
+        BPFVM_COVER_ENTRY(ip);
         BPFVM_DISPATCH();
     }
     BPFVM_CASE(Exit) {
@@ -578,6 +604,7 @@ dispatch:
         reg[9] = f.callee_saved[3];
         reg[kFrameReg] += kStackSize;
         ip = f.ret;
+        BPFVM_COVER_ENTRY(ip);
         BPFVM_DISPATCH();
     }
 #if !BPFVM_INTERP_THREADED
@@ -643,7 +670,12 @@ helper_stopped:
 budget_exhausted: __attribute__((unused));
     st.set_trap(TrapKind::InsnBudget, ip);
 done:
-    if constexpr (kChecked) st.insns = n;
+    if constexpr (kChecked) {
+        st.insns = n;
+        // A run that stopped inside a block (trap, tail call, budget) did not run the block's rest.
+        if (cov != nullptr && (st.trap.kind != TrapKind::None || st.tail_call))
+            cov->stops.push_back(static_cast<uint32_t>(ip - st.slots));
+    }
     return reg[0];
 }
 
@@ -662,6 +694,8 @@ done:
 #undef BPFVM_LDACQ
 #undef BPFVM_STREL
 #undef BPFVM_LDPKT
+#undef BPFVM_COVER_ENTRY
+#undef BPFVM_COVER_BRANCH
 
 }  // namespace
 }  // namespace bpfvm::interp

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bpfvm/asm.hpp"
+#include "asm_table.hpp"
 
 namespace bpfvm {
 namespace {
@@ -59,11 +60,11 @@ Layout layout_of(Form form) {
     return {{}, 0, ""};
 }
 
-/// Spellings of every row, e.g. Add32Imm -> "add32", Add64Imm -> "add" and "add64",
-/// AtomicFetchAdd32 -> "lock fetch add32", Bswap16 -> "bswap16" and "swap16".
 using MnemonicTable = std::unordered_map<std::string, std::vector<Op>>;
 
-void add_spellings(Op op, MnemonicTable& table) {
+}  // namespace
+
+std::vector<std::string> op_spellings(Op op) {
     const OpInfo& info = op_info(op);
     const std::string stem = info.mnemonic;
     const std::string width = std::to_string(info.width);
@@ -100,7 +101,7 @@ void add_spellings(Op op, MnemonicTable& table) {
         case Form::Gotol: names = {stem, "ja32"}; break;
         case Form::Call: names = {"call", "call helper"}; break;
         case Form::CallLocal: names = {"call local"}; break;
-        case Form::CallKfunc: names = {"call runtime", "call kfunc"}; break;
+        case Form::CallKfunc: names = {"call kfunc", "call runtime"}; break;
         case Form::Callx: names = {"callx", "call"}; break;
         case Form::Ja:
         case Form::MayGoto:
@@ -118,13 +119,16 @@ void add_spellings(Op op, MnemonicTable& table) {
             names = {stem};
             break;
     }
-    for (const auto& name : names) table[name].push_back(op);
+    return names;
 }
+
+namespace {
 
 const MnemonicTable& mnemonic_table() {
     static const MnemonicTable table = [] {
         MnemonicTable t;
-        for (size_t i = 0; i < kNumOps; ++i) add_spellings(static_cast<Op>(i), t);
+        for (size_t i = 0; i < kNumOps; ++i)
+            for (auto& name : op_spellings(static_cast<Op>(i))) t[name].push_back(static_cast<Op>(i));
         return t;
     }();
     return table;

@@ -143,7 +143,10 @@ Result<Insn> decode_insn(const RawInsn& raw, uint32_t pc) {
 
 Result<Program> decode_program(std::span<const RawInsn> raw, const DecodeOptions& options) {
     if (raw.empty()) return make_error(ErrorCode::kMalformed, "empty program: no instructions");
-    if (raw.size() > (1u << 24)) return make_error(ErrorCode::kMalformed, "program too large: " + std::to_string(raw.size()) + " instructions");
+    if (raw.size() > options.max_slots)
+        return make_error(ErrorCode::kInvalidArgument, "program too large: " + std::to_string(raw.size()) +
+                                                           " instructions, more than the limit of " +
+                                                           std::to_string(options.max_slots));
     Program prog;
     prog.num_slots = static_cast<uint32_t>(raw.size());
     prog.slot_to_index.assign(raw.size(), 0);

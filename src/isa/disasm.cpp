@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "asm_table.hpp"
 #include "bpfvm/asm.hpp"
 
 namespace bpfvm {
@@ -15,12 +16,6 @@ namespace {
 std::string reg(uint8_t r, bool w32) {
     std::string out(1, w32 ? 'w' : 'r');
     out += std::to_string(r);
-    return out;
-}
-
-std::string signed_rel(int64_t v) {
-    std::string out = v >= 0 ? "+" : "";
-    out += std::to_string(v);
     return out;
 }
 

@@ -1,9 +1,7 @@
 // BTF parsing (the .BTF section of an object, or /sys/kernel/btf/vmlinux) and type queries.
 // Every count and offset is checked against the section before use; a malformed blob is an
 // error naming the type id, never a crash.
-#include <fstream>
-#include <iterator>
-
+#include "bpfvm/io.hpp"
 #include "bpfvm/object.hpp"
 #include "elf_file.hpp"
 
@@ -212,9 +210,15 @@ Result<Btf> Btf::parse(std::span<const uint8_t> d) {
 }
 
 Result<Btf> Btf::load_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(ErrorCode::kIo, path + ": cannot open BTF file");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto text = read_input_file(path, kMaxBtfFileBytes);
+    if (!text) {
+        // BTF errors carry the path in the message: callers put them after their own context.
+        Error e = text.error();
+        e.message = e.where + ": " + e.message;
+        e.where.clear();
+        return e;
+    }
+    std::vector<uint8_t> bytes(text->begin(), text->end());
     // An ELF object (what libbpf's btf__parse also takes): its .BTF section.
     if (bytes.size() >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F') {
         auto elf = loader::ElfFile::parse(bytes);

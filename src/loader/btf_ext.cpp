@@ -19,11 +19,19 @@ std::span<const uint8_t> btf_strings(std::span<const uint8_t> btf) {
     return btf.subspan(off, len);
 }
 
-bool get_string(std::span<const uint8_t> strs, uint32_t off, std::string& out) {
+/// Source file names and line texts longer than this are cut (with "..." at the end).
+constexpr size_t kMaxLineString = 1024;
+
+bool get_string(std::span<const uint8_t> strs, uint32_t off, std::string& out, size_t max_len = SIZE_MAX) {
     if (off >= strs.size()) return false;
     size_t end = off;
     while (end < strs.size() && strs[end] != 0) ++end;
     if (end == strs.size()) return false;
+    if (end - off > max_len) {
+        out.assign(reinterpret_cast<const char*>(strs.data() + off), max_len - 3);
+        out += "...";
+        return true;
+    }
     out.assign(reinterpret_cast<const char*>(strs.data() + off), end - off);
     return true;
 }
@@ -90,8 +98,10 @@ Result<BtfExt> BtfExt::parse(std::span<const uint8_t> d, std::span<const uint8_t
         LineInfoRec rec;
         rec.slot = *slot;
         // Bad string offsets in line info are not fatal: the position stays useful without them.
-        (void)get_string(strs, read_u32(r, 4), rec.file);
-        (void)get_string(strs, read_u32(r, 8), rec.text);
+        // Strings are capped: every record copies its own, and a file can point thousands of
+        // records into one long string (memory the file would not back).
+        (void)get_string(strs, read_u32(r, 4), rec.file, kMaxLineString);
+        (void)get_string(strs, read_u32(r, 8), rec.text, kMaxLineString);
         const uint32_t lc = read_u32(r, 12);
         rec.line = lc >> 10;
         rec.column = lc & 0x3ff;
@@ -104,7 +114,7 @@ Result<BtfExt> BtfExt::parse(std::span<const uint8_t> d, std::span<const uint8_t
         CoreReloRec rec;
         rec.slot = *slot;
         rec.type_id = read_u32(r, 4);
-        if (!get_string(strs, read_u32(r, 8), rec.access))
+        if (!get_string(strs, read_u32(r, 8), rec.access, kMaxLineString))
             return ext_error("core_relo: section " + sec + ": bad access string offset " + std::to_string(read_u32(r, 8)));
         rec.kind = read_u32(r, 12);
         ext.sections[sec].core.push_back(std::move(rec));

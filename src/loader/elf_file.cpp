@@ -43,6 +43,15 @@ Result<ElfFile> ElfFile::parse(std::span<const uint8_t> image) {
     if (image[EI_DATA] != ELFDATA2LSB)
         return make_error(ErrorCode::kUnsupported, "big-endian ELF objects are not supported");
     if (image.size() < sizeof(Elf64_Ehdr)) return malformed("truncated ELF header");
+    {
+        // Said here rather than left to libelf, which reports a cut-off header table as "no sections".
+        Elf64_Ehdr h;
+        std::memcpy(&h, image.data(), sizeof h);
+        const uint64_t table = uint64_t{h.e_shnum} * h.e_shentsize;
+        if (h.e_shnum != 0 && (h.e_shoff > image.size() || table > image.size() - h.e_shoff))
+            return malformed("section header table [" + std::to_string(h.e_shoff) + ", +" + std::to_string(table) +
+                             ") extends past the end of the file (" + std::to_string(image.size()) + " bytes)");
+    }
 
     elf_version(EV_CURRENT);
     // libelf wants a mutable buffer; it only reads in ELF_C_READ mode, but copy to be safe.

@@ -13,7 +13,10 @@ namespace {
 
 constexpr uint8_t kOpCall = 0x85;
 constexpr uint8_t kOpLddw = 0x18;
-constexpr uint32_t kMaxLinkedSlots = 1u << 20;  // a linked program larger than this is refused
+// Linking copies each called subprogram into every program that calls it, so a small object can
+// ask for (programs x subprogram size) slots; the sum over the object is capped as well as each
+// program (LoadOptions::max_program_insns), so that memory stays proportional to the limits.
+constexpr uint64_t kMaxObjectLinkedSlots = uint64_t{1} << 24;
 
 /// A function: a slot range of one code section.
 struct Func {
@@ -48,7 +51,7 @@ Status Linker::index_code() {
         if (sec.data.size() != sec.size) return ctx.error(ErrorCode::kMalformed, what, "contents could not be read");
         if (sec.data.size() % sizeof(RawInsn) != 0)
             return ctx.error(ErrorCode::kMalformed, what, "size " + std::to_string(sec.data.size()) + " is not a multiple of 8");
-        if (sec.data.size() / sizeof(RawInsn) > kMaxLinkedSlots)
+        if (sec.data.size() / sizeof(RawInsn) > kMaxProgramInsns)
             return ctx.error(ErrorCode::kUnsupported, what, "too many instructions");
         CodeSection cs;
         cs.index = sec.index;
@@ -159,8 +162,10 @@ Status Linker::link(const Func& main, ProgramSpec& prog) {
     auto add_copy = [&](const Func& f) -> Result<uint32_t> {
         for (uint32_t i = 0; i < copies.size(); ++i)
             if (copies[i].func.shndx == f.shndx && copies[i].func.start == f.start) return i;
-        if (out.size() + (f.end - f.start) > kMaxLinkedSlots)
-            return ctx.error(ErrorCode::kUnsupported, where, "linked program exceeds " + std::to_string(kMaxLinkedSlots) + " slots");
+        const uint32_t limit = ctx.options.max_program_insns;
+        if (out.size() + (f.end - f.start) > limit)
+            return ctx.error(ErrorCode::kInvalidArgument, where, "program too large: more than the limit of " +
+                                                                  std::to_string(limit) + " instructions once linked");
         const auto& insns = code.at(f.shndx).insns;
         copies.push_back({f, static_cast<uint32_t>(out.size())});
         out.insert(out.end(), insns.begin() + f.start, insns.begin() + f.end);
@@ -318,7 +323,9 @@ Status Linker::link(const Func& main, ProgramSpec& prog) {
     std::stable_sort(prog.lines.begin(), prog.lines.end(), [](const LineEntry& a, const LineEntry& b) { return a.pc < b.pc; });
     std::stable_sort(prog.funcs.begin(), prog.funcs.end(), [](const FuncEntry& a, const FuncEntry& b) { return a.pc < b.pc; });
 
-    auto decoded = decode_program(std::span<const RawInsn>(out));
+    DecodeOptions decode_options;
+    decode_options.max_slots = ctx.options.max_program_insns;
+    auto decoded = decode_program(std::span<const RawInsn>(out), decode_options);
     if (!decoded) {
         Error e = decoded.error();
         e.where = ctx.file + ": " + where;
@@ -341,6 +348,7 @@ Status Linker::link(const Func& main, ProgramSpec& prog) {
 Status collect_programs(LoadContext& ctx) {
     Linker linker{ctx, {}};
     BPFVM_TRY(linker.index_code());
+    uint64_t linked = 0;
     std::vector<uint32_t> sections;
     for (const auto& [shndx, cs] : linker.code) sections.push_back(shndx);
     for (uint32_t shndx : sections) {
@@ -378,6 +386,11 @@ Status collect_programs(LoadContext& ctx) {
             prog.sleepable = kind.sleepable();
             prog.autoload = kind.autoload;
             Status st = linker.link(f, prog);
+            linked += prog.program.num_slots;
+            if (linked > kMaxObjectLinkedSlots)
+                return ctx.error(ErrorCode::kUnsupported, "section " + cs.name,
+                                 "the object's programs link to more than " + std::to_string(kMaxObjectLinkedSlots) +
+                                     " instructions in total");
             if (!st) {
                 if (!ctx.options.keep_going) return st.error();
                 prog.error = st.error();

@@ -1,17 +1,13 @@
 // load_object: read the file, parse ELF, BTF and BTF.ext, then collect maps and programs.
 // Also the small ObjectFile/ProgramSpec queries declared in object.hpp.
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 
+#include "bpfvm/io.hpp"
 #include "context.hpp"
 
 namespace bpfvm {
 namespace {
-
-constexpr uint64_t kMaxObjectSize = uint64_t{1} << 30;
 
 Error with_file(Error e, const std::string& file) {
     if (e.where.empty()) e.where = file;
@@ -115,25 +111,10 @@ Result<ObjectFile> load_object_from_memory(std::span<const uint8_t> image, const
 }
 
 Result<ObjectFile> load_object(const std::string& path, const LoadOptions& options) {
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) {
-        Error e = make_error(ErrorCode::kNotFound, "cannot open object file: no such file");
-        e.where = path;
-        return e;
-    }
-    if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > kMaxObjectSize) {
-        Error e = make_error(ErrorCode::kIo, S_ISREG(st.st_mode) ? "file too large" : "not a regular file");
-        e.where = path;
-        return e;
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        Error e = make_error(ErrorCode::kIo, "cannot open object file");
-        e.where = path;
-        return e;
-    }
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return load_object_from_memory(bytes, path, options);
+    auto bytes = read_input_file(path, kMaxObjectFileBytes);
+    if (!bytes) return bytes.error();
+    return load_object_from_memory(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()),
+                                   path, options);
 }
 
 }  // namespace bpfvm

@@ -1,6 +1,7 @@
 // Array maps: array and percpu_array (values preallocated in one block, so every lookup is a
 // bounds check and an address computation, with no lock), and the pointer arrays prog_array and
 // array_of_maps (slots hold program handles or Map*, swapped atomically).
+#include <cstdlib>
 #include <new>
 
 #include "map_internal.hpp"
@@ -66,7 +67,7 @@ public:
         return calls;
     }
 
-    ~ArrayMap() override { delete[] storage_; }
+    ~ArrayMap() override { std::free(storage_); }
 
 private:
     uint8_t* slot(uint32_t idx, uint32_t cpu) const {
@@ -174,7 +175,9 @@ Result<std::unique_ptr<Map>> create_array(const MapAttr& attr) {
         e.code = ErrorCode::kNoSpace;
         return e;
     }
-    auto* storage = new (std::nothrow) uint64_t[bytes / 8]();
+    // calloc: large arrays come from fresh zero pages that take memory only when written, so a
+    // big declared array costs what the program touches (the map-memory limit still counts it all).
+    auto* storage = static_cast<uint64_t*>(std::calloc(bytes / 8, 8));
     if (storage == nullptr) {
         Error e = map_error(attr, "out of memory for " + std::to_string(bytes) + " bytes");
         e.code = ErrorCode::kNoSpace;

@@ -225,6 +225,28 @@ bool inner_map_matches(const MapAttr& tmpl, const Map& inner) {
 
 }  // namespace detail
 
+uint64_t memory_estimate(const MapAttr& attr) {
+    using detail::round_up8;
+    const bool percpu = attr.type == MapType::PercpuArray || attr.type == MapType::PercpuHash || attr.type == MapType::LruPercpuHash;
+    const uint64_t cpus = percpu ? (attr.num_cpus != 0 ? attr.num_cpus : num_cpus()) : 1;
+    const uint64_t n = attr.max_entries;
+    switch (attr.type) {
+        case MapType::Array:
+        case MapType::PercpuArray: return round_up8(attr.value_size) * cpus * n;
+        case MapType::ProgArray:
+        case MapType::ArrayOfMaps: return 8 * n;  // one pointer per slot
+        case MapType::Ringbuf: return n;          // max_entries is the data size
+        case MapType::PerfEventArray: return 0;   // records are queued as they come
+        case MapType::Queue:
+        case MapType::Stack: return (n + 1) * attr.value_size;
+        case MapType::BloomFilter: return n;      // about 7 bits per entry with 5 hashes, rounded up
+        default:
+            // Hash maps and tries grow as entries arrive; count them full, as the kernel's
+            // preallocation and memory accounting do, plus a block header per entry.
+            return (round_up8(attr.key_size) + round_up8(attr.value_size) * cpus + 16) * n;
+    }
+}
+
 Result<std::unique_ptr<Map>> create_map(const MapAttr& attr) {
     using namespace detail;
     constexpr uint32_t kKnownFlags = kFNoPrealloc | kFNoCommonLru | kFNumaNode | kFRdonly | kFWronly | kFZeroSeed |

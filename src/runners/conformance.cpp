@@ -199,9 +199,11 @@ Result<std::vector<std::string>> list_conformance_files(const std::string& dir) 
     std::vector<std::string> files;
     std::filesystem::directory_iterator it(dir, ec);
     if (ec) return make_error(ErrorCode::kIo, dir + ": " + ec.message());
-    for (const auto& entry : it) {
-        if (entry.path().extension() == ".data" && entry.is_regular_file(ec)) files.push_back(entry.path().string());
+    // Explicit increments with an error_code: the range-for form throws on a read error.
+    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (it->path().extension() == ".data" && it->is_regular_file(ec)) files.push_back(it->path().string());
     }
+    if (ec) return make_error(ErrorCode::kIo, dir + ": " + ec.message());
     std::sort(files.begin(), files.end());
     return files;
 }

@@ -3,7 +3,6 @@
 // parse errors (nlohmann throws) are caught here, at the boundary, and become Errors.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -55,6 +54,14 @@ Result<std::vector<uint8_t>> get_bytes(const json& j, uint32_t size, const std::
         return out;
     }
     return err(path, size ? "expected an integer or a hex string" : "expected a hex string");
+}
+
+/// An integer in [min, max]: "cases[0].repeat: expected an integer in [1, 1000000000], got -1".
+Result<uint64_t> get_uint(const json& j, uint64_t min, uint64_t max, const std::string& path, const SpecError& err) {
+    if (!j.is_number_unsigned() || j.get<uint64_t>() < min || j.get<uint64_t>() > max)
+        return err(path, "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
+                             j.dump(-1, ' ', false, json::error_handler_t::replace));
+    return j.get<uint64_t>();
 }
 
 Status check_keys(const json& j, const std::string& path, std::initializer_list<const char*> allowed, const SpecError& err) {
@@ -166,11 +173,13 @@ bool retval_matches(const json& want, uint64_t got) {
 
 /// Runs one case; a malformed case is an Error, a mismatch a failure in the result.
 Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const SpecOptions& options,
-                                const SpecError& err, const std::set<std::string>& kernel_ignore_maps) {
+                                const SpecError& err, const std::set<std::string>& kernel_ignore_maps,
+                                std::map<std::string, CoverageCounters>* coverage) {
     const std::string path = "cases[" + std::to_string(index) + "]";
-    BPFVM_TRY(check_keys(
-        c, path, {"name", "program", "data", "ctx", "repeat", "maps", "expect", "engine", "description", "kernel"},
-        err));
+    BPFVM_TRY(check_keys(c, path,
+                         {"name", "program", "data", "ctx", "repeat", "maps", "expect", "engine", "description", "kernel",
+                          "max_insns"},
+                         err));
     bool with_kernel = options.also_kernel;
     if (c.contains("kernel")) {
         if (!c["kernel"].is_boolean()) return err(path + ".kernel", "expected true or false");
@@ -196,6 +205,7 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
     TestRunInput input;
     input.engine = options.engine;
     input.mode = options.no_verify ? RunMode::Checked : RunMode::Auto;
+    input.coverage = coverage;
     if (c.contains("engine")) {
         auto e = get_string(c["engine"], path + ".engine", err);
         if (!e) return e.error();
@@ -210,9 +220,14 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
         (std::string(field) == "data" ? input.data : input.ctx) = std::move(*bytes);
     }
     if (c.contains("repeat")) {
-        if (!c["repeat"].is_number_unsigned() || c["repeat"].get<uint64_t>() > 0xffffffffu)
-            return err(path + ".repeat", "expected a non-negative integer");
-        input.repeat = c["repeat"].get<uint32_t>();
+        auto n = get_uint(c["repeat"], 1, 1'000'000'000, path + ".repeat", err);
+        if (!n) return n.error();
+        input.repeat = static_cast<uint32_t>(*n);
+    }
+    if (c.contains("max_insns")) {
+        auto n = get_uint(c["max_insns"], 1, kMaxInsnBudget, path + ".max_insns", err);
+        if (!n) return n.error();
+        input.insn_budget = *n;
     }
     Status reset = obj.reset_maps();
     if (!reset) return reset.error();
@@ -221,9 +236,10 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
 
     const json expect = c.contains("expect") ? c["expect"] : json::object();
     const std::string xpath = path + ".expect";
-    BPFVM_TRY(check_keys(expect, xpath, {"retval", "data", "ctx", "maps", "trace", "error", "events"}, err));
-    if (expect.contains("retval") && !expect["retval"].is_number_integer())
-        return err(xpath + ".retval", "expected an integer");
+    BPFVM_TRY(check_keys(expect, xpath, {"retval", "not_retval", "data", "ctx", "maps", "trace", "error", "events"}, err));
+    for (const char* field : {"retval", "not_retval"})
+        if (expect.contains(field) && !expect[field].is_number_integer())
+            return err(xpath + "." + field, "expected an integer");
 
     auto run = obj.test_run(program, input);
     if (run) result.warnings = run->warnings;
@@ -249,10 +265,14 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
     }
     if (!run) {
         result.failures.push_back(run.error().to_string());
+        result.unsupported = run.error().code == ErrorCode::kUnsupported;
         return result;
     }
     if (expect.contains("retval") && !retval_matches(expect["retval"], run->retval))
         result.failures.push_back("expected retval " + expect["retval"].dump() + ", got " + std::to_string(run->retval));
+    if (expect.contains("not_retval") && retval_matches(expect["not_retval"], run->retval))
+        result.failures.push_back("expected any retval but " + expect["not_retval"].dump() + ", got " +
+                                  std::to_string(run->retval));
     for (const char* field : {"data", "ctx"}) {
         if (!expect.contains(field)) continue;
         auto want = get_bytes(expect[field], 0, xpath + "." + field, err);
@@ -300,6 +320,34 @@ Result<SpecCaseResult> run_case(Object& obj, const json& c, size_t index, const 
     return result;
 }
 
+/// The top-level "map_sizes" ({"NAME": N}: max_entries for maps sized at load time) and
+/// "program_types" ({"PROGRAM": "xdp"}: types for sections libbpf does not name).
+Status apply_object_settings(Object& obj, const json& spec, const SpecError& err) {
+    if (spec.contains("map_sizes")) {
+        const json& sizes = spec["map_sizes"];
+        if (!sizes.is_object()) return err("map_sizes", "expected an object mapping map names to sizes");
+        for (auto it = sizes.begin(); it != sizes.end(); ++it) {
+            auto n = get_uint(it.value(), 1, UINT32_MAX, "map_sizes." + it.key(), err);
+            if (!n) return n.error();
+            Status s = obj.set_map_size(it.key(), static_cast<uint32_t>(*n));
+            if (!s) return err("map_sizes." + it.key(), s.error().message);
+        }
+    }
+    if (spec.contains("program_types")) {
+        const json& types = spec["program_types"];
+        if (!types.is_object()) return err("program_types", "expected an object mapping program names to types");
+        for (auto it = types.begin(); it != types.end(); ++it) {
+            auto name = get_string(it.value(), "program_types." + it.key(), err);
+            if (!name) return name.error();
+            auto type = parse_program_type(*name);
+            if (!type) return err("program_types." + it.key(), type.error().message);
+            Status s = obj.set_program_type(it.key(), *type);
+            if (!s) return err("program_types." + it.key(), s.error().message);
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 size_t SpecReport::passed() const {
@@ -318,7 +366,8 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
         return make_error(ErrorCode::kMalformed, path + ": invalid JSON: " + e.what());
     }
     if (!spec.is_object()) return err("(top level)", "expected an object with \"object\" and \"cases\"");
-    BPFVM_TRY(check_keys(spec, "(top level)", {"object", "cases", "description", "btf", "kernel_ignore_maps"}, err));
+    BPFVM_TRY(check_keys(spec, "(top level)",
+                         {"object", "cases", "description", "btf", "kernel_ignore_maps", "map_sizes", "program_types"}, err));
     std::set<std::string> kernel_ignore_maps;
     if (spec.contains("kernel_ignore_maps")) {
         const json& ig = spec["kernel_ignore_maps"];
@@ -357,24 +406,26 @@ Result<SpecReport> run_spec_text(std::string_view text, const std::string& path,
         e.where = path;
         return e;
     }
+    BPFVM_TRY(apply_object_settings(*obj, spec, err));
     SpecReport report;
+    std::map<std::string, CoverageCounters> counts;
     for (size_t i = 0; i < spec["cases"].size(); ++i) {
-        auto r = run_case(*obj, spec["cases"][i], i, options, err, kernel_ignore_maps);
+        auto r = run_case(*obj, spec["cases"][i], i, options, err, kernel_ignore_maps,
+                          options.coverage ? &counts : nullptr);
         if (!r) return r.error();
         for (const std::string& w : r->warnings)
             if (std::find(report.warnings.begin(), report.warnings.end(), w) == report.warnings.end())
                 report.warnings.push_back(w);
         report.cases.push_back(std::move(*r));
     }
+    if (options.coverage) report.coverage = coverage_report(*obj, counts);
     return report;
 }
 
 Result<SpecReport> run_spec_file(const std::string& path, const SpecOptions& options) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(ErrorCode::kIo, path + ": cannot open the spec file");
-    std::ostringstream text;
-    text << in.rdbuf();
-    return run_spec_text(text.str(), path, options);
+    auto text = read_input_file(path);
+    if (!text) return text.error();
+    return run_spec_text(*text, path, options);
 }
 
 }  // namespace bpfvm

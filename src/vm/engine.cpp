@@ -30,6 +30,9 @@ Result<EngineKind> parse_engine(std::string_view name) {
 
 Result<std::unique_ptr<Executable>> prepare(const Program& program, EngineKind engine, const HelperTable& helpers,
                                             const EngineOptions& options) {
+    if (options.checked && (options.insn_budget == 0 || options.insn_budget > kMaxInsnBudget))
+        return make_error(ErrorCode::kInvalidArgument, "instruction budget " + std::to_string(options.insn_budget) +
+                                                           " out of range [1, " + std::to_string(kMaxInsnBudget) + "]");
     switch (engine) {
         case EngineKind::Interp:
             return interp::prepare(program, helpers, options);

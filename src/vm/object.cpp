@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "bpfvm/detail/helpers.hpp"
+#include "bpfvm/io.hpp"
 #include "object_internal.hpp"
 #include "testrun/testrun_internal.hpp"
 
@@ -69,18 +70,35 @@ Status Object::Impl::create_maps() {
         p->runnable.reset();
         p->execs.clear();
     }
+    uint64_t reserved = 0;  // bytes the maps created so far may hold (limits.hpp)
     for (const MapSpec& spec : file.maps) {
         maps::MapAttr attr = attr_of(spec);
         if (spec.inner_map && *spec.inner_map < file.maps.size())
             attr.inner = std::make_shared<const maps::MapAttr>(attr_of(file.maps[*spec.inner_map]));
-        auto m = maps::create_map(attr);
-        if (!m) {
-            Error e = m.error();
+        // A map that fails (too large, zero-sized, unsupported) is recorded: programs that do not
+        // use it still run, and those that do report why it is missing.
+        auto fail = [&](Error e) {
             e.where = file.path;
+            if (spec.max_entries == 0 && !is_global_data(spec.kind))
+                e.message += " (the object leaves its size to the loader: set one with --map-size " + spec.name + "=N)";
             map_errors[maps.size()] = e;
             maps.push_back(nullptr);
+        };
+        const uint64_t bytes = maps::memory_estimate(attr);
+        if (bytes > max_map_memory - std::min(reserved, max_map_memory)) {
+            fail(make_error(ErrorCode::kNoSpace, "map " + spec.name + " needs " + std::to_string(bytes) +
+                                                     " bytes, beyond the map memory limit of " +
+                                                     std::to_string(max_map_memory) + " bytes per object (" +
+                                                     std::to_string(reserved) +
+                                                     " already reserved; raise it with --max-map-memory)"));
             continue;
         }
+        auto m = maps::create_map(attr);
+        if (!m) {
+            fail(m.error());
+            continue;
+        }
+        reserved += bytes;
         maps.push_back(std::move(*m));
     }
     for (size_t i = 0; i < file.maps.size(); ++i) {
@@ -187,22 +205,32 @@ Result<const Executable*> Object::Impl::executable(ProgEntry& e, EngineKind engi
 }
 
 Result<ProgEntry*> Object::Impl::find(std::string_view name) const {
+    std::vector<ProgEntry*> named;
     for (auto& p : progs)
-        if (file.programs[p->index].name == name) return p.get();
+        if (file.programs[p->index].name == name) named.push_back(p.get());
+    if (named.size() == 1) return named[0];
+    auto field_of = [&](const std::vector<ProgEntry*>& entries, std::string ProgramSpec::*field) {
+        std::vector<std::string> out;
+        for (const ProgEntry* p : entries) out.push_back(file.programs[p->index].*field);
+        return out;
+    };
+    if (named.size() > 1)  // only a hand-made object repeats a function name, but say so
+        return make_error(ErrorCode::kInvalidArgument, file.path + ": " + std::to_string(named.size()) +
+                                                           " programs are named '" + std::string(name) + "' (in sections " +
+                                                           join(field_of(named, &ProgramSpec::section), ", ") + ")");
     std::vector<ProgEntry*> in_section;
     for (auto& p : progs)
         if (file.programs[p->index].section == name) in_section.push_back(p.get());
     if (in_section.size() == 1) return in_section[0];
-    std::string list;
-    if (!in_section.empty()) {
-        for (const ProgEntry* p : in_section) list += (list.empty() ? "" : ", ") + file.programs[p->index].name;
+    if (!in_section.empty())
         return make_error(ErrorCode::kInvalidArgument, file.path + ": section '" + std::string(name) + "' holds " +
-                                                           std::to_string(in_section.size()) +
-                                                           " programs; name one: " + list);
-    }
-    for (const auto& p : file.programs) list += (list.empty() ? "" : ", ") + p.name;
-    return make_error(ErrorCode::kNotFound, file.path + ": no program named '" + std::string(name) +
-                                                "' (programs: " + (list.empty() ? "none" : list) + ")");
+                                                           std::to_string(in_section.size()) + " programs; name one: " +
+                                                           join(field_of(in_section, &ProgramSpec::name), ", "));
+    std::vector<ProgEntry*> all;
+    for (auto& p : progs) all.push_back(p.get());
+    const auto names = field_of(all, &ProgramSpec::name);
+    return make_error(ErrorCode::kNotFound, file.path + ": no program named '" + std::string(name) + "'" +
+                                                did_you_mean(name, names) + " (programs: " + join(names, ", ", "none") + ")");
 }
 
 ProgEntry* Object::Impl::entry_from_pointer(const void* p) const {
@@ -213,6 +241,24 @@ ProgEntry* Object::Impl::entry_from_pointer(const void* p) const {
 
 // ---- Object
 
+namespace {
+
+/// Every helper an object's programs can call: the maps layer's, the packet helpers, and stubs
+/// for the ids nothing implements (they stop the run as unsupported).
+HelperTable object_helpers() {
+    HelperTable t = maps::standard_helpers();
+    testrun::register_packet_helpers(t);
+    maps::register_unsupported_helpers(t);  // last: only ids nothing implements
+    return t;
+}
+
+}  // namespace
+
+bool helper_runs_in_userspace(int32_t id) {
+    static const HelperTable table = object_helpers();
+    return id > 0 && table.has(static_cast<uint64_t>(id)) && !maps::is_unsupported_helper(table, static_cast<uint32_t>(id));
+}
+
 Object::Object(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Object::Object(Object&&) noexcept = default;
 Object& Object::operator=(Object&&) noexcept = default;
@@ -221,20 +267,23 @@ Object::~Object() = default;
 Result<Object> Object::open(const std::string& path, const ObjectOptions& options) {
     auto file = load_object(path, options.load);
     if (!file) return file.error();
-    return from_file(std::move(*file));
+    return from_file(std::move(*file), options);
 }
 
-Result<Object> Object::from_file(ObjectFile file) {
+Result<Object> Object::from_file(ObjectFile file, const ObjectOptions& options) {
+    if (options.max_map_memory > kMaxMapMemory)
+        return make_error(ErrorCode::kInvalidArgument, "map memory limit " + std::to_string(options.max_map_memory) +
+                                                           " out of range [0, " + std::to_string(kMaxMapMemory) + "]");
     auto impl = std::make_unique<Impl>();
     impl->file = std::move(file);
+    impl->max_map_memory = options.max_map_memory;
     for (uint32_t i = 0; i < impl->file.programs.size(); ++i) {
         auto e = std::make_unique<ProgEntry>();
         e->owner = impl.get();
         e->index = i;
         impl->progs.push_back(std::move(e));
     }
-    impl->helpers = maps::standard_helpers();
-    testrun::register_packet_helpers(impl->helpers);
+    impl->helpers = object_helpers();
     return Object(std::move(impl));
 }
 
@@ -274,17 +323,50 @@ Status Object::prepare(std::string_view program, const PrepareOptions& options) 
     return {};
 }
 
+Result<uint32_t> Object::Impl::map_index(std::string_view name) const {
+    std::vector<std::string> names;
+    for (const auto& m : file.maps) names.push_back(m.name);
+    const auto count = std::count(names.begin(), names.end(), name);
+    if (count == 1) return static_cast<uint32_t>(std::find(names.begin(), names.end(), name) - names.begin());
+    if (count > 1)
+        return make_error(ErrorCode::kInvalidArgument, file.path + ": " + std::to_string(count) + " maps are named '" +
+                                                           std::string(name) + "'");
+    return make_error(ErrorCode::kNotFound, file.path + ": no map named '" + std::string(name) + "'" +
+                                                did_you_mean(name, names) + " (maps: " + join(names, ", ", "none") + ")");
+}
+
 Result<MapHandle> Object::map(std::string_view name) const {
+    auto idx = impl_->map_index(name);
+    if (!idx) return idx.error();
     BPFVM_TRY(impl_->ensure_maps());
-    auto idx = impl_->file.map_index(name);
-    if (!idx) {
-        std::string list;
-        for (const auto& m : impl_->file.maps) list += (list.empty() ? "" : ", ") + m.name;
-        return make_error(ErrorCode::kNotFound, impl_->file.path + ": no map named '" + std::string(name) +
-                                                    "' (maps: " + (list.empty() ? "none" : list) + ")");
-    }
     if (!impl_->maps[*idx]) return *impl_->map_errors[*idx];
     return MapHandle(impl_->maps[*idx].get());
+}
+
+Status Object::set_map_size(std::string_view name, uint32_t max_entries) {
+    auto idx = impl_->map_index(name);
+    if (!idx) return idx.error();
+    MapSpec& spec = impl_->file.maps[*idx];
+    if (spec.kind != MapKind::Legacy && spec.kind != MapKind::BtfMap)
+        return make_error(ErrorCode::kInvalidArgument, impl_->file.path + ": map " + spec.name +
+                                                           " holds global data; its size is the section's");
+    if (max_entries == 0)
+        return make_error(ErrorCode::kInvalidArgument, impl_->file.path + ": map " + spec.name + ": size must not be 0");
+    spec.max_entries = max_entries;
+    // Maps already made (and programs resolved against them) are made again with the new size.
+    return impl_->maps_created ? impl_->create_maps() : Status{};
+}
+
+Status Object::set_program_type(std::string_view program, ProgramType type) {
+    auto e = impl_->find(program);
+    if (!e) return e.error();
+    ProgEntry& entry = **e;
+    impl_->file.programs[entry.index].type = type;
+    // The context layout follows the type: convert and compile again.
+    entry.resolved.reset();
+    entry.runnable.reset();
+    entry.execs.clear();
+    return {};
 }
 
 Status Object::set_prog_array_slot(std::string_view map_name, uint32_t slot, std::string_view program) {
@@ -313,6 +395,14 @@ Result<Program> Object::runnable_program(std::string_view program) const {
     if (!e) return e.error();
     BPFVM_TRY(impl_->resolve(**e));
     return *(*e)->runnable;
+}
+
+Result<ProgramType> parse_program_type(std::string_view name) {
+    if (auto type = program_type_by_name(name); type && *type != ProgramType::Unspec) return *type;
+    std::vector<std::string> names;
+    for (uint32_t v = 1; v < kNumProgramTypes; ++v) names.push_back(program_type_name(static_cast<ProgramType>(v)));
+    return make_error(ErrorCode::kInvalidArgument, "unknown program type '" + std::string(name) + "'" +
+                                                       did_you_mean(name, names) + "; program types: " + join(names, ", "));
 }
 
 // ---- MapHandle

@@ -39,6 +39,7 @@ struct Object::Impl {
     std::vector<std::unique_ptr<ProgEntry>> progs;  // parallel to file.programs
     std::vector<MemRegion> value_regions;           // global data values programs address directly
     HelperTable helpers;
+    uint64_t max_map_memory = kDefaultMapMemory;   // ObjectOptions::max_map_memory
 
     const ProgramSpec& spec(const ProgEntry& e) const { return file.programs[e.index]; }
     /// "file: program" for messages.
@@ -54,6 +55,8 @@ struct Object::Impl {
     Status resolve_once(ProgEntry& e);
     /// The executable of `e` for an engine and options (prepared once).
     Result<const Executable*> executable(ProgEntry& e, EngineKind engine, const EngineOptions& options);
+    /// Index of the map called `name`: kNotFound with a suggestion, kInvalidArgument if repeated.
+    Result<uint32_t> map_index(std::string_view name) const;
     /// The entry of a program by function name, or a section with one program.
     Result<ProgEntry*> find(std::string_view name) const;
     /// True if `p` is one of this object's ProgEntry addresses.

@@ -16,7 +16,10 @@ Error trap_error(const Object::Impl& impl, const ProgEntry& e, const RunResult& 
     std::string text = describe_trap(rr.trap, rc);
     const std::string prefix = "insn " + std::to_string(rr.trap.pc) + ": ";
     if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
-    return impl.locate(e, make_error(ErrorCode::kRuntime, text, rr.trap.pc));
+    // A helper userspace cannot perform is bpfvm's limit, not a fault of the program.
+    const ErrorCode code = rc.unsupported_helper ? ErrorCode::kUnsupported : ErrorCode::kRuntime;
+    if (rc.unsupported_helper) text = rc.fault_message;
+    return impl.locate(e, make_error(code, text, rr.trap.pc));
 }
 
 /// bpf_trace_printk output, one entry per line.
@@ -71,12 +74,13 @@ bool Object::Impl::run_checked(ProgEntry& entry, RunMode mode, std::vector<std::
 
 Result<TestRunResult> Object::Impl::run_test(ProgEntry& entry, const TestRunInput& input) {
     const ProgramType type = spec(entry).type;
-    const EngineKind engine = input.engine.value_or(default_engine());
+    // Coverage is counted by the checked interpreter only.
+    const EngineKind engine = input.coverage ? EngineKind::Interp : input.engine.value_or(default_engine());
     std::vector<std::string> warnings;
     // Verified programs run unchecked; every program of a tail-call chain is judged on its own.
     auto options_for = [&](ProgEntry& e) {
         EngineOptions o;
-        o.checked = run_checked(e, input.mode, warnings);
+        o.checked = run_checked(e, input.mode, warnings) || input.coverage != nullptr;
         o.insn_budget = input.insn_budget;
         return o;
     };
@@ -119,6 +123,8 @@ Result<TestRunResult> Object::Impl::run_test(ProgEntry& entry, const TestRunInpu
         for (uint32_t hops = 0;; ++hops) {
             if (rc.regions.size() != base_regions) [[unlikely]]
                 rc.regions.resize(base_regions);
+            if (input.coverage != nullptr) [[unlikely]]
+                rc.coverage = &(*input.coverage)[spec(*cur).name];
             const RunResult rr = exec->run(rc, s.r1, s.r2);
             if (rr.tail_call) [[unlikely]] {
                 ProgEntry* next = entry_from_pointer(rc.tail_call_target);

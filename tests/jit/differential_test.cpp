@@ -20,46 +20,6 @@
 namespace bpfvm::testing {
 namespace {
 
-struct Outcome {
-    uint64_t r0 = 0;
-    Trap trap{};
-    std::vector<uint8_t> buffer;
-};
-
-Outcome run_once(const Executable& exe, const GenProgram& gp) {
-    Outcome out;
-    out.buffer = gp.buffer;
-    RunContext ctx;
-    const auto begin = reinterpret_cast<uint64_t>(out.buffer.data());
-    ctx.regions.push_back({begin, begin + out.buffer.size(), true});
-    ctx.pkt = gp.packet.data();
-    ctx.pkt_len = static_cast<uint32_t>(gp.packet.size());
-    const RunResult r = exe.run(ctx, begin, out.buffer.size());
-    out.r0 = r.r0;
-    out.trap = r.trap;
-    return out;
-}
-
-bool same(const Outcome& a, const Outcome& b) {
-    if (a.trap.kind != b.trap.kind || a.trap.pc != b.trap.pc) return false;
-    if (a.trap.kind == TrapKind::OutOfBounds && (a.trap.size != b.trap.size || a.trap.write != b.trap.write)) return false;
-    if (a.trap.kind == TrapKind::None && a.r0 != b.r0) return false;
-    return a.buffer == b.buffer;
-}
-
-std::string describe(const Outcome& o) {
-    char buf[128];
-    std::snprintf(buf, sizeof buf, "r0=0x%" PRIx64 " trap(kind=%d pc=%u size=%u write=%d)", o.r0,
-                  static_cast<int>(o.trap.kind), o.trap.pc, o.trap.size, o.trap.write ? 1 : 0);
-    std::string s = buf;
-    s += " buffer=";
-    for (uint8_t b : o.buffer) {
-        std::snprintf(buf, sizeof buf, "%02x", b);
-        s += buf;
-    }
-    return s;
-}
-
 uint64_t env_or(const char* name, uint64_t fallback) {
     const char* v = std::getenv(name);
     return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 0) : fallback;
@@ -106,7 +66,7 @@ TEST(JitDifferential, RandomProgramsMatchInterpreter) {
         unchecked.checked = false;
         auto interp = interp::prepare(*program, test_helpers(), checked);
         ASSERT_TRUE(interp.has_value()) << "seed " << seed << ": " << interp.error().to_string();
-        const Outcome expected = run_once(**interp, gp);
+        const GenOutcome expected = run_generated(**interp, gp);
         if (expected.trap.kind != TrapKind::None) ++traps;
         else if (expected.r0 == 0) ++zero;  // mostly ld_abs out of range, which ends the program
 
@@ -115,12 +75,12 @@ TEST(JitDifferential, RandomProgramsMatchInterpreter) {
             for (const interp::Dispatch* d : {&interp::default_dispatch(), &interp::switch_dispatch()}) {
                 auto fast = interp::prepare_with(*program, test_helpers(), unchecked, *d);
                 ASSERT_TRUE(fast.has_value()) << "seed " << seed << ": " << fast.error().to_string();
-                const Outcome got = run_once(**fast, gp);
-                if (!same(expected, got)) {
+                const GenOutcome got = run_generated(**fast, gp);
+                if (!same_outcome(expected, got)) {
                     ++failures;
                     ADD_FAILURE() << "seed " << seed << " (interpreter unchecked, " << d->name
-                                  << " dispatch)\n  checked:   " << describe(expected)
-                                  << "\n  unchecked: " << describe(got) << "\n" << disassemble(*program);
+                                  << " dispatch)\n  checked:   " << describe_outcome(expected)
+                                  << "\n  unchecked: " << describe_outcome(got) << "\n" << disassemble(*program);
                 }
             }
         }
@@ -130,12 +90,12 @@ TEST(JitDifferential, RandomProgramsMatchInterpreter) {
             if (!opts->checked && gp.may_oob) continue;  // only checked mode survives a wild access
             auto jit = jit::compile(*program, test_helpers(), *opts);
             ASSERT_TRUE(jit.has_value()) << "seed " << seed << ": " << jit.error().to_string();
-            const Outcome got = run_once(**jit, gp);
-            if (!same(expected, got)) {
+            const GenOutcome got = run_generated(**jit, gp);
+            if (!same_outcome(expected, got)) {
                 ++failures;
                 ADD_FAILURE() << "seed " << seed << (opts->checked ? " (checked)" : " (unchecked)")
-                              << (seed % 4 == 3 ? " without BMI2" : "") << "\n  interp: " << describe(expected)
-                              << "\n  jit:    " << describe(got) << "\n" << disassemble(*program);
+                              << (seed % 4 == 3 ? " without BMI2" : "") << "\n  interp: " << describe_outcome(expected)
+                              << "\n  jit:    " << describe_outcome(got) << "\n" << disassemble(*program);
             }
         }
     }

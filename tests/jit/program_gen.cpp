@@ -7,6 +7,8 @@
 // a loop (a loop body never writes it).
 #include "program_gen.hpp"
 
+#include <cinttypes>
+#include <cstdio>
 #include <limits>
 
 namespace bpfvm::testing {
@@ -68,9 +70,11 @@ const OpLists& op_lists() {
 constexpr int kStackSlots = 16;  // initialised qwords [r10 - 128, r10)
 constexpr uint32_t kPacketSize = 48;
 
+/// `Rng` is std::mt19937_64 (tests) or ByteEntropy (fuzzers).
+template <class Rng>
 class Generator {
 public:
-    Generator(std::mt19937_64& rng, const GenOptions& options) : rng_(rng), o_(options) {}
+    Generator(Rng& rng, const GenOptions& options) : rng_(rng), o_(options) {}
 
     GenProgram run() {
         GenProgram out;
@@ -101,6 +105,8 @@ private:
 
     uint64_t rnd(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
     bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+    /// 64 random bits (the draw itself for mt19937_64, so the tests' programs stay the same).
+    uint64_t bits64() { return std::uniform_int_distribution<uint64_t>(0, ~uint64_t{0})(rng_); }
     template <class T>
     T pick(const std::vector<T>& v) { return v[rnd(v.size())]; }
 
@@ -111,14 +117,14 @@ private:
         switch (rnd(3)) {
             case 0: return kEdges[rnd(std::size(kEdges))];
             case 1: return static_cast<int64_t>(rnd(64)) - 16;
-            default: return static_cast<int32_t>(rng_());
+            default: return static_cast<int32_t>(bits64());
         }
     }
     int64_t imm64() {
         static constexpr uint64_t kEdges[] = {0, 1, ~0ull, 0x8000000000000000ull, 0x7fffffffffffffffull, 0xffffffffull,
                                               0x80000000ull, 0x100000000ull, 0xffffffff80000000ull, 0x7fffffffull,
                                               0xffffffff00000000ull, 0x8000ull, 0xff00ff00ff00ff00ull};
-        return static_cast<int64_t>(chance(0.5) ? kEdges[rnd(std::size(kEdges))] : rng_());
+        return static_cast<int64_t>(chance(0.5) ? kEdges[rnd(std::size(kEdges))] : bits64());
     }
     uint8_t data_reg() { return static_cast<uint8_t>(rnd(in_loop_ ? 8 : 9)); }
 
@@ -473,7 +479,7 @@ private:
         }
     }
 
-    std::mt19937_64& rng_;
+    Rng& rng_;
     const GenOptions& o_;
     std::vector<RawInsn> code_;
     std::vector<Fix> fixes_;
@@ -499,8 +505,56 @@ const HelperTable& test_helpers() {
     return table;
 }
 
+GenOutcome run_generated(const Executable& exe, const GenProgram& gp) {
+    GenOutcome out;
+    out.buffer = gp.buffer;
+    RunContext ctx;
+    const auto begin = reinterpret_cast<uint64_t>(out.buffer.data());
+    ctx.regions.push_back({begin, begin + out.buffer.size(), true});
+    ctx.pkt = gp.packet.data();
+    ctx.pkt_len = static_cast<uint32_t>(gp.packet.size());
+    const RunResult r = exe.run(ctx, begin, out.buffer.size());
+    out.r0 = r.r0;
+    out.trap = r.trap;
+    return out;
+}
+
+bool same_outcome(const GenOutcome& a, const GenOutcome& b) {
+    if (a.trap.kind != b.trap.kind || a.trap.pc != b.trap.pc) return false;
+    if (a.trap.kind == TrapKind::OutOfBounds && (a.trap.size != b.trap.size || a.trap.write != b.trap.write)) return false;
+    if (a.trap.kind == TrapKind::None && a.r0 != b.r0) return false;
+    return a.buffer == b.buffer;
+}
+
+std::string describe_outcome(const GenOutcome& o) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "r0=0x%" PRIx64 " trap(kind=%d pc=%u size=%u write=%d)", o.r0,
+                  static_cast<int>(o.trap.kind), o.trap.pc, o.trap.size, o.trap.write ? 1 : 0);
+    std::string s = buf;
+    s += " buffer=";
+    for (uint8_t b : o.buffer) {
+        std::snprintf(buf, sizeof buf, "%02x", b);
+        s += buf;
+    }
+    return s;
+}
+
 GenProgram generate_program(std::mt19937_64& rng, const GenOptions& options) {
-    return Generator(rng, options).run();
+    return Generator<std::mt19937_64>(rng, options).run();
+}
+
+GenProgram generate_program(ByteEntropy& bits, const GenOptions& options) {
+    return Generator<ByteEntropy>(bits, options).run();
+}
+
+ByteEntropy::result_type ByteEntropy::operator()() {
+    if (pos_ < size_) return data_[pos_++];
+    // splitmix64: never constant, so rejection sampling in the distributions always ends.
+    state_ += 0x9e3779b97f4a7c15ull;
+    uint64_t z = state_;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return static_cast<result_type>(z ^ (z >> 31));
 }
 
 }  // namespace bpfvm::testing

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bpfvm/isa.hpp"
@@ -45,7 +46,42 @@ inline constexpr uint32_t kHelperFault = 3;  // reports a fault (the run traps H
 /// The helper table matching the generated programs.
 const HelperTable& test_helpers();
 
+/// A uniform random bit generator that hands out a byte string (a fuzzer's input) one byte per
+/// draw, then bytes of a generator seeded by its length: each choice of the generator reads its own
+/// bytes, so a small change of the input makes a small change of the program.
+class ByteEntropy {
+public:
+    using result_type = uint8_t;
+    ByteEntropy(const uint8_t* data, size_t size) : data_(data), size_(size), state_(size) {}
+    static constexpr result_type min() { return 0; }
+    static constexpr result_type max() { return 0xff; }
+    result_type operator()();
+
+private:
+    const uint8_t* data_;
+    size_t size_;
+    size_t pos_ = 0;
+    uint64_t state_;
+};
+
+/// What one run of a generated program produced.
+struct GenOutcome {
+    uint64_t r0 = 0;
+    Trap trap{};
+    std::vector<uint8_t> buffer;  // the input buffer after the run
+};
+
+/// Runs `gp` on `exe`: r1 = a fresh copy of its buffer (the one allowed region), r2 = its size,
+/// and its packet for ld_abs / ld_ind.
+GenOutcome run_generated(const Executable& exe, const GenProgram& gp);
+/// Same trap (kind, pc, and the access for out-of-bounds), same r0 when there is no trap, same buffer.
+bool same_outcome(const GenOutcome& a, const GenOutcome& b);
+/// "r0=0x2a trap(kind=0 pc=0 size=0 write=0) buffer=00ff..", for failure messages.
+std::string describe_outcome(const GenOutcome& o);
+
 /// Generates one program from `rng`.
 GenProgram generate_program(std::mt19937_64& rng, const GenOptions& options = {});
+/// Generates one program from the bytes of `bits` (fuzzers).
+GenProgram generate_program(ByteEntropy& bits, const GenOptions& options = {});
 
 }  // namespace bpfvm::testing

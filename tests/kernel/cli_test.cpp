@@ -147,8 +147,8 @@ TEST_F(Cli, BadInputGetsAClearErrorAndExitCodeTwo) {
     const std::string target = std::string(BPFVM_TOOLS_BUILD_DIR) + "/uprobe_target";
     const std::vector<Case> cases = {
         {{"trace", "/nonexistent/x.bpf.o"},
-         "bpfvm trace: /nonexistent/x.bpf.o: cannot open object file: no such file\n"},
-        {{"load", "/nonexistent/x.bpf.o"}, "bpfvm load: /nonexistent/x.bpf.o: cannot open object file: no such file\n"},
+         "bpfvm trace: /nonexistent/x.bpf.o: cannot open: No such file or directory\n"},
+        {{"load", "/nonexistent/x.bpf.o"}, "bpfvm load: /nonexistent/x.bpf.o: cannot open: No such file or directory\n"},
         {{"attach", tool("execsnoop"), "--program", "nope"},
          "bpfvm attach: " + tool("execsnoop") + ": no program 'nope' (programs: trace_execve)\n"},
         {{"attach", example("xdp_counter"), "--interface", "nosuchif0"},

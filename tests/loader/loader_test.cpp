@@ -227,7 +227,7 @@ TEST(Loader, CoreWithMissingTargetBtfNamesProgramAndInsn) {
     ASSERT_FALSE(obj);
     EXPECT_EQ(obj.error().to_string(),
               std::string(LOADER_CORE_OBJ) + ": section kprobe/do_nanosleep: program read_pid: insn 0: CO-RE relocation "
-              "needs a target BTF: /nonexistent/vmlinux: cannot open BTF file");
+              "needs a target BTF: /nonexistent/vmlinux: cannot open: No such file or directory");
     options.keep_going = true;
     obj = load_object(LOADER_CORE_OBJ, options);
     ASSERT_TRUE(obj);
@@ -297,7 +297,7 @@ TEST(Loader, MissingFileAndNotElf) {
     auto obj = load_object("/nonexistent/prog.o");
     ASSERT_FALSE(obj);
     EXPECT_EQ(obj.error().code, ErrorCode::kNotFound);
-    EXPECT_EQ(obj.error().to_string(), "/nonexistent/prog.o: cannot open object file: no such file");
+    EXPECT_EQ(obj.error().to_string(), "/nonexistent/prog.o: cannot open: No such file or directory");
     const std::vector<uint8_t> junk = {'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     auto j = load_object_from_memory(junk, "junk.o");
     ASSERT_FALSE(j);

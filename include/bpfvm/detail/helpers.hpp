@@ -76,6 +76,15 @@ void register_helpers(HelperTable& table);
 /// A table with exactly the helpers of register_helpers().
 HelperTable standard_helpers();
 
+/// Gives every helper id that has a name (helpers.def) but no entry in `table` a stub that stops
+/// the run with RunContext::unsupported("helper NAME (#ID) is not supported in userspace"). Call
+/// it last, after every implementation is registered.
+void register_unsupported_helpers(HelperTable& table);
+/// True when `table` holds the unsupported stub for `id`.
+bool is_unsupported_helper(const HelperTable& table, uint32_t id);
+/// "helper skb_change_type (#32) is not supported in userspace".
+std::string unsupported_helper_message(uint32_t id);
+
 /// bpf_loop's iteration limit (1 << 23, as in the kernel).
 inline constexpr uint64_t kMaxLoops = 1u << 23;
 

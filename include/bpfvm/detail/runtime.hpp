@@ -119,6 +119,22 @@ private:
     std::unique_ptr<RunScratch> p_;
 };
 
+/// Execution counts the checked interpreter collects when RunContext::coverage is set (for
+/// `bpfvm fuzz` and `bpfvm test --coverage`), indexed by instruction (Program::insns index).
+/// From them: instruction i ran entries[leader of i's block] times, minus the runs that stopped
+/// early inside the block before i (listed in `stops`).
+struct CoverageCounters {
+    std::vector<uint64_t> entries;   // control arrived at i: entry, jump or call target, fall-through, return site
+    std::vector<uint64_t> branches;  // conditional jump i: [2i] fell through, [2i + 1] jumped
+    std::vector<uint32_t> stops;     // instructions at which a run stopped early (trap, tail call, budget)
+
+    /// Sizes the counters for a program of `insns` instructions (keeps counts already there).
+    void ensure(size_t insns) {
+        if (entries.size() < insns) entries.resize(insns);
+        if (branches.size() < 2 * insns) branches.resize(2 * insns);
+    }
+};
+
 /// Per-run state handed to helpers. The caller fills the inputs; engines fill `checked` and
 /// `call_function`; helpers set `stop` (fault or tail call) and may add regions.
 struct RunContext {
@@ -130,6 +146,9 @@ struct RunContext {
     // instructions trap with TrapKind::Unsupported.
     const uint8_t* pkt = nullptr;
     uint32_t pkt_len = 0;
+    /// When set, the checked interpreter counts block entries and jump outcomes here (other
+    /// engines and unchecked runs ignore it).
+    CoverageCounters* coverage = nullptr;
 
     // Filled by the engine before the run.
     bool checked = false;
@@ -160,6 +179,13 @@ struct RunContext {
         fault_message = std::move(message);
         stop = kStopFault;
     }
+    /// A fault that is bpfvm's limit, not the program's: a helper userspace cannot perform. The
+    /// engine stops as for fault(); callers report it as unsupported (exit code 2), not a trap.
+    void unsupported(std::string message) {
+        fault(std::move(message));
+        unsupported_helper = true;
+    }
+    bool unsupported_helper = false;  // set by unsupported(); the caller clears it before a run
     /// Records a region that helpers hand to the program (checked mode only).
     void allow(const void* p, uint64_t size, bool writable) {
         if (!checked || p == nullptr) return;
@@ -189,7 +215,7 @@ struct RunResult {
 /// Engine options.
 struct EngineOptions {
     bool checked = true;                // bounds-check memory and enforce the budget
-    uint64_t insn_budget = 100'000'000; // checked mode: instructions (interpreter) or back-edges+calls (JIT)
+    uint64_t insn_budget = kDefaultInsnBudget;  // checked mode: instructions (interpreter) or back-edges+calls (JIT), at most kMaxInsnBudget
 };
 
 /// A program prepared for one engine. Thread-safe: run() may be called concurrently with

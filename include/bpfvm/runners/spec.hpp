@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bpfvm/result.hpp"
+#include "bpfvm/runners/coverage.hpp"
 #include "bpfvm/vm.hpp"
 
 namespace bpfvm {
@@ -22,6 +23,7 @@ struct SpecOptions {
     bool also_kernel = false;
     /// --no-verify: run every program with bounds checks instead of verifying it first.
     bool no_verify = false;
+    bool coverage = false;             // --coverage: run on the checked interpreter and report source coverage
 };
 
 /// The outcome of one case.
@@ -32,6 +34,7 @@ struct SpecCaseResult {
     std::vector<std::string> warnings;  // the run's warnings (programs the verifier rejects)
     /// With also_kernel: "same as the kernel (retval, data, counts)" or why the case was not compared.
     std::string kernel;
+    bool unsupported = false;           // the run reached a helper bpfvm cannot perform in userspace
 };
 
 /// The outcome of a spec file.
@@ -39,6 +42,7 @@ struct SpecReport {
     std::vector<SpecCaseResult> cases;
     /// Programs that ran with bounds checks because the verifier rejects them, once each.
     std::vector<std::string> warnings;
+    std::optional<CoverageReport> coverage;  // with SpecOptions::coverage
     size_t passed() const;
     size_t failed() const;
 };
