@@ -12,6 +12,14 @@
 namespace bpfvm::verifier {
 namespace {
 
+// A deliberately unsound build (cmake -DBPFVM_VERIFIER_MUTANT=ON, scripts/soundness-mutant.sh):
+// map value bounds off by one byte, so that the soundness test shows it catches such a bug.
+#ifdef BPFVM_VERIFIER_MUTANT
+constexpr int64_t kValueSizeSlack = 1;
+#else
+constexpr int64_t kValueSizeSlack = 0;
+#endif
+
 constexpr uint32_t kMapRdonlyProg = 1u << 7;  // BPF_F_RDONLY_PROG
 constexpr uint32_t kMapWronlyProg = 1u << 8;  // BPF_F_WRONLY_PROG
 
@@ -128,7 +136,7 @@ bool check_map_value_access(Env& env, int regno, const Reg& reg, int64_t off, ui
     if (access == Access::Read && (flags & kMapWronlyProg))
         return env.fail("read from map forbidden, value_size=%u off=%lld size=%u", map->value_size,
                         (long long)(off + static_cast<int64_t>(reg.val.var_off.value)), size);
-    BPFVM_CHECK(check_region(env, regno, reg, off, size, map->value_size, zero_ok));
+    BPFVM_CHECK(check_region(env, regno, reg, off, size, map->value_size + kValueSizeSlack, zero_ok));
     return check_special_fields(env, *map, reg, off, size);
 }
 
@@ -157,18 +165,10 @@ bool may_access_packet(const Env& env, Access access) {
     }
 }
 
-// A deliberately unsound build (cmake -DBPFVM_VERIFIER_MUTANT=ON, scripts/soundness-mutant.sh):
-// the packet-range proof off by one byte, so that the soundness test shows it catches such a bug.
-#ifdef BPFVM_VERIFIER_MUTANT
-constexpr int64_t kPacketRangeSlack = 1;
-#else
-constexpr int64_t kPacketRangeSlack = 0;
-#endif
-
 bool check_packet_access(Env& env, int regno, const Reg& reg, int64_t off, uint32_t size, bool zero_ok) {
     if (reg.val.smin < 0)
         return env.fail("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
-    if (reg.range < 0 || !within(off, size, reg.range + kPacketRangeSlack, zero_ok))
+    if (reg.range < 0 || !within(off, size, reg.range, zero_ok))
         return env.fail("R%d offset is outside of the packet (%s)", regno, mem_error(reg, regno, off, size, reg.range).c_str());
     return true;
 }

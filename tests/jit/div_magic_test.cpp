@@ -86,7 +86,11 @@ void check_signed(unsigned width) {
     uint64_t failures = 0;
     for (int64_t d : ds) {
         const SignedMagic m = signed_magic(d, width);
-        std::vector<int64_t> values = {0, 1, -1, lo, hi, lo + 1, hi - 1, d, -d, d - 1, d + 1, 2 * d, -2 * d};
+        // Wrapping arithmetic (d may be the extreme values: -lo and 2 * 2^62 overflow int64_t).
+        auto wrap = [](uint64_t v) { return static_cast<int64_t>(v); };
+        const auto u = static_cast<uint64_t>(d);
+        std::vector<int64_t> values = {0, 1, -1, lo, hi, lo + 1, hi - 1, d, wrap(0 - u), wrap(u - 1), wrap(u + 1),
+                                       wrap(2 * u), wrap(0 - 2 * u)};
         for (int i = 0; i < 30; ++i) {
             x ^= x << 13;
             x ^= x >> 7;

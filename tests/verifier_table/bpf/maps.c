@@ -33,6 +33,18 @@ SEC("socket") __naked void value_word_over_end(void)
                  "exit;" :: MAP(maps_hash), HELPER(map_lookup_elem) : CLOBBERS);
 }
 
+CASE(value_byte_past_end, REJECT("invalid access to map value, value_size=48 off=48 size=1"),
+     REJECT("invalid access to map value, value_size=48 off=48 size=1"))
+SEC("socket") __naked void value_byte_past_end(void)
+{
+    /* One byte past the value: what an off-by-one bounds check would let through
+     * (scripts/soundness-mutant.sh builds such a verifier). */
+    asm volatile(VALUE_R6(maps_hash)
+                 "r0 = *(u8 *)(r6 + 48);"
+                 "9: r0 = 0;"
+                 "exit;" :: MAP(maps_hash), HELPER(map_lookup_elem) : CLOBBERS);
+}
+
 CASE(value_negative_offset, REJECT("invalid access to map value, value_size=48 off=-8 size=8"),
      REJECT("invalid access to map value, value_size=48 off=-8 size=8"))
 SEC("socket") __naked void value_negative_offset(void)
