@@ -43,6 +43,8 @@ struct Counts {
     size_t programs = 0, accepted = 0, runnable = 0, runs = 0;
     size_t budget = 0, unsupported = 0, refused = 0, other = 0, kernel_memory = 0, other_type = 0;
     size_t violations = 0;
+    size_t branches_taken = 0, branches_total = 0;
+    std::vector<std::string> coverage_lines{"program\tbranch directions taken\tbranch directions"};
 };
 
 /// A frame that parses: Ethernet, then IPv4 or IPv6, then TCP, UDP or ICMP, with random fields;
@@ -120,6 +122,24 @@ bool is_violation(const Error& e) {
            m.find("read-only frame pointer") != std::string::npos || m.find("call depth exceeds") != std::string::npos;
 }
 
+/// Branch coverage of one program over its runs: conditional jumps that went each way, out of
+/// both ways of every conditional jump of the program (tail-call targets are not counted).
+void report_coverage(const Target& t, const ProgramSpec& spec, const std::map<std::string, CoverageCounters>& coverage,
+                     Counts& c) {
+    size_t total = 0, taken = 0;
+    const auto it = coverage.find(spec.name);
+    for (size_t i = 0; i < spec.program.insns.size(); ++i) {
+        const Form f = op_info(spec.program.insns[i].op).form;
+        if (f != Form::JmpImm && f != Form::JmpReg && f != Form::MayGoto) continue;
+        total += 2;
+        if (it == coverage.end() || it->second.branches.size() < 2 * i + 2) continue;
+        taken += (it->second.branches[2 * i] != 0) + (it->second.branches[2 * i + 1] != 0);
+    }
+    c.coverage_lines.push_back(t.label + "\t" + std::to_string(taken) + "\t" + std::to_string(total));
+    c.branches_taken += taken;
+    c.branches_total += total;
+}
+
 /// Verifies `t` and, when accepted, runs it on generated inputs in checked mode.
 void check(const Target& t, Counts& c, std::vector<std::string>& report) {
     ++c.programs;
@@ -139,6 +159,7 @@ void check(const Target& t, Counts& c, std::vector<std::string>& report) {
     ++c.accepted;
     std::mt19937_64 rng(std::hash<std::string>{}(t.label));
     bool runnable = false;
+    std::map<std::string, CoverageCounters> coverage;
     for (int i = 0; i < kInputsPerProgram; ++i) {
         fill_maps(*object, rng);
         TestRunInput in;
@@ -146,6 +167,7 @@ void check(const Target& t, Counts& c, std::vector<std::string>& report) {
         in.engine = EngineKind::Interp;
         in.insn_budget = kBudget;
         in.data = make_packet(rng, i);
+        in.coverage = &coverage;
         auto r = object->test_run(t.program, in);
         if (!r && r.error().code == ErrorCode::kInvalidArgument) {
             // Not a packet program: random context bytes instead (tracepoint records, pt_regs, args).
@@ -180,6 +202,7 @@ void check(const Target& t, Counts& c, std::vector<std::string>& report) {
         else ++c.other;
     }
     c.runnable += runnable;
+    if (runnable) report_coverage(t, *spec, coverage, c);
 }
 
 void print(const std::string& name, const Counts& c) {
@@ -264,11 +287,13 @@ std::vector<Target> table_targets() {
 }
 
 /// Checks every target and fails the test on each bounds violation.
-void check_all(const std::string& name, const std::vector<Target>& targets) {
+void check_all(const std::string& name, const std::string& file, const std::vector<Target>& targets) {
     Counts c;
     std::vector<std::string> report;
     for (const Target& t : targets) check(t, c, report);
     print(name, c);
+    std::cout << "  branch coverage of the runnable programs: " << rate("directions taken", c.branches_taken, c.branches_total)
+              << "; per program in " << write_build_file(file, c.coverage_lines) << "\n";
     for (const std::string& line : report) ADD_FAILURE() << line;
     EXPECT_GT(c.runs, 0u);
 }
@@ -276,19 +301,19 @@ void check_all(const std::string& name, const std::vector<Target>& targets) {
 TEST(Soundness, AcceptedTableProgramsNeverFaultWhenChecked) {
     const auto targets = table_targets();
     ASSERT_FALSE(targets.empty()) << "no verifier table objects in " << BPFVM_TABLE_DIR;
-    check_all("verifier table", targets);
+    check_all("verifier table", "soundness_table.tsv", targets);
 }
 
 TEST(Soundness, AcceptedSelftestsNeverFaultWhenChecked) {
     const auto targets = selftest_targets();
     if (targets.empty()) GTEST_SKIP() << "kernel selftests not found under " << selftests_root();
-    check_all("kernel selftests", targets);
+    check_all("kernel selftests", "soundness_selftests.tsv", targets);
 }
 
 TEST(Soundness, AcceptedSamplesNeverFaultWhenChecked) {
     const auto targets = sample_targets();
     if (targets.empty()) GTEST_SKIP() << "ebpf-samples not found under " << samples_root();
-    check_all("ebpf-samples", targets);
+    check_all("ebpf-samples", "soundness_samples.tsv", targets);
 }
 
 }  // namespace
