@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "bpfvm/bpfvm.hpp"
+#include "bpfvm/io.hpp"
+#include "bpfvm/maps.hpp"
 #include "harness.hpp"
 
 namespace bpfvm::corpus {
@@ -89,8 +91,7 @@ void fill_maps(Object& object, std::mt19937_64& rng) {
         if (!array && !hash) continue;
         // Read-only global data (.rodata, .kconfig) is frozen before the verifier reads it as
         // constants: changing it after verification is not an input the program can meet.
-        constexpr uint32_t kRdonlyProg = 1u << 7;  // BPF_F_RDONLY_PROG
-        if (m.section.rfind(".rodata", 0) == 0 || m.section == ".kconfig" || (m.map_flags & kRdonlyProg)) continue;
+        if (m.section.rfind(".rodata", 0) == 0 || m.section == ".kconfig" || (m.map_flags & maps::kFRdonlyProg)) continue;
         const uint32_t n = array ? std::min<uint32_t>(m.max_entries, 16) : 4;
         for (uint32_t k = 0; k < n; ++k) {
             std::vector<uint8_t> key(m.key_size, 0);
@@ -104,15 +105,8 @@ void fill_maps(Object& object, std::mt19937_64& rng) {
     }
 }
 
-std::string hex(const std::vector<uint8_t>& bytes) {
-    static const char* const kDigits = "0123456789abcdef";
-    std::string out;
-    for (uint8_t b : bytes) {
-        out += kDigits[b >> 4];
-        out += kDigits[b & 15];
-    }
-    return out.empty() ? "-" : out;
-}
+/// The bytes as hex, "-" when there are none.
+std::string hex(const std::vector<uint8_t>& bytes) { return bytes.empty() ? "-" : to_hex(bytes); }
 
 /// Whether a run's error is a trap that an accepted program must never hit.
 bool is_violation(const Error& e) {
