@@ -278,7 +278,7 @@ bool check_cond_jmp(Env& env, const Insn& insn, uint32_t& next) {
     }
 
     // Both sides are possible: history records the registers linked to the compared ones.
-    HistEntry h;
+    std::array<uint16_t, kMaxFrames> linked{};
     int linked_count = 0;
     auto collect = [&](const Reg& r) {
         if (!(r.type == RegType::Scalar && r.id)) return;
@@ -287,15 +287,15 @@ bool check_cond_jmp(Env& env, const Insn& insn, uint32_t& next) {
                 const Reg& x = st.frames[f].regs[i];
                 const auto bit = static_cast<uint16_t>(1u << i);
                 if (x.type == RegType::Scalar && x.id && (x.id & ~kAddConst) == (r.id & ~kAddConst) &&
-                    !(h.linked[f] & bit)) {
-                    h.linked[f] |= bit;
+                    !(linked[f] & bit)) {
+                    linked[f] |= bit;
                     ++linked_count;
                 }
             }
     };
     if (reg_src) collect(st.reg(insn.src));
     collect(st.reg(insn.dst));
-    if (linked_count > 1) current_hist_entry(env).linked = h.linked;
+    if (linked_count > 1) current_hist_entry(env).linked = linked;
 
     note(*env.cur, kFellThrough);
     PathState* other = push_branch(env, insn.target, env.insn_idx);
