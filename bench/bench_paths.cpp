@@ -1,5 +1,6 @@
 // The paths users take to the same code, on the bench programs (programs/*.c, one XDP object
-// each, the 1500-byte bench packet): native C; Executable::run and the direct-call API
+// each, the 1500-byte bench packet): native C (as clang -O2 emits it, and scalar: no vectorisation
+// or library calls); Executable::run and the direct-call API
 // (DirectCall) on the object's runnable program; Object::test_run with `repeat`, as
 // `bpfvm run OBJ --repeat N` does (RunMode::Auto: verified first, so accepted programs run
 // unchecked), next to the same test-run forced checked (RunMode::Checked); and the kernel's own
@@ -26,12 +27,17 @@
 extern "C" {
 typedef unsigned long long u64;
 typedef unsigned char u8;
-u64 anchor_native_adler32(u8* data, u8* end);
-u64 anchor_native_arith(u8* data, u8* end);
-u64 anchor_native_checksum(u8* data, u8* end);
-u64 anchor_native_crc32(u8* data, u8* end);
-u64 anchor_native_parse(u8* data, u8* end);
-u64 anchor_native_sieve(u8* data, u8* end);
+// The native forms of each program (programs/bench_prog.h).
+#define BENCH_ANCHOR(name)                  \
+    u64 anchor_native_##name(u8*, u8*);     \
+    u64 anchor_scalar_##name(u8*, u8*);
+BENCH_ANCHOR(adler32)
+BENCH_ANCHOR(arith)
+BENCH_ANCHOR(checksum)
+BENCH_ANCHOR(crc32)
+BENCH_ANCHOR(parse)
+BENCH_ANCHOR(sieve)
+#undef BENCH_ANCHOR
 u64 bench_native_return0(u8* data, u8* end);
 }
 
@@ -60,6 +66,7 @@ const HelperTable& no_helpers() {
 struct Anchor {
     std::string name;
     NativeFn native = nullptr;
+    NativeFn scalar = nullptr;  // the same C without vectorisation or library calls
     std::vector<uint8_t> packet;
     std::unique_ptr<Object> object;
     Program runnable;
@@ -91,10 +98,12 @@ bool has_neg(const Program& p) {
     return false;
 }
 
-std::unique_ptr<Anchor> load_anchor(const std::string& name, NativeFn native, const std::vector<uint8_t>& packet) {
+std::unique_ptr<Anchor> load_anchor(const std::string& name, NativeFn native, NativeFn scalar,
+                                    const std::vector<uint8_t>& packet) {
     auto a = std::make_unique<Anchor>();
     a->name = name;
     a->native = native;
+    a->scalar = scalar;
     a->packet = packet;
     auto obj = Object::open(program_path(name, ".bpf.o"));
     if (!obj) die(obj.error().to_string());
@@ -120,11 +129,13 @@ void check(const Anchor& a, const std::string& row, uint64_t got) {
         die(a.name + "/" + row + ": result " + std::to_string(got) + " != native " + std::to_string(a.expected));
 }
 
-void register_native(Anchor& a) {
-    benchmark::RegisterBenchmark((a.name + "/native").c_str(), [&a](benchmark::State& state) {
+void register_native(Anchor& a, const std::string& row, NativeFn fn) {
+    std::vector<uint8_t> copy = a.packet;
+    check(a, row, fn(copy.data(), copy.data() + copy.size()));
+    benchmark::RegisterBenchmark((a.name + "/" + row).c_str(), [&a, fn](benchmark::State& state) {
         std::vector<uint8_t> buf = a.packet;
         timed(state, 1, [&] {
-            benchmark::DoNotOptimize(a.native(buf.data(), buf.data() + buf.size()));
+            benchmark::DoNotOptimize(fn(buf.data(), buf.data() + buf.size()));
             benchmark::ClobberMemory();
         });
     });
@@ -262,13 +273,21 @@ int main(int argc, char** argv) {
     if (!probe.usable) std::fprintf(stderr, "bench_paths: kernel rows skipped: %s\n", probe.reason.c_str());
     const std::vector<uint8_t> packet = make_packet();
     static std::vector<std::unique_ptr<Anchor>> anchors;
-    const std::pair<const char*, NativeFn> specs[] = {
-        {"parse", &anchor_native_parse}, {"adler32", &anchor_native_adler32}, {"sieve", &anchor_native_sieve},
-        {"crc32", &anchor_native_crc32}, {"arith", &anchor_native_arith},     {"checksum", &anchor_native_checksum},
+    const struct {
+        const char* name;
+        NativeFn native, scalar;
+    } specs[] = {
+        {"parse", &anchor_native_parse, &anchor_scalar_parse},
+        {"adler32", &anchor_native_adler32, &anchor_scalar_adler32},
+        {"sieve", &anchor_native_sieve, &anchor_scalar_sieve},
+        {"crc32", &anchor_native_crc32, &anchor_scalar_crc32},
+        {"arith", &anchor_native_arith, &anchor_scalar_arith},
+        {"checksum", &anchor_native_checksum, &anchor_scalar_checksum},
     };
-    for (const auto& [name, fn] : specs) anchors.push_back(load_anchor(name, fn, packet));
+    for (const auto& s : specs) anchors.push_back(load_anchor(s.name, s.native, s.scalar, packet));
     for (auto& a : anchors) {
-        register_native(*a);
+        register_native(*a, "native", a->native);
+        register_native(*a, "native_scalar", a->scalar);
         if (have_jit) {
             register_engine_paths(*a, bpfvm::EngineKind::Jit, false);
             register_engine_paths(*a, bpfvm::EngineKind::Jit, true);

@@ -45,7 +45,7 @@ def geomean(xs):
 def paths_report(r):
     anchors = sorted({name.split("/")[0] for name in r if not name.startswith("return0")})
     print("## bench_paths: ns per program run (thread CPU; test-run rows also the reported duration)")
-    cols = ["native", "run_jit", "direct_jit", "testrun_jit", "run_jit_checked", "direct_jit_checked",
+    cols = ["native", "native_scalar", "run_jit", "direct_jit", "testrun_jit", "run_jit_checked", "direct_jit_checked",
             "testrun_jit_checked", "direct_interp", "testrun_interp", "testrun_interp_checked", "kernel"]
     print("| anchor | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
@@ -96,6 +96,7 @@ def paths_report(r):
         ("run()", ("run_jit", "ns/run"), ("native", "ns/run")),
         ("test-run", ("testrun_jit", "ns/run"), ("native", "ns/run")),
         ("direct checked", ("direct_jit_checked", "ns/run"), ("native", "ns/run")),
+        ("direct / native scalar", ("direct_jit", "ns/run"), ("native_scalar", "ns/run")),
     ])
     print("\n## return 0: ns per call")
     print("| path | ns | over the direct call |")

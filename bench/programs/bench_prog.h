@@ -9,7 +9,8 @@
  *     extracted as raw bytecode (<name>.bin) for bench_engines, which runs it on every engine
  *     without the loader (so no maps, globals or real calls);
  *   - natively (clang -O2) as `anchor_native_<name>(data, end)` and `bench_native_<name>(ctx)`, the
- *     rows the engines are held to.
+ *     rows the engines are held to, and once more with -DBENCH_SCALAR as `anchor_scalar_<name>`
+ *     (no vectorisation, no memset/memcpy calls) for bench_paths' native_scalar rows.
  *
  * The bodies are written so that the kernel's verifier accepts them (one bounds check against the
  * end up front, loops with constant trip counts or checks right before variable-offset reads) and
@@ -58,6 +59,14 @@ struct xdp_md {
         return (u32)name##_body((u8*)(long)ctx->data, (u8*)(long)ctx->data_end);                \
     }                                                                                             \
     char _license[] __attribute__((section("license"), used)) = "GPL";                            \
+    BENCH_INLINE u64 name##_body(u8* data, u8* end)
+#elif defined(BENCH_SCALAR)
+/* Native again, compiled without vectorisation or library calls (-fno-vectorize
+ * -fno-slp-vectorize -fno-builtin): scalar code a compiler emits when it may use neither, the
+ * fairest native reference for a JIT that emits one scalar instruction per BPF instruction. */
+#define BENCH_PROGRAM(name)                                                                       \
+    BENCH_INLINE u64 name##_body(u8* data, u8* end);                                              \
+    u64 anchor_scalar_##name(u8* data, u8* end) { return name##_body(data, end); }                \
     BENCH_INLINE u64 name##_body(u8* data, u8* end)
 #else
 #define BENCH_PROGRAM(name)                                                                       \

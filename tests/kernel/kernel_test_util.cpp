@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -72,11 +73,12 @@ std::string fixture(const std::string& name) { return std::string(BPFVM_FIXTURES
 
 namespace {
 
+// A fresh file /tmp/bpfvm-test-XXXXXX.<what>; the caller removes it.
 std::string temp_path(const char* what) {
-    char path[] = "/tmp/bpfvm-test-XXXXXX";
-    const int fd = ::mkstemp(path);
+    std::string path = std::string("/tmp/bpfvm-test-XXXXXX.") + what;
+    const int fd = ::mkstemps(path.data(), static_cast<int>(std::strlen(what)) + 1);
     if (fd >= 0) ::close(fd);
-    return std::string(path) + "." + what;
+    return path;
 }
 
 std::string slurp(const std::string& path) {
