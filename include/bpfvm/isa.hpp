@@ -190,6 +190,9 @@ inline uint32_t slot_count(Op op) { return op == Op::Lddw ? 2 : 1; }
 /// True for forms that end a basic block with a possible jump to `target` (ja, gotol, conditional
 /// jumps, may_goto).
 bool is_jump(Op op);
+/// True for jumps with two outcomes, taken or not (conditional jumps and may_goto): the branches
+/// of branch coverage.
+bool is_conditional_jump(Op op);
 
 /// Parses a helper name ("map_lookup_elem" or "bpf_map_lookup_elem") to its id; -1 if unknown.
 int helper_id_by_name(std::string_view name);

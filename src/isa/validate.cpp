@@ -46,6 +46,11 @@ bool is_jump(Op op) {
     }
 }
 
+bool is_conditional_jump(Op op) {
+    const Form f = op_info(op).form;
+    return f == Form::JmpImm || f == Form::JmpReg || f == Form::MayGoto;
+}
+
 int defined_register(const Insn& insn) {
     const OpInfo& info = op_info(insn.op);
     switch (info.form) {

@@ -27,11 +27,6 @@ bool falls_through(const Insn& insn) {
     }
 }
 
-bool is_conditional(const Insn& insn) {
-    const Form f = op_info(insn.op).form;
-    return f == Form::JmpImm || f == Form::JmpReg || f == Form::MayGoto;
-}
-
 std::string percent(uint64_t hit, uint64_t found) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f%%", found == 0 ? 100.0 : 100.0 * double(hit) / double(found));
@@ -93,7 +88,7 @@ CoverageReport coverage_report(const Object& object, const std::map<std::string,
             const auto line = spec.line_for(insn.pc);
             if (!line || line->line == 0) continue;
             const auto key = std::make_pair(line->file, line->line);
-            if (is_conditional(insn)) {
+            if (is_conditional_jump(insn.op)) {
                 auto& list = line_branches[key];
                 BranchCount b;
                 b.block = static_cast<uint32_t>(list.size());

@@ -123,8 +123,7 @@ void report_coverage(const Target& t, const ProgramSpec& spec, const std::map<st
     size_t total = 0, taken = 0;
     const auto it = coverage.find(spec.name);
     for (size_t i = 0; i < spec.program.insns.size(); ++i) {
-        const Form f = op_info(spec.program.insns[i].op).form;
-        if (f != Form::JmpImm && f != Form::JmpReg && f != Form::MayGoto) continue;
+        if (!is_conditional_jump(spec.program.insns[i].op)) continue;
         total += 2;
         if (it == coverage.end() || it->second.branches.size() < 2 * i + 2) continue;
         taken += (it->second.branches[2 * i] != 0) + (it->second.branches[2 * i + 1] != 0);
