@@ -99,9 +99,12 @@ bool check_stack_depth(Env& env);
 /// Returns nullptr (after failing) when too many branches are pending.
 PathState* push_branch(Env& env, uint32_t insn, uint32_t prev_insn);
 /// Marks the scalar registers that an outcome depends on as precise, back along the path (the
-/// kernel's mark_chain_precision). `regno` in the current frame.
+/// kernel's mark_chain_precision; precision.cpp). `regno` in the current frame.
 bool mark_precise(Env& env, int regno);
 bool mark_precise_stack(Env& env, uint32_t frame, int slot);
+/// propagate_precision: after the current path was pruned against the kept state `old`, the
+/// scalars precise there are made precise along the current path too.
+void propagate_precision(Env& env, const State& old);
 /// widen_imprecise_scalars: a path starting another loop iteration (iterator next, may_goto)
 /// forgets the imprecise scalars that differ from the state at the loop's previous visit, so that
 /// the loop converges.
