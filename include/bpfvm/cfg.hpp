@@ -124,7 +124,7 @@ struct Cfg {
 /// What build_cfg computes beyond blocks, edges, subprograms, calls, reachability and findings.
 struct CfgOptions {
     bool back_edges = true;
-    bool wto = true;  // weak topological orders (the JITs only need back edges)
+    bool wto = true;  // weak topological orders
 };
 
 /// The successors of instruction `i` inside its subprogram (a local call continues after the

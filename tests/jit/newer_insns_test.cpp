@@ -209,8 +209,8 @@ TEST(AddrSpaceCast, TrapsUnsupported) {
 }
 
 TEST(CheckedBudget, LoopEnteredInItsMiddleIsBounded) {
-    // The back edge of this loop is a fall-through (1 -> 2), not a backward jump: checked mode must
-    // still pay on it, in every engine.
+    // The loop is entered in its middle (at `test`): the JITs pay on its backward jump, wherever
+    // the entry is, so it is bounded in every engine.
     const Outcome out = run("mov %r1, 0\nja test\nbody:\nadd %r1, 1\ntest:\njne %r1, -1, body\nexit", 1000, true);
     EXPECT_EQ(out.trap.kind, TrapKind::InsnBudget);
 }

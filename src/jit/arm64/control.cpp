@@ -9,7 +9,7 @@
 namespace bpfvm::jit::arm64 {
 
 void Emitter::jump(size_t index, const Insn& insn) {
-    if (back_jump_[index]) emit_budget(insn.pc);
+    if (back_jump(index)) emit_budget(insn.pc);
     as_->b(insn_labels_[insn.target]);
 }
 
@@ -29,7 +29,7 @@ void Emitter::may_goto(size_t index, const Insn& insn) {
     const a64::Mem counter = a64::ptr(xr(kTmp1), static_cast<int32_t>(offsetof(JitRuntime, may_goto)));
     as_->ldr(xr(kTmp2), counter);
     const Label& target = insn_labels_[insn.target];
-    if (!back_jump_[index] || !options_.checked) {
+    if (!back_jump(index) || !options_.checked) {
         branch_if_zero(xr(kTmp2), target);
     } else {
         Label taken = as_->newLabel();
@@ -76,7 +76,7 @@ void Emitter::cond_jump(size_t index, const Insn& insn, CondCode cc, unsigned wi
     }
     const Label& target = jump_to_.isValid() ? jump_to_ : insn_labels_[insn.target];
     if (jump_inverted_) cc = asmjit::arm::negateCond(cc);
-    if (!back_jump_[index] || !options_.checked) {
+    if (!back_jump(index) || !options_.checked) {
         branch_if(cc, target);
         return;
     }

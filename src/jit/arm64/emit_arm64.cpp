@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <string>
 
-#include "bpfvm/cfg.hpp"
 #include "emitter.hpp"
 
 namespace bpfvm::jit::arm64 {
@@ -378,26 +377,6 @@ Status Emitter::emit_insn(size_t index) {
     return {};
 }
 
-void Emitter::mark_loops() {
-    const size_t n = program_.insns.size();
-    back_jump_.assign(n, false);
-    back_fall_.assign(n, false);
-    entered_.assign(n, false);
-    for (const Insn& insn : program_.insns) {
-        may_goto_ = may_goto_ || insn.op == Op::MayGoto;
-        const Form form = op_info(insn.op).form;
-        if (is_jump(insn.op) || form == Form::CallLocal ||
-            (form == Form::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func)))
-            entered_[insn.target] = true;
-    }
-    CfgOptions options;
-    options.wto = false;
-    for (const BackEdge& e : build_cfg(program_, options).back_edges) {
-        if (e.kind == EdgeKind::AfterCall) continue;  // the call itself pays
-        (e.kind == EdgeKind::Jump ? back_jump_ : back_fall_)[e.from] = true;
-    }
-}
-
 Result<EmittedCode> Emitter::run() {
     code_.init(asmjit::Environment(asmjit::Arch::kAArch64));
     code_.setErrorHandler(&errors_);
@@ -411,7 +390,8 @@ Result<EmittedCode> Emitter::run() {
     epilogue_ = as.newLabel();
     trap_common_ = as.newLabel();
 
-    mark_loops();
+    marks_ = mark_program(program_);
+    may_goto_ = marks_.may_goto;
 
     EmittedCode out;
     out.insn_offsets.resize(n);
@@ -421,12 +401,12 @@ Result<EmittedCode> Emitter::run() {
         out.insn_offsets[i] = static_cast<uint32_t>(as.offset());
         const Insn& insn = program_.insns[i];
         const Form form = op_info(insn.op).form;
-        if (defined_register(insn) == kFrameReg) {
+        if (marks_.at[i] & kMarkFrameWrite) {
             // A write to r10 decodes (the verifier judges it) but never runs: it traps instead.
             as.b(trap_label(TrapKind::FrameWrite, insn.pc));
-        } else if ((form == Form::JmpImm || form == Form::JmpReg) && insn.target == i + 2 && !entered_[i + 1] &&
-                   (program_.insns[i + 1].op == Op::Ja || program_.insns[i + 1].op == Op::Gotol) &&
-                   !(options_.checked && back_jump_[i + 1])) {
+        } else if ((form == Form::JmpImm || form == Form::JmpReg) && insn.target == i + 2 &&
+                   !(marks_.at[i + 1] & kMarkEntered) && (program_.insns[i + 1].op == Op::Ja || program_.insns[i + 1].op == Op::Gotol) &&
+                   !(options_.checked && back_jump(i + 1))) {
             // if (c) goto +1; goto L  ==>  if (!c) goto L (checked mode keeps a backward goto,
             // which pays the budget only when taken).
             jump_to_ = insn_labels_[program_.insns[i + 1].target];
@@ -441,8 +421,6 @@ Result<EmittedCode> Emitter::run() {
         } else {
             BPFVM_TRY(emit_insn(i));
         }
-        // A fall-through back edge (the loop is entered in its middle) pays on the way round.
-        if (back_fall_[i]) emit_budget(insn.pc);
         if (errors_.first != asmjit::kErrorOk)
             return make_error(ErrorCode::kUnsupported, "jit: arm64 assembler error: " + errors_.message, program_.insns[i].pc);
     }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "marks.hpp"
 #include "features.hpp"
 
 namespace bpfvm::jit::arm64 {
@@ -89,8 +90,7 @@ private:
     void branch_if_nonzero(const GpX& reg, const Label& target);
     /// A label whose code stores Trap{kind, pc} (addr = kImm2 when `with_addr`, else `addr`) and unwinds.
     Label trap_label(TrapKind kind, uint32_t pc, bool with_addr = false, uint64_t addr = 0);
-    /// Fills back_jump_, back_fall_ and may_goto_ from the program and its CFG.
-    void mark_loops();
+    bool back_jump(size_t index) const { return marks_.at[index] & kMarkBackJump; }
     /// Decrements the budget (checked mode) and traps InsnBudget when it goes negative.
     void emit_budget(uint32_t pc);
     /// Materialises `value` in `reg` (movz/movn + movk, or one orr when encodable).
@@ -148,10 +148,9 @@ private:
     const bool use_lse_;
     // A conditional jump over an unconditional one (`if (c) goto +1; goto L`, clang's loop back
     // edge) is emitted as one jump on !c to L: cond_jump then branches to jump_to_ on the inverted
-    // condition. entered_ marks jump and call targets (the goto must not be one).
+    // condition. The goto must not be a jump or call target (kMarkEntered).
     Label jump_to_;
     bool jump_inverted_ = false;
-    std::vector<bool> entered_;
     bool far_ = false;  // program too large for +-1 MiB conditional branches
 
     asmjit::CodeHolder code_;
@@ -168,9 +167,9 @@ private:
     a64::Assembler* as_ = nullptr;  // lives in run()
 
     std::vector<Label> insn_labels_;   // one per Program::insns entry
-    // From the CFG's back edges: checked mode pays one unit of budget when instruction i jumps back
-    // (back_jump_) or falls through into a loop head (back_fall_), so every loop is bounded.
-    std::vector<bool> back_jump_, back_fall_;
+    // Jump targets and backward jumps: checked mode pays one unit of budget on each taken backward
+    // jump, so every loop is bounded (marks.hpp).
+    ProgramMarks marks_;
     bool may_goto_ = false;  // the program has may_goto: calls refill the callee frame's budget
     Label epilogue_;                   // shared exit: returns x7 (r0) to the C caller
     Label trap_common_;                // stores the trap from w10 (kind), w11 (pc), x17 (addr) and unwinds

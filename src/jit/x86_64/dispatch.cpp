@@ -86,14 +86,14 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::Bswap64: emit_endian(insn, true, 64); break;
         case Op::AddrSpaceCast:
             // Arena pointers need an arena map, which bpfvm does not have: the instruction traps.
-            as_.jmp(trap_label(TrapKind::Unsupported, insn.pc, static_cast<uint32_t>(insn.op)));
+            jmp(trap_stub(TrapKind::Unsupported, insn.pc, static_cast<uint32_t>(insn.op)));
             break;
 
         // Jumps: (condition, immediate, width, test instead of compare).
         case Op::Ja:
         case Op::Gotol:
-            if (checked_ && back_jump_[index]) emit_budget_tick(insn.pc);
-            as_.jmp(labels_[insn.target]);
+            if (checked_ && back_jump(index)) emit_budget_tick(insn.pc);
+            jmp(insn.target);
             break;
         case Op::MayGoto: emit_may_goto(insn, index); break;
         case Op::Jeq64Imm: emit_jump(insn, index, CC::kEqual, true, 64, false); break;

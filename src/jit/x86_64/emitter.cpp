@@ -3,8 +3,7 @@
 #include "emitter.hpp"
 
 #include <cstddef>
-
-#include "bpfvm/cfg.hpp"
+#include <cstring>
 
 namespace bpfvm::jit::x86 {
 namespace {
@@ -35,18 +34,60 @@ void Emitter::call_abs(const void* fn) {
     as_.call(kTmp1);
 }
 
-a::Label Emitter::trap_label(TrapKind kind, uint32_t pc, uint32_t addr) {
-    traps_.push_back({as_.newLabel(), kind, pc, addr});
-    return traps_.back().label;
+uint32_t Emitter::trap_stub(TrapKind kind, uint32_t pc, uint32_t addr) {
+    traps_.push_back({kind, pc, addr});
+    return kStubId + static_cast<uint32_t>(traps_.size() - 1);
+}
+
+void Emitter::branch(Branch kind, uint32_t target, ax::CondCode cc) {
+    // Encodings (Intel SDM vol. 2): jmp rel8 EB, jmp rel32 E9, jcc rel8 70+cc, jcc rel32 0F 80+cc,
+    // call rel32 E8; asmjit's CondCode values are the cc nibbles.
+    uint8_t bytes[6];
+    const auto at = static_cast<int64_t>(as_.offset());
+    const auto code = static_cast<uint8_t>(cc);
+    if (target < placed_) {  // placed already: the displacement is known
+        const int64_t to = offsets_[target];
+        const int64_t short_disp = to - (at + 2);
+        if (kind != Branch::Call && short_disp >= INT8_MIN && short_disp <= INT8_MAX) {
+            bytes[0] = kind == Branch::Jmp ? 0xeb : static_cast<uint8_t>(0x70 | code);
+            bytes[1] = static_cast<uint8_t>(static_cast<int8_t>(short_disp));
+            as_.embed(bytes, 2);
+            return;
+        }
+    }
+    size_t len = 0;
+    if (kind == Branch::Jcc) {
+        bytes[len++] = 0x0f;
+        bytes[len++] = static_cast<uint8_t>(0x80 | code);
+    } else {
+        bytes[len++] = kind == Branch::Jmp ? 0xe9 : 0xe8;
+    }
+    const auto field = static_cast<uint32_t>(at + static_cast<int64_t>(len));
+    int32_t disp = 0;
+    if (target < placed_)
+        disp = static_cast<int32_t>(int64_t{offsets_[target]} - (int64_t{field} + 4));
+    else
+        fixups_.push_back({field, target});
+    std::memcpy(bytes + len, &disp, 4);
+    as_.embed(bytes, len + 4);
+}
+
+void Emitter::patch_branches() {
+    uint8_t* const code = as_.bufferData();
+    for (const Fixup& f : fixups_) {
+        const uint32_t to = f.target >= kStubId ? trap_offsets_[f.target - kStubId] : offsets_[f.target];
+        const auto disp = static_cast<int32_t>(int64_t{to} - (int64_t{f.at} + 4));
+        std::memcpy(code + f.at, &disp, 4);
+    }
 }
 
 void Emitter::emit_budget_tick(uint32_t pc) {
     as_.sub(BPFVM_RT_FIELD(budget, 8), 1);
-    as_.j(ax::CondCode::kSignedLT, trap_label(TrapKind::InsnBudget, pc));
+    jcc(ax::CondCode::kSignedLT, trap_stub(TrapKind::InsnBudget, pc));
 }
 
 void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool is_imm, unsigned width, bool test) {
-    if (checked_ && back_jump_[index]) emit_budget_tick(insn.pc);
+    if (checked_ && back_jump(index)) emit_budget_tick(insn.pc);
     const ax::Gp dst = sized(q(insn.dst), width);
     if (is_imm) {
         const auto imm = a::Imm(static_cast<int32_t>(insn.imm));
@@ -63,7 +104,7 @@ void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool 
         else
             as_.cmp(dst, src);
     }
-    as_.j(jump_inverted_ ? ax::negateCond(cc) : cc, jump_to_.isValid() ? jump_to_ : labels_[insn.target]);
+    jcc(jump_inverted_ ? ax::negateCond(cc) : cc, jump_to_ != kNoTarget ? jump_to_ : insn.target);
 }
 
 // may_goto's budget of the running frame: JitRuntime::may_goto[(r10 - stack_bottom) / 512 - 1].
@@ -83,8 +124,8 @@ void Emitter::emit_may_goto(const Insn& insn, uint32_t index) {
     const a::Label fall = as_.newLabel();
     as_.cmp(counter, 0);
     as_.j(ax::CondCode::kNotEqual, fall);
-    if (checked_ && back_jump_[index]) emit_budget_tick(insn.pc);
-    as_.jmp(labels_[insn.target]);
+    if (checked_ && back_jump(index)) emit_budget_tick(insn.pc);
+    jmp(insn.target);
     as_.bind(fall);
     as_.sub(counter, 1);
 }
@@ -99,7 +140,7 @@ void Emitter::emit_after_helper(uint32_t pc) {
     }
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
     as_.cmp(ax::dword_ptr(kTmp2, run_context_stop_offset()), 0);
-    as_.j(ax::CondCode::kNotEqual, trap_label(TrapKind::None, pc));
+    jcc(ax::CondCode::kNotEqual, trap_stub(TrapKind::None, pc));
 }
 
 bool Emitter::emit_call_helper(const Insn& insn) {
@@ -123,14 +164,14 @@ bool Emitter::emit_call_helper(const Insn& insn) {
 
 void Emitter::emit_callx(const Insn& insn) {
     if (checked_) emit_budget_tick(insn.pc);
-    const a::Label unknown = trap_label(TrapKind::UnknownHelper, insn.pc);
+    const uint32_t unknown = trap_stub(TrapKind::UnknownHelper, insn.pc);
     as_.mov(kTmp0, q(insn.dst));
     as_.cmp(kTmp0, kMaxHelperId);
-    as_.j(ax::CondCode::kUnsignedGE, unknown);
+    jcc(ax::CondCode::kUnsignedGE, unknown);
     as_.mov(kTmp1, BPFVM_RT_FIELD(helpers, 8));
     as_.mov(kTmp1, ax::qword_ptr(kTmp1, kTmp0, 3, static_cast<int32_t>(offsetof(HelperTable, fns))));
     as_.test(kTmp1, kTmp1);
-    as_.j(ax::CondCode::kZero, unknown);
+    jcc(ax::CondCode::kZero, unknown);
     as_.mov(BPFVM_RT_FIELD(frame, 8), q(kFrameReg));
     as_.mov(kTmp2, BPFVM_RT_FIELD(ctx, 8));
     as_.call(kTmp1);
@@ -142,11 +183,11 @@ void Emitter::emit_call_local(const Insn& insn) {
     // The callee's frame is [r10 - 2*512, r10 - 512); it must lie above stack_bottom.
     as_.lea(kTmp0, ax::qword_ptr(q(kFrameReg), -2 * static_cast<int32_t>(kStackSize)));
     as_.cmp(kTmp0, BPFVM_RT_FIELD(stack_bottom, 8));
-    as_.j(ax::CondCode::kUnsignedLT, trap_label(TrapKind::CallDepth, insn.pc));
+    jcc(ax::CondCode::kUnsignedLT, trap_stub(TrapKind::CallDepth, insn.pc));
     for (uint8_t r : kLocalSaved) as_.push(q(r));
     as_.sub(q(kFrameReg), kStackSize);
     if (may_goto_) as_.mov(may_goto_counter(), static_cast<int32_t>(kMayGotoBudget));  // a fresh frame
-    as_.call(labels_[insn.target]);
+    branch(Branch::Call, insn.target);
     for (size_t i = std::size(kLocalSaved); i-- > 0;) as_.pop(q(kLocalSaved[i]));
 }
 
@@ -184,7 +225,7 @@ void Emitter::emit_entry_points(EmittedCode& out) {
     as_.mov(q(2), BPFVM_RT_FIELD(r2, 8));
     zero({0, 3, 4, 5, 6, 7, 8, 9});
     as_.mov(q(kFrameReg), BPFVM_RT_FIELD(stack_top, 8));
-    as_.call(labels_[0]);
+    branch(Branch::Call, 0);
     as_.bind(epilogue);
     if (pad) as_.add(ax::rsp, 8);
     for (size_t i = saved.size(); i-- > 0;) as_.pop(saved[i]);
@@ -208,8 +249,9 @@ void Emitter::emit_entry_points(EmittedCode& out) {
 }
 
 void Emitter::emit_trap_stubs() {
+    trap_offsets_.reserve(traps_.size());
     for (const TrapStub& t : traps_) {
-        as_.bind(t.label);
+        trap_offsets_.push_back(static_cast<uint32_t>(as_.offset()));
         if (t.kind == TrapKind::None) {
             // A helper stopped the run (fault or tail call). A trap the driver recorded during the
             // call (a callback's own trap) is kept; the call site pc fills in a placeholder pc.
@@ -231,59 +273,29 @@ void Emitter::emit_trap_stubs() {
     }
 }
 
-void Emitter::mark_labels_and_loops() {
-    const auto n = static_cast<uint32_t>(prog_.insns.size());
-    labels_.assign(n, a::Label());
-    back_jump_.assign(n, false);
-    back_fall_.assign(n, false);
-    loop_heads_.assign(n, false);
-    auto mark = [&](uint32_t target) {
-        if (!labels_[target].isValid()) labels_[target] = as_.newLabel();
-    };
-    mark(0);
-    for (uint32_t i = 0; i < n; ++i) {
-        const Insn& insn = prog_.insns[i];
-        // Jump and call targets, and callback entries (never fused into the instruction before them).
-        const bool reference = insn.op == Op::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func);
-        const bool jump = is_jump(insn.op);
-        if (jump || insn.op == Op::CallLocal || reference) mark(insn.target);
-        may_goto_ = may_goto_ || insn.op == Op::MayGoto;
-        if (!checked_ && jump && insn.target <= i) loop_heads_[insn.target] = true;
-    }
-    // Unchecked code pays no budget, so back edges only decide which targets start on a 16-byte
-    // boundary: a backward jump (above) marks them well enough without building the CFG.
-    if (!checked_) return;
-    CfgOptions options;
-    options.wto = false;
-    for (const BackEdge& e : build_cfg(prog_, options).back_edges) {
-        // An after-call edge needs no tick: the call itself pays one.
-        if (e.kind == EdgeKind::AfterCall) continue;
-        (e.kind == EdgeKind::Jump ? back_jump_ : back_fall_)[e.from] = true;
-        loop_heads_[e.to] = true;
-        mark(e.to);
-    }
-}
-
 Status Emitter::emit(EmittedCode& out) {
     const auto n = static_cast<uint32_t>(prog_.insns.size());
-    mark_labels_and_loops();
+    marks_ = mark_program(prog_);
+    may_goto_ = marks_.may_goto;
     unwind_ = as_.newLabel();
-    traps_.reserve(checked_ ? n : 16);
+    traps_.reserve(checked_ ? n / 2 + 16 : 16);
+    fixups_.reserve(n / 2 + 16);
+    offsets_.resize(n);
 
     emit_entry_points(out);
-    out.insn_offsets.resize(n);
     for (uint32_t i = 0; i < n;) {
-        if (labels_[i].isValid()) {
+        const uint8_t marks = marks_.at[i];
+        if (marks & kMarkEntered) {
             // Loop heads start on a 16-byte boundary (the padding runs once, on loop entry).
-            if (loop_heads_[i]) as_.align(a::AlignMode::kCode, 16);
-            as_.bind(labels_[i]);
+            if (marks & kMarkLoopHead) as_.align(a::AlignMode::kCode, 16);
             upper_zero_ = 0;  // other paths join here
         }
-        out.insn_offsets[i] = static_cast<uint32_t>(as_.offset());
+        offsets_[i] = static_cast<uint32_t>(as_.offset());
+        placed_ = i + 1;
         uint32_t used = 0;
-        if (defined_register(prog_.insns[i]) == kFrameReg) {
+        if (marks & kMarkFrameWrite) {
             // A write to r10 decodes (the verifier judges it) but never runs: it traps instead.
-            as_.jmp(trap_label(TrapKind::FrameWrite, prog_.insns[i].pc));
+            jmp(trap_stub(TrapKind::FrameWrite, prog_.insns[i].pc));
             used = 1;
         } else {
             used = emit_fused(i);
@@ -292,16 +304,17 @@ Status Emitter::emit(EmittedCode& out) {
             if (!emit_insn(i)) return std::move(*error_);
             used = 1;
         }
-        for (uint32_t k = 1; k < used; ++k) out.insn_offsets[i + k] = static_cast<uint32_t>(as_.offset());
+        for (uint32_t k = 1; k < used; ++k) offsets_[i + k] = static_cast<uint32_t>(as_.offset());
         for (uint32_t k = 0; k < used; ++k) track_upper_zero(prog_.insns[i + k]);
         i += used;
-        // A fall-through back edge (rare: the loop is entered in its middle) pays on the way round.
-        if (checked_ && back_fall_[i - 1]) emit_budget_tick(prog_.insns[i - 1].pc);
     }
+    placed_ = n;
     out.body_end_offset = as_.offset();
     out.may_goto = may_goto_;
     emit_check_stubs();
     emit_trap_stubs();
+    patch_branches();
+    out.insn_offsets = std::move(offsets_);
     return {};
 }
 
@@ -314,6 +327,9 @@ Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpe
     code.init(asmjit::Environment(asmjit::Arch::kX64));
     x86::ErrorRecorder errors;
     code.setErrorHandler(&errors);
+    // Sized once for typical code (about 10 bytes per instruction in checked mode) instead of
+    // doubling from 16 KiB with a copy each time.
+    code.reserveBuffer(&code.textSection()->buffer(), 16 * program.insns.size() + 1024);
     asmjit::x86::Assembler as(&code);
     x86::Emitter emitter(program, helpers, options, as);
     EmittedCode out;

@@ -17,6 +17,7 @@
 
 #include "backend.hpp"
 #include "features.hpp"
+#include "marks.hpp"
 
 namespace bpfvm::jit::x86 {
 
@@ -57,9 +58,8 @@ inline ax::Mem mem(const ax::Gp& base, int32_t disp, unsigned bytes) { return ax
 #define BPFVM_RT_TRAP(field, bytes) \
     ax::ptr(kRt, static_cast<int32_t>(offsetof(JitRuntime, trap) + offsetof(Trap, field)), bytes)
 
-/// Out-of-line code emitted after the program body.
+/// Out-of-line code emitted after the program body, reached through a branch target id.
 struct TrapStub {  // UnknownHelper stubs also store kTmp0 (the helper id) as the trap address
-    a::Label label;
     TrapKind kind;
     uint32_t pc;
     uint32_t addr;  // other kinds: a constant trap address (Unsupported: the Op)
@@ -118,7 +118,8 @@ private:
     uint32_t emit_fused_zero_extension(uint32_t index);
     uint32_t emit_fused_address(uint32_t index);
     void track_upper_zero(const Insn& insn);
-    bool fusible(uint32_t index) const { return index < prog_.insns.size() && !labels_[index].isValid(); }
+    bool fusible(uint32_t index) const { return index < prog_.insns.size() && !(marks_.at[index] & kMarkEntered); }
+    bool back_jump(uint32_t index) const { return marks_.at[index] & kMarkBackJump; }
     void emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m);
     // memory.cpp
     ax::Mem access(uint8_t base, int16_t off, unsigned bytes, bool write, uint32_t pc);
@@ -137,30 +138,49 @@ private:
     bool emit_call_helper(const Insn& insn);
     void emit_callx(const Insn& insn);
     void emit_call_local(const Insn& insn);
-    a::Label trap_label(TrapKind kind, uint32_t pc, uint32_t addr = 0);
-    void mark_labels_and_loops();
+    uint32_t trap_stub(TrapKind kind, uint32_t pc, uint32_t addr = 0);
     void emit_entry_points(EmittedCode& out);
     void emit_trap_stubs();
     void call_abs(const void* fn);
+    // Branches to BPF instructions and trap stubs (branch target ids: instruction indices, then
+    // kStubId + trap stub index). Encoded here rather than through asmjit labels: a backward
+    // branch knows its displacement (short form when it fits), a forward one leaves a rel32 that
+    // patch_branches fills in once every target is placed. One label per jump target through
+    // asmjit cost a label entry, a link per forward use and a bind each.
+    static constexpr uint32_t kStubId = 0x80000000u;
+    enum class Branch : uint8_t { Jmp, Jcc, Call };
+    void branch(Branch kind, uint32_t target, ax::CondCode cc = ax::CondCode::kO);
+    void jmp(uint32_t target) { branch(Branch::Jmp, target); }
+    void jcc(ax::CondCode cc, uint32_t target) { branch(Branch::Jcc, target, cc); }
+    void patch_branches();
 
     const Program& prog_;
     const HelperTable& helpers_;
     const bool checked_;
     ax::Assembler& as_;
-    std::vector<a::Label> labels_;  // per instruction index; valid only for jump/call targets
-    // From the CFG's back edges (checked mode pays one unit of budget on each, so every loop is
-    // bounded): the jump of instruction i goes back (back_jump_), or its fall-through does (back_fall_);
-    // loop_heads_ are their targets.
-    std::vector<bool> back_jump_, back_fall_, loop_heads_;
+    // Jump targets, loop heads and backward jumps (checked mode pays one unit of budget on each
+    // taken backward jump, so every loop is bounded: marks.hpp).
+    ProgramMarks marks_;
     bool may_goto_ = false;  // the program has may_goto: calls reset the callee frame's budget
+    // Code offset of each instruction; instructions [0, placed_) have theirs (the first one of what
+    // is being emitted included, so a jump to itself is backward).
+    std::vector<uint32_t> offsets_;
+    uint32_t placed_ = 0;
+    struct Fixup {
+        uint32_t at;      // offset of a rel32 field (the branch ends at at + 4)
+        uint32_t target;  // branch target id
+    };
+    std::vector<Fixup> fixups_;
     // Registers (bit per BPF register) whose upper 32 bits are known to be zero at this point of
     // straight-line code; cleared at every jump target and call.
     uint32_t upper_zero_ = 0;
     // Set by a peephole for the one conditional jump it emits through emit_insn: jump there
-    // instead of the instruction's target, on the inverted condition.
-    a::Label jump_to_;
+    // (an instruction index) instead of the instruction's target, on the inverted condition.
+    static constexpr uint32_t kNoTarget = UINT32_MAX;
+    uint32_t jump_to_ = kNoTarget;
     bool jump_inverted_ = false;
     std::vector<TrapStub> traps_;
+    std::vector<uint32_t> trap_offsets_;  // code offset of each trap stub, once emitted
     std::vector<CheckStub> checks_;
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue
     std::optional<Error> error_;  // the first instruction that cannot be compiled

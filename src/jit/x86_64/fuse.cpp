@@ -131,11 +131,11 @@ uint32_t Emitter::emit_fused_control(uint32_t index) {
     // if (cond) goto +1; goto L  ==>  if (!cond) goto L. Checked mode pays the budget on a back
     // edge only when it is taken, so a backward `goto` keeps its own code there.
     if (is_cond_jump(form) && first.target == index + 2 && (next.op == Op::Ja || next.op == Op::Gotol) &&
-        !(checked_ && back_jump_[index + 1])) {
-        jump_to_ = labels_[next.target];
+        !(checked_ && back_jump(index + 1))) {
+        jump_to_ = next.target;
         jump_inverted_ = true;
         const bool ok = emit_insn(index);
-        jump_to_ = a::Label();
+        jump_to_ = kNoTarget;
         jump_inverted_ = false;
         return ok ? 2 : 0;
     }
@@ -143,11 +143,11 @@ uint32_t Emitter::emit_fused_control(uint32_t index) {
     // (the op zero-extends); a budget tick before the jump would clobber the flags.
     if (sets_zero_flag(first) && (next.op == Op::Jeq32Imm || next.op == Op::Jne32Imm || next.op == Op::Jeq64Imm ||
                                   next.op == Op::Jne64Imm) &&
-        next.imm == 0 && next.dst == first.dst && !(checked_ && back_jump_[index + 1]) &&
+        next.imm == 0 && next.dst == first.dst && !(checked_ && back_jump(index + 1)) &&
         (op_info(first.op).width == 32 || op_info(next.op).width == 64)) {
         if (!emit_insn(index)) return 0;
         const bool eq = next.op == Op::Jeq32Imm || next.op == Op::Jeq64Imm;
-        as_.j(eq ? ax::CondCode::kZero : ax::CondCode::kNotZero, labels_[next.target]);
+        jcc(eq ? ax::CondCode::kZero : ax::CondCode::kNotZero, next.target);
         return 2;
     }
     return 0;
