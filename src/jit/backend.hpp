@@ -65,20 +65,32 @@ extern "C" uint64_t bpfvm_jit_check_access(JitRuntime* runtime, uint64_t addr, u
 /// standard-layout (it holds a vector and a string), so offsetof is not portable: it is measured once.
 int32_t run_context_stop_offset();
 
-/// Output of a backend: position-independent machine code (absolute addresses such as helpers are
-/// materialised as immediates, branches are relative), so the driver can copy it anywhere.
+/// Output of a backend besides the code itself (which goes to a CodeSink): offsets into that code.
 struct EmittedCode {
-    std::vector<uint8_t> bytes;             // final code
     uint64_t entry_offset = 0;              // offset of the JitEntry function
     uint64_t call_entry_offset = 0;         // offset of the JitCallEntry function
     std::vector<uint32_t> insn_offsets;     // code offset of each Program::insns[i]
-    uint64_t body_end_offset = 0;           // end of the last instruction's code (0: bytes.size())
+    uint64_t body_end_offset = 0;           // end of the last instruction's code (0: the code's size)
     bool may_goto = false;                  // the program has may_goto (JitRuntime::may_goto is used)
 };
 
-/// Emits code for `program`. Fails naming the instruction for anything the backend cannot compile.
-/// The driver copies the bytes into a fresh RW mapping, then makes it RX (never W and X at once).
-Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options);
-Result<EmittedCode> emit_arm64(const Program& program, const HelperTable& helpers, const EngineOptions& options);
+/// Receives a backend's final machine code: position-independent (absolute addresses such as
+/// helpers are materialised as immediates, branches are relative), so it can be copied anywhere.
+/// The driver copies it once, straight from the assembler's buffer: into the code arena
+/// (compile), or into a vector (dump). An error from accept is the backend's error.
+class CodeSink {
+public:
+    virtual Status accept(const uint8_t* code, size_t size) = 0;
+
+protected:
+    ~CodeSink() = default;
+};
+
+/// Emits code for `program` and hands it to `sink`. Fails naming the instruction for anything the
+/// backend cannot compile.
+Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
+                                CodeSink& sink);
+Result<EmittedCode> emit_arm64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
+                               CodeSink& sink);
 
 }  // namespace bpfvm::jit

@@ -238,18 +238,41 @@ private:
     EngineOptions options_;
 };
 
-Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers, const EngineOptions& options) {
+Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers, const EngineOptions& options,
+                              CodeSink& sink) {
     // A Program may be built by hand: the backends index registers and labels without checks.
     BPFVM_TRY(validate_program(program));
 #if defined(__x86_64__)
-    return emit_x86_64(program, helpers, options);
+    return emit_x86_64(program, helpers, options, sink);
 #elif defined(__aarch64__)
-    return emit_arm64(program, helpers, options);
+    return emit_arm64(program, helpers, options, sink);
 #else
-    (void)program, (void)helpers, (void)options;
+    (void)program, (void)helpers, (void)options, (void)sink;
     return make_error(ErrorCode::kUnsupported, "no JIT backend for this host architecture");
 #endif
 }
+
+/// compile's sink: the code goes straight from the assembler's buffer into the arena.
+class ArenaSink final : public CodeSink {
+public:
+    Status accept(const uint8_t* code, size_t size) override {
+        auto placed = CodeArena::instance().place(code, size);
+        if (!placed) return placed.error();
+        block = *placed;
+        return {};
+    }
+    CodeBlock block;
+};
+
+/// dump's sink: a copy to list.
+class CopySink final : public CodeSink {
+public:
+    Status accept(const uint8_t* code, size_t size) override {
+        bytes.assign(code, code + size);
+        return {};
+    }
+    std::vector<uint8_t> bytes;
+};
 
 }  // namespace
 
@@ -302,12 +325,14 @@ Arch host_arch() {
 
 Result<std::unique_ptr<Executable>> compile(const Program& program, const HelperTable& helpers,
                                             const EngineOptions& options) {
-    auto code = emit_host(program, helpers, options);
-    if (!code) return code.error();
-    auto block = CodeArena::instance().place(code->bytes.data(), code->bytes.size());
-    if (!block) return block.error();
+    ArenaSink sink;
+    auto code = emit_host(program, helpers, options, sink);
+    if (!code) {
+        CodeArena::instance().release(sink.block);  // nothing when the code was not placed
+        return code.error();
+    }
     return std::unique_ptr<Executable>(
-        std::make_unique<JitExecutable>(ExecMemory(*block), std::move(*code), helpers, options));
+        std::make_unique<JitExecutable>(ExecMemory(sink.block), std::move(*code), helpers, options));
 }
 
 namespace {
@@ -379,20 +404,22 @@ private:
 }  // namespace
 
 Result<std::string> dump(const Program& program, const HelperTable& helpers, const EngineOptions& options) {
-    auto code = emit_host(program, helpers, options);
+    CopySink sink;
+    auto code = emit_host(program, helpers, options, sink);
     if (!code) return code.error();
+    const std::vector<uint8_t>& bytes = sink.bytes;
     const HostLister lister;
     const size_t body_begin = code->insn_offsets.empty() ? 0 : code->insn_offsets[0];
-    const size_t body_end = code->body_end_offset != 0 ? code->body_end_offset : code->bytes.size();
+    const size_t body_end = code->body_end_offset != 0 ? code->body_end_offset : bytes.size();
     std::string out;
     char buf[160];
     std::snprintf(buf, sizeof buf,
                   "; %s JIT, %s mode: %zu BPF instructions -> %zu bytes (entry at %06" PRIx64 ", callback entry at %06" PRIx64 ")\n",
                   host_arch() == Arch::X86_64 ? "x86-64" : "arm64", options.checked ? "checked" : "unchecked",
-                  program.insns.size(), code->bytes.size(), code->entry_offset, code->call_entry_offset);
+                  program.insns.size(), bytes.size(), code->entry_offset, code->call_entry_offset);
     out += buf;
     out += "; entry points\n";
-    lister.list(code->bytes, 0, body_begin, out);
+    lister.list(bytes, 0, body_begin, out);
     for (size_t i = 0; i < program.insns.size(); ++i) {
         const size_t begin = code->insn_offsets[i];
         const size_t end = i + 1 < program.insns.size() ? code->insn_offsets[i + 1] : body_end;
@@ -401,11 +428,11 @@ Result<std::string> dump(const Program& program, const HelperTable& helpers, con
         out += disassemble_insn(program.insns[i]);
         std::snprintf(buf, sizeof buf, "    ; %06zx, %zu bytes\n", begin, end - begin);
         out += buf;
-        lister.list(code->bytes, begin, end, out);
+        lister.list(bytes, begin, end, out);
     }
-    if (body_end < code->bytes.size()) {
+    if (body_end < bytes.size()) {
         out += "; out-of-line stubs (traps, checked-mode slow paths)\n";
-        lister.list(code->bytes, body_end, code->bytes.size(), out);
+        lister.list(bytes, body_end, bytes.size(), out);
     }
     return out;
 }

@@ -377,7 +377,7 @@ Status Emitter::emit_insn(size_t index) {
     return {};
 }
 
-Result<EmittedCode> Emitter::run() {
+Result<EmittedCode> Emitter::run(CodeSink& sink) {
     code_.init(asmjit::Environment(asmjit::Arch::kAArch64));
     code_.setErrorHandler(&errors_);
     a64::Assembler as(&code_);
@@ -455,10 +455,11 @@ Result<EmittedCode> Emitter::run() {
     code_.resolveUnresolvedLinks();
     if (errors_.first != asmjit::kErrorOk)
         return make_error(ErrorCode::kUnsupported, "jit: arm64 assembler error: " + errors_.message);
-    out.bytes.resize(code_.codeSize());
-    if (code_.copyFlattenedData(out.bytes.data(), out.bytes.size()) != asmjit::kErrorOk)
+    std::vector<uint8_t> bytes(code_.codeSize());
+    if (code_.copyFlattenedData(bytes.data(), bytes.size()) != asmjit::kErrorOk)
         return make_error(ErrorCode::kUnsupported, "jit: cannot copy the arm64 code");
     as_ = nullptr;
+    BPFVM_TRY(sink.accept(bytes.data(), bytes.size()));
     return out;
 }
 
@@ -466,9 +467,10 @@ Result<EmittedCode> Emitter::run() {
 
 namespace bpfvm::jit {
 
-Result<EmittedCode> emit_arm64(const Program& program, const HelperTable& helpers, const EngineOptions& options) {
+Result<EmittedCode> emit_arm64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
+                               CodeSink& sink) {
     arm64::Emitter emitter(program, helpers, options);
-    return emitter.run();
+    return emitter.run(sink);
 }
 
 }  // namespace bpfvm::jit

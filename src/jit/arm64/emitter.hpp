@@ -66,7 +66,7 @@ enum class AluOp : uint8_t { Add, Sub, Mul, Div, Sdiv, Mod, Smod, Or, And, Xor, 
 /// Atomic read-modify-write operations (RFC 9669 section 5.3).
 enum class AtomicOp : uint8_t { Add, Or, And, Xor, Xchg, Cmpxchg };
 
-/// Emits one program. Not reusable: construct, call run() once.
+/// Emits one program. Not reusable: construct, call run() once; the code goes to the sink.
 class Emitter {
 public:
     Emitter(const Program& program, const HelperTable& helpers, const EngineOptions& options);
@@ -74,7 +74,7 @@ public:
     Emitter& operator=(const Emitter&) = delete;
 
     /// Emits the whole program and both entry points; errors name the instruction.
-    Result<EmittedCode> run();
+    Result<EmittedCode> run(CodeSink& sink);
 
 private:
     // emit_arm64.cpp: entries, epilogue, dispatch, slow paths, traps.

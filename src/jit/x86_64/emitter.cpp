@@ -249,9 +249,24 @@ void Emitter::emit_entry_points(EmittedCode& out) {
 }
 
 void Emitter::emit_trap_stubs() {
-    trap_offsets_.reserve(traps_.size());
+    // Each trap site gets a stub that loads its pc into kTmp1 and jumps to the tail of its kind
+    // (and constant address), which stores the trap and unwinds. Tails come first, so the stubs'
+    // jumps are backward with known displacements, and the stubs are raw bytes written at once:
+    // checked code has a site per backward jump, helper call and local call.
+    struct Tail {
+        TrapKind kind;
+        uint32_t addr;
+        uint32_t offset;
+    };
+    std::vector<Tail> tails;
+    auto tail_of = [&](const TrapStub& t) -> const Tail* {
+        for (const Tail& tail : tails)
+            if (tail.kind == t.kind && tail.addr == t.addr) return &tail;
+        return nullptr;
+    };
     for (const TrapStub& t : traps_) {
-        trap_offsets_.push_back(static_cast<uint32_t>(as_.offset()));
+        if (tail_of(t) != nullptr) continue;
+        tails.push_back({t.kind, t.addr, static_cast<uint32_t>(as_.offset())});
         if (t.kind == TrapKind::None) {
             // A helper stopped the run (fault or tail call). A trap the driver recorded during the
             // call (a callback's own trap) is kept; the call site pc fills in a placeholder pc.
@@ -261,16 +276,40 @@ void Emitter::emit_trap_stubs() {
             as_.cmp(BPFVM_RT_TRAP(pc, 4), -1);
             as_.j(ax::CondCode::kNotEqual, unwind_);
             as_.bind(write_pc);
-            as_.mov(BPFVM_RT_TRAP(pc, 4), t.pc);
+            as_.mov(BPFVM_RT_TRAP(pc, 4), kTmp1.r32());
             as_.jmp(unwind_);
             continue;
         }
         if (t.kind == TrapKind::UnknownHelper) as_.mov(BPFVM_RT_TRAP(addr, 8), kTmp0);
         else if (t.addr != 0) as_.mov(BPFVM_RT_TRAP(addr, 8), static_cast<int32_t>(t.addr));
-        as_.mov(BPFVM_RT_TRAP(pc, 4), t.pc);
+        as_.mov(BPFVM_RT_TRAP(pc, 4), kTmp1.r32());
         as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(t.kind));
         as_.jmp(unwind_);
     }
+    // mov r32, imm32 is (REX.B) B8+r id (Intel SDM vol. 2, MOV); then jmp rel8 EB or rel32 E9.
+    const uint32_t id = kTmp1.id();
+    std::vector<uint8_t> bytes;
+    bytes.reserve(11 * traps_.size());
+    const auto base = static_cast<int64_t>(as_.offset());
+    trap_offsets_.resize(traps_.size());
+    for (size_t k = 0; k < traps_.size(); ++k) {
+        const auto at = base + static_cast<int64_t>(bytes.size());
+        trap_offsets_[k] = static_cast<uint32_t>(at);
+        if (id >= 8) bytes.push_back(0x41);
+        bytes.push_back(static_cast<uint8_t>(0xb8 | (id & 7)));
+        for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(traps_[k].pc >> (8 * b)));
+        const int64_t jmp_at = base + static_cast<int64_t>(bytes.size());
+        const int64_t to = tail_of(traps_[k])->offset;
+        if (to - (jmp_at + 2) >= INT8_MIN) {
+            bytes.push_back(0xeb);
+            bytes.push_back(static_cast<uint8_t>(static_cast<int8_t>(to - (jmp_at + 2))));
+        } else {
+            const auto disp = static_cast<uint32_t>(static_cast<int32_t>(to - (jmp_at + 5)));
+            bytes.push_back(0xe9);
+            for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(disp >> (8 * b)));
+        }
+    }
+    if (!bytes.empty()) as_.embed(bytes.data(), bytes.size());
 }
 
 Status Emitter::emit(EmittedCode& out) {
@@ -322,7 +361,8 @@ Status Emitter::emit(EmittedCode& out) {
 
 namespace bpfvm::jit {
 
-Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options) {
+Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
+                                CodeSink& sink) {
     asmjit::CodeHolder code;
     code.init(asmjit::Environment(asmjit::Arch::kX64));
     x86::ErrorRecorder errors;
@@ -331,13 +371,15 @@ Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpe
     // doubling from 16 KiB with a copy each time.
     code.reserveBuffer(&code.textSection()->buffer(), 16 * program.insns.size() + 1024);
     asmjit::x86::Assembler as(&code);
+    // Loop-head padding as a few long NOPs rather than up to 15 one-byte ones.
+    as.addEncodingOptions(asmjit::EncodingOptions::kOptimizedAlign);
     x86::Emitter emitter(program, helpers, options, as);
     EmittedCode out;
     BPFVM_TRY(emitter.emit(out));
     if (errors.error != asmjit::kErrorOk || code.hasUnresolvedLinks())
         return make_error(ErrorCode::kUnsupported, std::string("jit: x86-64 assembler error: ") + errors.text);
     const asmjit::CodeBuffer& buffer = code.textSection()->buffer();
-    out.bytes.assign(buffer.data(), buffer.data() + buffer.size());
+    BPFVM_TRY(sink.accept(buffer.data(), buffer.size()));
     return out;
 }
 
