@@ -9,16 +9,29 @@ namespace {
 /// What an Op contributes, looked up once per instruction instead of several opcode-table
 /// queries (this pass runs over every instruction compiled).
 enum OpClass : uint8_t { kPlain, kJump, kEnters, kFuncRef, kMayGoto };
+/// Which field names the register an Op writes (defined_register), for the r10 check.
+enum Defines : uint8_t { kDefinesOther, kDefinesDst, kDefinesSrc };
 
-std::array<OpClass, kNumOps> classify_ops() {
-    std::array<OpClass, kNumOps> out{};
+struct OpFacts {
+    OpClass cls = kPlain;
+    Defines defines = kDefinesOther;
+};
+
+std::array<OpFacts, kNumOps> op_facts() {
+    std::array<OpFacts, kNumOps> out{};
     for (size_t i = 0; i < kNumOps; ++i) {
         const auto op = static_cast<Op>(i);
         const Form form = op_info(op).form;
-        if (form == Form::MayGoto) out[i] = kMayGoto;
-        else if (is_jump(op)) out[i] = kJump;
-        else if (form == Form::CallLocal) out[i] = kEnters;
-        else if (form == Form::Lddw) out[i] = kFuncRef;
+        if (form == Form::MayGoto) out[i].cls = kMayGoto;
+        else if (is_jump(op)) out[i].cls = kJump;
+        else if (form == Form::CallLocal) out[i].cls = kEnters;
+        else if (form == Form::Lddw) out[i].cls = kFuncRef;
+        Insn probe;  // distinct register numbers tell which field defined_register returns
+        probe.op = op;
+        probe.dst = 1;
+        probe.src = 2;
+        const int r = defined_register(probe);
+        out[i].defines = r == 1 ? kDefinesDst : r == 2 ? kDefinesSrc : kDefinesOther;
     }
     return out;
 }
@@ -26,7 +39,7 @@ std::array<OpClass, kNumOps> classify_ops() {
 }  // namespace
 
 ProgramMarks mark_program(const Program& program) {
-    static const std::array<OpClass, kNumOps> classes = classify_ops();
+    static const std::array<OpFacts, kNumOps> kFacts = op_facts();
     const auto n = static_cast<uint32_t>(program.insns.size());
     ProgramMarks m;
     m.at.assign(n, 0);
@@ -34,10 +47,11 @@ ProgramMarks mark_program(const Program& program) {
     m.at[0] = kMarkEntered;  // the entry
     for (uint32_t i = 0; i < n; ++i) {
         const Insn& insn = program.insns[i];
-        // Only an instruction naming r10 can write it; defined_register decides the rare rest.
-        if ((insn.dst == kFrameReg || insn.src == kFrameReg) && defined_register(insn) == kFrameReg)
-            m.at[i] |= kMarkFrameWrite;
-        switch (classes[static_cast<size_t>(insn.op)]) {
+        const OpFacts facts = kFacts[static_cast<size_t>(insn.op)];
+        // Selects rather than branches: which instructions write r10 follows no pattern.
+        const uint8_t defined = facts.defines == kDefinesDst ? insn.dst : facts.defines == kDefinesSrc ? insn.src : 0xff;
+        m.at[i] |= defined == kFrameReg ? kMarkFrameWrite : 0;
+        switch (facts.cls) {
             case kPlain: continue;
             case kFuncRef:
                 if (insn.src != static_cast<uint8_t>(LddwKind::Func)) continue;

@@ -82,7 +82,11 @@ void Emitter::patch_branches() {
 }
 
 void Emitter::emit_budget_tick(uint32_t pc) {
-    as_.sub(BPFVM_RT_FIELD(budget, 8), 1);
+    // sub qword [r12 + budget], 1 as fixed bytes (one per backward jump in checked code): REX.W+B,
+    // 83 /5 ib, ModRM disp8 with a SIB byte for the r12 base (Intel SDM vol. 2, SUB).
+    static_assert(offsetof(JitRuntime, budget) < 128);
+    static constexpr uint8_t kSubBudget[] = {0x49, 0x83, 0x6c, 0x24, offsetof(JitRuntime, budget), 0x01};
+    as_.embed(kSubBudget, sizeof kSubBudget);
     jcc(ax::CondCode::kSignedLT, trap_stub(TrapKind::InsnBudget, pc));
 }
 
@@ -314,6 +318,7 @@ void Emitter::emit_trap_stubs() {
 
 Status Emitter::emit(EmittedCode& out) {
     const auto n = static_cast<uint32_t>(prog_.insns.size());
+    BPFVM_ASSERT(kRt.id() == ax::Gp::kIdR12);  // emit_budget_tick's fixed bytes name r12
     marks_ = mark_program(prog_);
     may_goto_ = marks_.may_goto;
     unwind_ = as_.newLabel();

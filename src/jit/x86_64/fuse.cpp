@@ -96,31 +96,68 @@ bool zero_by_imm(const Insn& insn) {
     }
 }
 
+// The peephole an instruction may start or end, per Op: most instructions take part in none,
+// and one table lookup says so before any pattern is tried.
+enum FuseRole : uint8_t {
+    kFuseCondJump = 1,  // if (c) goto +1; goto L
+    kFuseSetsZf = 2,    // an ALU op whose x86 form sets ZF (shifts: when the count is not 0) ...
+    kFuseJz = 4,        // ... followed by if rX ==/!= 0
+    kFuseZext = 8,      // w = w, le32, r <<= 32 (then r >>= 32)
+    kFuseMov = 16,      // r = r (then r += ...)
+};
+
+struct OpTables {
+    std::array<UpperEffect, kNumOps> effects{};
+    std::array<uint8_t, kNumOps> roles{};
+};
+
+OpTables build_op_tables() {
+    OpTables t;
+    for (size_t i = 0; i < kNumOps; ++i) {
+        const auto op = static_cast<Op>(i);
+        t.effects[i] = effect_of(op);
+        Insn probe;
+        probe.op = op;
+        probe.imm = 1;
+        uint8_t role = 0;
+        if (is_cond_jump(op_info(op).form)) role |= kFuseCondJump;
+        if (sets_zero_flag(probe)) role |= kFuseSetsZf;
+        if (op == Op::Jeq32Imm || op == Op::Jne32Imm || op == Op::Jeq64Imm || op == Op::Jne64Imm) role |= kFuseJz;
+        if (op == Op::Mov32Reg || op == Op::Le32 || op == Op::Lsh64Imm) role |= kFuseZext;
+        if (op == Op::Mov64Reg) role |= kFuseMov;
+        t.roles[i] = role;
+    }
+    return t;
+}
+
+// Built at load time, not on first use: a function-local static costs a guard check per use, and
+// these are read several times per instruction compiled. Nothing compiles during static
+// initialisation.
+const OpTables kTables = build_op_tables();
+
 }  // namespace
 
 void Emitter::track_upper_zero(const Insn& insn) {
-    static const auto effects = [] {
-        std::array<UpperEffect, kNumOps> e{};
-        for (size_t i = 0; i < kNumOps; ++i) e[i] = effect_of(static_cast<Op>(i));
-        return e;
-    }();
-    const UpperEffect e = effects[static_cast<size_t>(insn.op)];
-    unsigned r = 0;
-    switch (e.defines) {
-        case UpperEffect::kNothing: return;
-        case UpperEffect::kCall: upper_zero_ = 0; return;  // r0-r5 hold whatever the callee left
-        case UpperEffect::kDst: r = insn.dst; break;
-        case UpperEffect::kSrc: r = insn.src; break;
-        case UpperEffect::kR0: r = 0; break;
-    }
-    const bool zero = e.zero == UpperEffect::kAlways || (e.zero == UpperEffect::kByImm && zero_by_imm(insn));
-    upper_zero_ = zero ? upper_zero_ | (1u << r) : upper_zero_ & ~(1u << r);
+    const UpperEffect e = kTables.effects[static_cast<size_t>(insn.op)];
+    // Selects instead of a switch: the kind of instruction follows no pattern a predictor learns.
+    const unsigned r = e.defines == UpperEffect::kDst ? insn.dst : e.defines == UpperEffect::kSrc ? insn.src : 0;
+    const uint32_t defined = e.defines == UpperEffect::kNothing ? 0u
+                             : e.defines == UpperEffect::kCall  ? ~0u  // r0-r5 hold whatever the callee left
+                                                                : 1u << r;
+    const bool zero = e.defines != UpperEffect::kCall &&
+                      (e.zero == UpperEffect::kAlways || (e.zero == UpperEffect::kByImm && zero_by_imm(insn)));
+    upper_zero_ = (upper_zero_ & ~defined) | (zero ? defined : 0u);
 }
 
 uint32_t Emitter::emit_fused(uint32_t index) {
-    if (uint32_t used = emit_fused_control(index)) return used;
-    if (uint32_t used = emit_fused_zero_extension(index)) return used;
-    return emit_fused_address(index);
+    const uint8_t role = kTables.roles[static_cast<size_t>(prog_.insns[index].op)];
+    if (role == 0) return 0;
+    if (role & (kFuseCondJump | kFuseSetsZf))
+        if (uint32_t used = emit_fused_control(index)) return used;
+    if (role & kFuseZext)
+        if (uint32_t used = emit_fused_zero_extension(index)) return used;
+    if (role & kFuseMov) return emit_fused_address(index);
+    return 0;
 }
 
 uint32_t Emitter::emit_fused_control(uint32_t index) {
@@ -141,9 +178,7 @@ uint32_t Emitter::emit_fused_control(uint32_t index) {
     }
     // rX op= ...; if rX ==/!= 0 goto L  ==>  op; jz/jnz L. A 64-bit test after a 32-bit op is fine
     // (the op zero-extends); a budget tick before the jump would clobber the flags.
-    if (sets_zero_flag(first) && (next.op == Op::Jeq32Imm || next.op == Op::Jne32Imm || next.op == Op::Jeq64Imm ||
-                                  next.op == Op::Jne64Imm) &&
-        next.imm == 0 && next.dst == first.dst && !(checked_ && back_jump(index + 1)) &&
+    if ((kTables.roles[static_cast<size_t>(next.op)] & kFuseJz) && sets_zero_flag(first) && next.imm == 0 && next.dst == first.dst && !(checked_ && back_jump(index + 1)) &&
         (op_info(first.op).width == 32 || op_info(next.op).width == 64)) {
         if (!emit_insn(index)) return 0;
         const bool eq = next.op == Op::Jeq32Imm || next.op == Op::Jeq64Imm;
