@@ -254,5 +254,51 @@ TEST(Codegen, EntryPointsSaveOnlyTheCalleeSavedRegistersTheProgramNames) {
     expect_same_as_interpreter(text, {0, 1, 1000, ~uint64_t{0}});
 }
 
+// ---- Layout: loop heads and the branch encodings of the x86-64 emitter.
+
+/// Code offset of BPF instruction `index` in the dump ("    2: r0 += r1    ; 0000a0, 3 bytes").
+size_t insn_offset(const std::vector<std::string>& dump, size_t index) {
+    const std::string prefix = (index < 10 ? "    " : "   ") + std::to_string(index) + ": ";
+    for (const std::string& line : dump) {
+        if (!is_bpf_line(line) || line.rfind(prefix, 0) != 0) continue;
+        return std::stoul(line.substr(line.find("    ; ") + 6, 6), nullptr, 16);
+    }
+    ADD_FAILURE() << "instruction " << index << " not in the dump";
+    return 0;
+}
+
+TEST(Codegen, LoopHeadsStartOnSixteenByteBoundaries) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 layout";
+    // Without the padding the head (instruction 2) would start 7 bytes after instruction 0
+    // (xor eax, eax; mov edi, 10), which is not a multiple of 16 here; the padding is NOPs,
+    // which the dump lists under instruction 1.
+    const std::string text = "mov %r0, 0\nmov %r1, 10\nloop:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, loop\nexit";
+    for (const bool checked : {false, true}) {
+        SCOPED_TRACE(checked ? "checked" : "unchecked");
+        const auto dump = dump_lines(text, checked);
+        const size_t entry = insn_offset(dump, 0), head = insn_offset(dump, 2);
+        EXPECT_EQ(head % 16, 0u) << "loop head at " << head;
+        EXPECT_GT(head - entry, 7u) << "no padding before the loop head";
+        const auto code = host_body(text, checked);
+        if (!code.empty()) {
+            EXPECT_GE(count_mnemonic(code, "nop"), 1u);
+        }
+    }
+    expect_same_as_interpreter(text, {0, 1});
+}
+
+TEST(Codegen, BackwardBranchesUseTheShortFormWhenInRange) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 encodings";
+    // A short loop's back edge is a 2-byte jcc (rel8); a forward exit jump to a later instruction
+    // is a rel32 the emitter patches, and both reach their targets (the result proves it).
+    const std::string text = "mov %r0, 0\nloop:\nadd %r0, 2\njgt %r0, 100, out\nja loop\nout:\nexit";
+    const auto dump = dump_lines(text, false);
+    bool short_back = false;
+    for (const std::string& line : dump)
+        if (line.find(": 76 ") != std::string::npos) short_back = true;
+    EXPECT_TRUE(short_back) << "no rel8 jbe back edge (the inverted jgt over the ja)";
+    expect_same_as_interpreter(text, {0});
+}
+
 }  // namespace
 }  // namespace bpfvm
