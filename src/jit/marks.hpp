@@ -13,17 +13,18 @@ namespace bpfvm::jit {
 enum InsnMark : uint8_t {
     kMarkEntered = 1,     // a jump, local-call or function-reference target: paths join here
     kMarkLoopHead = 2,    // the target of a backward jump
-    kMarkBackJump = 4,    // a jump to itself or an earlier instruction: checked mode pays budget when taken
+    kMarkBackJump = 4,    // a jump to itself or an earlier instruction: checked mode pays budget there
     kMarkFrameWrite = 8,  // writes r10: decodes, but traps when it runs
 };
 
 /// Per-instruction marks of a validated program (targets in range).
 ///
-/// Checked mode bounds every loop by paying one unit of budget on each taken backward jump (and on
-/// each call). That is enough: a fall-through goes to i + 1, a forward jump to a later instruction
-/// and a return to the instruction after its call, so a run that makes finitely many calls can only
-/// execute forever by taking backward jumps forever. A loop entered in its middle pays on its
-/// backward jump as well, wherever the entry is.
+/// Checked mode bounds every loop by paying one unit of budget at each backward jump (and at each
+/// call; x86-64 pays whenever the jump runs, arm64 only when it is taken). That is enough: a
+/// fall-through goes to i + 1, a forward jump to a later instruction and a return to the
+/// instruction after its call, so a run that makes finitely many calls can only execute forever
+/// by taking backward jumps forever. A loop entered in its middle pays on its backward jump as
+/// well, wherever the entry is.
 struct ProgramMarks {
     std::vector<uint8_t> at;  // InsnMark bits per Program::insns index
     bool may_goto = false;    // the program has may_goto
