@@ -284,6 +284,7 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperLdx8Jgt,     &&L_SuperLdx8Add32Reg, &&L_SuperLdx8Add64Reg, &&L_SuperLdx8Or32Reg,
         &&L_SuperLdx8Or64Reg, &&L_SuperLdx8LshOr64,  &&L_SuperLdx8LshOr32,  &&L_SuperLdx8LshAdd32To,
         &&L_SuperLdx8LshAdd64To, &&L_SuperLdx8LshOr32To, &&L_SuperLdx8LshOr64To, &&L_SuperMovAddRegJgtReg,
+        &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
     if (entry == nullptr) {
@@ -363,6 +364,8 @@ dispatch:
             case kSuperLdx8LshOr32To: goto L_SuperLdx8LshOr32To;
             case kSuperLdx8LshOr64To: goto L_SuperLdx8LshOr64To;
             case kSuperMovAddRegJgtReg: goto L_SuperMovAddRegJgtReg;
+            case kSuperMov64JltReg: goto L_SuperMov64JltReg;
+            case kSuperMov64JgtReg: goto L_SuperMov64JgtReg;
             default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
         }
     }
@@ -733,6 +736,18 @@ L_TrapSlot:
         ip = d > reg[ip->off] ? ip->target : ip + 3;
         BPFVM_DISPATCH();
     }
+    // The compared registers are read after the copy, which may have written one of them.
+#define BPFVM_SUPER_MOV_JMP(name, cond)                                   \
+    L_##name : {                                                          \
+        reg[ip->dst] = reg[ip->src];                                      \
+        const uint64_t a = reg[ip->pad];                                  \
+        const uint64_t b = reg[ip->off];                                  \
+        ip = (cond) ? ip->target : ip + 2;                                \
+        BPFVM_DISPATCH();                                                 \
+    }
+    BPFVM_SUPER_MOV_JMP(SuperMov64JltReg, a < b)
+    BPFVM_SUPER_MOV_JMP(SuperMov64JgtReg, a > b)
+#undef BPFVM_SUPER_MOV_JMP
 #undef BPFVM_SUPER
 #undef BPFVM_SUPER_JMP
 #undef BPFVM_SUPER_LDX8_JMP

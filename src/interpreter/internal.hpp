@@ -90,6 +90,10 @@ enum SuperOp : uint8_t {
     // Three instructions, the bounds check of a pointer moved by a variable: rX = rY; rX += rZ;
     // if rX > rW goto L: dst = src + reg[pad]; if dst > reg[off] goto target.
     kSuperMovAddRegJgtReg,
+    // A register copy, then a compare of two registers and a branch (a loop latch rotating a
+    // loop-carried value before its back edge): dst = src; if reg[pad] op reg[off] goto target.
+    kSuperMov64JltReg,
+    kSuperMov64JgtReg,
     kSuperEnd,
 };
 static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");

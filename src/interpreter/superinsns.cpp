@@ -14,6 +14,13 @@ namespace {
 
 /// The superinstruction for the pair (a, b) and the fields it needs in `slot` (a's slot), or 0.
 uint8_t match_pair(const Insn& a, const Insn& b, Slot* slots, Slot& slot) {
+    if (a.op == Op::Mov64Reg && (b.op == Op::Jlt64Reg || b.op == Op::Jgt64Reg)) {
+        // Any registers: the handler copies first, then compares.
+        slot.pad = b.dst;
+        slot.off = b.src;
+        slot.target = &slots[b.target];
+        return b.op == Op::Jlt64Reg ? kSuperMov64JltReg : kSuperMov64JgtReg;
+    }
     if (b.dst != a.dst) return 0;
     switch (a.op) {
         case Op::Mov64Reg:

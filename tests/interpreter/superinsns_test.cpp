@@ -92,6 +92,22 @@ TEST(Superinstructions, ByteLoadShapesBecomeOneSlot) {
     EXPECT_EQ(slots[22].op, static_cast<uint8_t>(Op::Or32Reg));
 }
 
+TEST(Superinstructions, ACopyBeforeALoopLatchBecomesOneSlot) {
+    const Program p = assemble_program(
+        "top:\nmov %r4, %r0\njlt %r6, %r2, top\n"  // 0: rotate a loop-carried value, then the back edge
+        "mov %r4, %r0\njgt %r4, %r2, top\n"          // 2: the compare reads the copy
+        "mov %r4, %r0\njge %r6, %r2, top\n"          // 4: no superinstruction for this compare
+        "exit");
+    const auto slots = fused_slots(p);
+    EXPECT_EQ(slots[0].op, interp::kSuperMov64JltReg);
+    EXPECT_EQ(slots[0].pad, 6u);
+    EXPECT_EQ(slots[0].off, 2);
+    EXPECT_EQ(slots[0].target, &slots[0]);
+    EXPECT_EQ(slots[2].op, interp::kSuperMov64JgtReg);
+    EXPECT_EQ(slots[2].pad, 4u);
+    EXPECT_EQ(slots[4].op, static_cast<uint8_t>(Op::Mov64Reg));
+}
+
 TEST(Superinstructions, NoPairAcrossAJumpTargetOrWithATrapSlot) {
     const Program p = assemble_program(
         "jeq %r1, 0, in\nmov %r2, %r1\nin:\nadd %r2, 14\n"  // the add is a jump target
@@ -141,6 +157,11 @@ TEST(Superinstructions, UncheckedRunsAgreeWithCheckedRuns) {
         "stxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\nlsh32 %r0, 31\nadd32 %r0, %r0\nexit",
         "mov %r2, -1\nmov %r3, %r1\nmov %r0, %r2\nadd %r0, %r1\njgt %r0, %r3, big\nexit\nbig:\nmov %r0, 1\nexit",
         "mov %r3, 0x1000\nmov %r0, %r1\nadd %r0, %r0\njgt %r0, %r3, big\nexit\nbig:\nmov %r0, 1\nexit",
+        "mov %r2, 0x80000000\nmov %r0, %r1\njlt %r0, %r2, small\nexit\nsmall:\nmov %r0, 1\nexit",
+        "mov %r2, 0x80000000\nmov %r0, %r2\njgt %r1, %r0, big\nexit\nbig:\nmov %r0, 1\nexit",
+        "mov %r0, %r1\njlt %r0, %r1, small\nexit\nsmall:\nmov %r0, 1\nexit",  // equal operands
+        "mov %r0, %r1\njgt %r1, %r0, big\nexit\nbig:\nmov %r0, 1\nexit",
+        "mov %r0, 0\nmov %r4, 0\nmov %r2, %r1\ntop:\nadd %r0, 1\nrsh %r2, 1\nmov %r3, %r2\njgt %r3, %r4, top\nexit",
     };
     for (const std::string& text : programs) {
         const Program p = assemble_program(text);
