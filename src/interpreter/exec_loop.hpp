@@ -280,7 +280,11 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperMov64AndImm, &&L_SuperMov32RshImm, &&L_SuperMov32LshImm, &&L_SuperMov32AndImm,
         &&L_SuperLdx8Lsh64,   &&L_SuperLdx8Lsh32,   &&L_SuperAdd64ImmJeq, &&L_SuperAdd64ImmJne,
         &&L_SuperAdd64ImmJlt, &&L_SuperAdd64ImmJgt, &&L_SuperAdd64ImmJgtReg, &&L_SuperLsh64OrReg,
-        &&L_SuperMovAddJgtReg,
+        &&L_SuperMovAddJgtReg, &&L_SuperLdx8Jeq,      &&L_SuperLdx8Jne,      &&L_SuperLdx8Jlt,
+        &&L_SuperLdx8Jgt,     &&L_SuperLdx8Add32Reg, &&L_SuperLdx8Add64Reg, &&L_SuperLdx8Or32Reg,
+        &&L_SuperLdx8Or64Reg, &&L_SuperLdx8LshOr64,  &&L_SuperLdx8LshOr32,  &&L_SuperLdx8LshAdd32To,
+        &&L_SuperLdx8LshAdd64To, &&L_SuperLdx8LshOr32To, &&L_SuperLdx8LshOr64To, &&L_SuperMovAddRegJgtReg,
+        &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
     if (entry == nullptr) {
@@ -345,6 +349,23 @@ dispatch:
             case kSuperAdd64ImmJgtReg: goto L_SuperAdd64ImmJgtReg;
             case kSuperLsh64OrReg: goto L_SuperLsh64OrReg;
             case kSuperMovAddJgtReg: goto L_SuperMovAddJgtReg;
+            case kSuperLdx8Jeq: goto L_SuperLdx8Jeq;
+            case kSuperLdx8Jne: goto L_SuperLdx8Jne;
+            case kSuperLdx8Jlt: goto L_SuperLdx8Jlt;
+            case kSuperLdx8Jgt: goto L_SuperLdx8Jgt;
+            case kSuperLdx8Add32Reg: goto L_SuperLdx8Add32Reg;
+            case kSuperLdx8Add64Reg: goto L_SuperLdx8Add64Reg;
+            case kSuperLdx8Or32Reg: goto L_SuperLdx8Or32Reg;
+            case kSuperLdx8Or64Reg: goto L_SuperLdx8Or64Reg;
+            case kSuperLdx8LshOr64: goto L_SuperLdx8LshOr64;
+            case kSuperLdx8LshOr32: goto L_SuperLdx8LshOr32;
+            case kSuperLdx8LshAdd32To: goto L_SuperLdx8LshAdd32To;
+            case kSuperLdx8LshAdd64To: goto L_SuperLdx8LshAdd64To;
+            case kSuperLdx8LshOr32To: goto L_SuperLdx8LshOr32To;
+            case kSuperLdx8LshOr64To: goto L_SuperLdx8LshOr64To;
+            case kSuperMovAddRegJgtReg: goto L_SuperMovAddRegJgtReg;
+            case kSuperMov64JltReg: goto L_SuperMov64JltReg;
+            case kSuperMov64JgtReg: goto L_SuperMov64JgtReg;
             default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
         }
     }
@@ -656,8 +677,82 @@ L_TrapSlot:
         ip = d > reg[ip->pad] ? ip->target : ip + 3;
         BPFVM_DISPATCH();
     }
+    // The byte-load pairs and triples: the load's address is src + off in every one of them.
+#define BPFVM_SUPER_LDX8_JMP(name, cond)                                                       \
+    L_##name : {                                                                               \
+        uint64_t& d = reg[ip->dst];                                                            \
+        d = load_mem<uint8_t>(reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off}));        \
+        const uint64_t c = static_cast<uint64_t>(ip->imm);                                     \
+        ip = (cond) ? ip->target : ip + 2;                                                     \
+        BPFVM_DISPATCH();                                                                      \
+    }
+#define BPFVM_SUPER_LDX8_ALU(name, stmt)                                                       \
+    L_##name : {                                                                               \
+        const uint64_t v = load_mem<uint8_t>(reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off})); \
+        reg[ip->dst] = v;                                                                      \
+        uint64_t& d = reg[ip->pad];                                                            \
+        stmt;                                                                                  \
+        ip += 2;                                                                               \
+        BPFVM_DISPATCH();                                                                      \
+    }
+    BPFVM_SUPER_LDX8_JMP(SuperLdx8Jeq, d == c)
+    BPFVM_SUPER_LDX8_JMP(SuperLdx8Jne, d != c)
+    BPFVM_SUPER_LDX8_JMP(SuperLdx8Jlt, d < c)
+    BPFVM_SUPER_LDX8_JMP(SuperLdx8Jgt, d > c)
+    BPFVM_SUPER_LDX8_ALU(SuperLdx8Add32Reg, d = lo32(d + v))
+    BPFVM_SUPER_LDX8_ALU(SuperLdx8Add64Reg, d += v)
+    BPFVM_SUPER_LDX8_ALU(SuperLdx8Or32Reg, d = lo32(d | v))
+    BPFVM_SUPER_LDX8_ALU(SuperLdx8Or64Reg, d |= v)
+    L_SuperLdx8LshOr64 : {
+        const uint64_t v = load_mem<uint8_t>(reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off}));
+        reg[ip->dst] = sem::lsh64(v, static_cast<uint64_t>(ip->imm)) | reg[ip->pad];
+        ip += 3;
+        BPFVM_DISPATCH();
+    }
+    L_SuperLdx8LshOr32 : {
+        const uint64_t v = load_mem<uint8_t>(reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off}));
+        reg[ip->dst] = lo32(sem::lsh32(u32(v), static_cast<uint64_t>(ip->imm)) | reg[ip->pad]);
+        ip += 3;
+        BPFVM_DISPATCH();
+    }
+    // The folded register may be the loaded one: it is written first, as the triple does.
+#define BPFVM_SUPER_LDX8_LSH_TO(name, shifted, stmt)                                           \
+    L_##name : {                                                                               \
+        const uint64_t b = load_mem<uint8_t>(reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off})); \
+        const uint64_t v = (shifted);                                                          \
+        reg[ip->dst] = v;                                                                      \
+        uint64_t& d = reg[ip->pad];                                                            \
+        stmt;                                                                                  \
+        ip += 3;                                                                               \
+        BPFVM_DISPATCH();                                                                      \
+    }
+    BPFVM_SUPER_LDX8_LSH_TO(SuperLdx8LshAdd32To, sem::lsh32(u32(b), static_cast<uint64_t>(ip->imm)), d = lo32(d + v))
+    BPFVM_SUPER_LDX8_LSH_TO(SuperLdx8LshAdd64To, sem::lsh64(b, static_cast<uint64_t>(ip->imm)), d += v)
+    BPFVM_SUPER_LDX8_LSH_TO(SuperLdx8LshOr32To, sem::lsh32(u32(b), static_cast<uint64_t>(ip->imm)), d = lo32(d | v))
+    BPFVM_SUPER_LDX8_LSH_TO(SuperLdx8LshOr64To, sem::lsh64(b, static_cast<uint64_t>(ip->imm)), d |= v)
+    L_SuperMovAddRegJgtReg : {
+        uint64_t& d = reg[ip->dst];
+        d = reg[ip->src] + reg[ip->pad];
+        ip = d > reg[ip->off] ? ip->target : ip + 3;
+        BPFVM_DISPATCH();
+    }
+    // The compared registers are read after the copy, which may have written one of them.
+#define BPFVM_SUPER_MOV_JMP(name, cond)                                   \
+    L_##name : {                                                          \
+        reg[ip->dst] = reg[ip->src];                                      \
+        const uint64_t a = reg[ip->pad];                                  \
+        const uint64_t b = reg[ip->off];                                  \
+        ip = (cond) ? ip->target : ip + 2;                                \
+        BPFVM_DISPATCH();                                                 \
+    }
+    BPFVM_SUPER_MOV_JMP(SuperMov64JltReg, a < b)
+    BPFVM_SUPER_MOV_JMP(SuperMov64JgtReg, a > b)
+#undef BPFVM_SUPER_MOV_JMP
 #undef BPFVM_SUPER
 #undef BPFVM_SUPER_JMP
+#undef BPFVM_SUPER_LDX8_JMP
+#undef BPFVM_SUPER_LDX8_ALU
+#undef BPFVM_SUPER_LDX8_LSH_TO
 
 helper_stopped:
     if (ctx.stop == RunContext::kStopTailCall) {

@@ -62,6 +62,38 @@ enum SuperOp : uint8_t {
     // Three instructions: rX = rY; rX += K; if rX > rZ goto L (the packet bounds check
     // `if (data + K > data_end)`): dst = src + imm; if dst > reg[pad] goto target.
     kSuperMovAddJgtReg,
+    // A byte load, then a compare of the loaded byte with an immediate and a branch (a header
+    // field tested against a constant): dst = u8[src + off]; if dst op imm goto target. imm holds
+    // the jump's constant as its width compares it (zero-extended for 32-bit jumps), which is
+    // exact because the loaded byte has no upper bits.
+    kSuperLdx8Jeq,
+    kSuperLdx8Jne,
+    kSuperLdx8Jlt,
+    kSuperLdx8Jgt,
+    // A byte load, then an ALU op that takes the loaded byte as its source (accumulating a sum,
+    // or-ing in the low byte of a field): dst = u8[src + off]; reg[pad] op= dst.
+    kSuperLdx8Add32Reg,
+    kSuperLdx8Add64Reg,
+    kSuperLdx8Or32Reg,
+    kSuperLdx8Or64Reg,
+    // Three instructions, how clang assembles a big-endian 16-bit field when the low byte was
+    // loaded first: rX = u8[rY + off]; rX <<= K; rX |= rZ: dst = (u8[src + off] << imm) | reg[pad].
+    kSuperLdx8LshOr64,
+    kSuperLdx8LshOr32,
+    // Three instructions: a byte load, a shift, then the shifted byte folded into another
+    // register (summing or assembling big-endian fields): rX = u8[rY + off]; rX <<= K; rZ op= rX:
+    // dst = u8[src + off] << imm; reg[pad] op= dst.
+    kSuperLdx8LshAdd32To,
+    kSuperLdx8LshAdd64To,
+    kSuperLdx8LshOr32To,
+    kSuperLdx8LshOr64To,
+    // Three instructions, the bounds check of a pointer moved by a variable: rX = rY; rX += rZ;
+    // if rX > rW goto L: dst = src + reg[pad]; if dst > reg[off] goto target.
+    kSuperMovAddRegJgtReg,
+    // A register copy, then a compare of two registers and a branch (a loop latch rotating a
+    // loop-carried value before its back edge): dst = src; if reg[pad] op reg[off] goto target.
+    kSuperMov64JltReg,
+    kSuperMov64JgtReg,
     kSuperEnd,
 };
 static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");

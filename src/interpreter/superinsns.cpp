@@ -2,7 +2,9 @@
 // pass that turns a matching instruction pair into one slot running both. The pairs are the ones
 // clang emits most (bench/insn_pairs.py over ../shared/corpus: a copy then an ALU immediate on the
 // copy is the most frequent fusible pair, a byte load then a shift the next) plus the add-then-branch
-// of counted loops, and the copy-add-compare of packet bounds checks (a triple).
+// of counted loops, the copy-add-compare of packet bounds checks (a triple), and from the bench
+// programs' dynamic counts (parse, checksum) a byte load then its use: a compare-and-branch on it,
+// an ALU op that takes it, or the shift-and-or that builds a big-endian 16-bit field (a triple).
 #include <vector>
 
 #include "internal.hpp"
@@ -12,6 +14,13 @@ namespace {
 
 /// The superinstruction for the pair (a, b) and the fields it needs in `slot` (a's slot), or 0.
 uint8_t match_pair(const Insn& a, const Insn& b, Slot* slots, Slot& slot) {
+    if (a.op == Op::Mov64Reg && (b.op == Op::Jlt64Reg || b.op == Op::Jgt64Reg)) {
+        // Any registers: the handler copies first, then compares.
+        slot.pad = b.dst;
+        slot.off = b.src;
+        slot.target = &slots[b.target];
+        return b.op == Op::Jlt64Reg ? kSuperMov64JltReg : kSuperMov64JgtReg;
+    }
     if (b.dst != a.dst) return 0;
     switch (a.op) {
         case Op::Mov64Reg:
@@ -66,10 +75,80 @@ uint8_t match_pair(const Insn& a, const Insn& b, Slot* slots, Slot& slot) {
     }
 }
 
-/// rX = rY; rX += K; if rX > rZ goto L, with rX distinct from rY and rZ.
-bool match_bounds_check(const Insn& a, const Insn& b, const Insn& c) {
-    return a.op == Op::Mov64Reg && b.op == Op::Add64Imm && c.op == Op::Jgt64Reg && b.dst == a.dst && c.dst == a.dst &&
-           a.src != a.dst && c.src != a.dst;
+/// A byte load `rA = u8[rS + off]`, then `b` using rA: a compare of rA with an immediate and a
+/// branch, or an ALU op taking rA as its source. The superinstruction and its fields in `slot`
+/// (a's slot: dst, src and off are the load's), or 0.
+uint8_t match_load_pair(const Insn& a, const Insn& b, Slot* slots, Slot& slot) {
+    if (a.op != Op::Ldx8) return 0;
+    uint8_t op = 0;
+    bool wide = true;  // a 64-bit jump compares the sign-extended immediate, a 32-bit one its low half
+    switch (b.op) {
+        case Op::Jeq64Imm: op = kSuperLdx8Jeq; break;
+        case Op::Jne64Imm: op = kSuperLdx8Jne; break;
+        case Op::Jlt64Imm: op = kSuperLdx8Jlt; break;
+        case Op::Jgt64Imm: op = kSuperLdx8Jgt; break;
+        case Op::Jeq32Imm: op = kSuperLdx8Jeq, wide = false; break;
+        case Op::Jne32Imm: op = kSuperLdx8Jne, wide = false; break;
+        case Op::Jlt32Imm: op = kSuperLdx8Jlt, wide = false; break;
+        case Op::Jgt32Imm: op = kSuperLdx8Jgt, wide = false; break;
+        case Op::Add32Reg: op = kSuperLdx8Add32Reg; break;
+        case Op::Add64Reg: op = kSuperLdx8Add64Reg; break;
+        case Op::Or32Reg: op = kSuperLdx8Or32Reg; break;
+        case Op::Or64Reg: op = kSuperLdx8Or64Reg; break;
+        default: return 0;
+    }
+    if (is_jump(b.op)) {
+        if (b.dst != a.dst) return 0;
+        // The loaded byte has no upper bits, so comparing it in 64 bits with the constant as
+        // the jump's width sees it gives the jump's own result.
+        slot.imm = wide ? b.imm : static_cast<int64_t>(static_cast<uint32_t>(b.imm));
+        slot.target = &slots[b.target];
+        return op;
+    }
+    if (b.src != a.dst) return 0;
+    slot.pad = b.dst;  // may be the loaded register itself: the handler writes it first
+    return op;
+}
+
+/// rX = u8[rY + off]; rX <<= K; then (both 64-bit or both 32-bit) rX |= rZ, rZ distinct from
+/// rX (`pad` = rZ), or rZ op= rX for an add or an or (`pad` = rZ). 0 for anything else.
+uint8_t match_load_shift(const Insn& a, const Insn& b, const Insn& c, uint8_t* pad) {
+    if (a.op != Op::Ldx8 || b.dst != a.dst) return 0;
+    const bool wide = b.op == Op::Lsh64Imm;
+    if (!wide && b.op != Op::Lsh32Imm) return 0;
+    if (c.dst == a.dst && c.src != a.dst) {
+        *pad = c.src;
+        if (wide && c.op == Op::Or64Reg) return kSuperLdx8LshOr64;
+        if (!wide && c.op == Op::Or32Reg) return kSuperLdx8LshOr32;
+        return 0;
+    }
+    if (c.src != a.dst) return 0;
+    *pad = c.dst;
+    switch (c.op) {
+        case Op::Add32Reg: return wide ? 0 : kSuperLdx8LshAdd32To;
+        case Op::Or32Reg: return wide ? 0 : kSuperLdx8LshOr32To;
+        case Op::Add64Reg: return wide ? kSuperLdx8LshAdd64To : 0;
+        case Op::Or64Reg: return wide ? kSuperLdx8LshOr64To : 0;
+        default: return 0;
+    }
+}
+
+/// rX = rY; rX += K (or += rV); if rX > rZ goto L, with rX distinct from rY and rZ: the
+/// superinstruction, with the fields beyond the copy's in `slot`, or 0.
+uint8_t match_bounds_check(const Insn& a, const Insn& b, const Insn& c, Slot* slots, Slot& slot) {
+    if (a.op != Op::Mov64Reg || c.op != Op::Jgt64Reg || b.dst != a.dst || c.dst != a.dst || a.src == a.dst ||
+        c.src == a.dst)
+        return 0;
+    slot.target = &slots[c.target];
+    if (b.op == Op::Add64Imm) {
+        slot.imm = b.imm;
+        slot.pad = c.src;
+        return kSuperMovAddJgtReg;
+    }
+    if (b.op != Op::Add64Reg) return 0;
+    slot.pad = b.src == a.dst ? a.src : b.src;  // rX += rX after the copy adds rY
+    slot.off = c.src;
+    return kSuperMovAddRegJgtReg;
 }
 
 }  // namespace
@@ -86,20 +165,22 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
     }
     for (size_t i = 0; i + 1 < n; ++i) {
         if (entered[i + 1] || slots[i].op >= kTrapSlotOp || slots[i + 1].op >= kTrapSlotOp) continue;
-        if (i + 2 < n && !entered[i + 2] && slots[i + 2].op < kTrapSlotOp &&
-            match_bounds_check(program.insns[i], program.insns[i + 1], program.insns[i + 2])) {
-            const Insn& jump = program.insns[i + 2];
-            Slot& slot = slots[i];
-            slot.op = kSuperMovAddJgtReg;
-            slot.imm = program.insns[i + 1].imm;
-            slot.pad = jump.src;
-            slot.target = &slots[jump.target];
-            slot.label = labels != nullptr ? labels[kSuperMovAddJgtReg] : nullptr;
-            i += 2;
-            continue;
-        }
         Slot candidate = slots[i];
-        const uint8_t op = match_pair(program.insns[i], program.insns[i + 1], slots, candidate);
+        if (i + 2 < n && !entered[i + 2] && slots[i + 2].op < kTrapSlotOp) {
+            const Insn &a = program.insns[i], &b = program.insns[i + 1], &c = program.insns[i + 2];
+            uint8_t op = match_bounds_check(a, b, c, slots, candidate);
+            if (op == 0 && (op = match_load_shift(a, b, c, &candidate.pad)) != 0) candidate.imm = b.imm;
+            if (op != 0) {
+                candidate.op = op;
+                candidate.label = labels != nullptr ? labels[op] : nullptr;
+                slots[i] = candidate;
+                i += 2;  // the other two only run inside the triple now
+                continue;
+            }
+            candidate = slots[i];
+        }
+        uint8_t op = match_load_pair(program.insns[i], program.insns[i + 1], slots, candidate);
+        if (op == 0) op = match_pair(program.insns[i], program.insns[i + 1], slots, candidate);
         if (op == 0) continue;
         candidate.op = op;
         candidate.label = labels != nullptr ? labels[op] : nullptr;

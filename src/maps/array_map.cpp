@@ -11,6 +11,9 @@ namespace {
 
 constexpr uint64_t kMaxArrayBytes = uint64_t{1} << 32;
 
+/// kPercpu: percpu_array. A template parameter, so that a plain array lookup is a bounds check
+/// and an address computation with no test of the map's kind.
+template <bool kPercpu>
 class ArrayMap final : public Map {
 public:
     ArrayMap(const MapAttr& attr, uint64_t* storage, uint64_t stride)
@@ -19,12 +22,13 @@ public:
     void* lookup_elem(const void* key) override {
         const uint32_t idx = load_u32(key);
         if (idx >= attr_.max_entries) return nullptr;
-        return slot(idx, is_percpu() ? current_cpu() % cpus_ : 0);
+        if constexpr (kPercpu) return slot(idx, current_cpu() % cpus_);
+        return slot(idx, 0);
     }
 
     void* lookup_percpu_elem(const void* key, uint32_t cpu) override {
         const uint32_t idx = load_u32(key);
-        if (!is_percpu() || idx >= attr_.max_entries || cpu >= cpus_) return nullptr;
+        if (!kPercpu || idx >= attr_.max_entries || cpu >= cpus_) return nullptr;
         return slot(idx, cpu);
     }
 
@@ -37,7 +41,7 @@ public:
     long sys_lookup(const void* key, void* value) override {
         const uint32_t idx = load_u32(key);
         if (idx >= attr_.max_entries) return -ENOENT;
-        if (!is_percpu()) {
+        if constexpr (!kPercpu) {
             std::memcpy(value, slot(idx, 0), attr_.value_size);
             return 0;
         }
@@ -59,7 +63,7 @@ public:
 
     long for_each_elem(const std::function<uint64_t(const void*, void*)>& fn) override {
         long calls = 0;
-        const uint32_t cpu = is_percpu() ? current_cpu() % cpus_ : 0;
+        const uint32_t cpu = kPercpu ? current_cpu() % cpus_ : 0;
         for (uint32_t i = 0; i < attr_.max_entries; ++i) {
             ++calls;
             if (fn(&i, slot(i, cpu)) != 0) break;
@@ -71,6 +75,7 @@ public:
 
 private:
     uint8_t* slot(uint32_t idx, uint32_t cpu) const {
+        if constexpr (!kPercpu) return reinterpret_cast<uint8_t*>(storage_) + uint64_t{idx} * stride_;
         return reinterpret_cast<uint8_t*>(storage_) + (uint64_t{idx} * cpus_ + cpu) * stride_;
     }
 
@@ -82,7 +87,7 @@ private:
         // BPF_F_LOCK needs the position of a bpf_spin_lock in the value (BTF), which bpfvm maps
         // do not know: the kernel refuses the flag for such maps the same way.
         if (flags & kLock) return -EINVAL;
-        if (!is_percpu()) {
+        if constexpr (!kPercpu) {
             std::memcpy(slot(idx, 0), value, attr_.value_size);
         } else if (!all_cpus) {
             std::memcpy(slot(idx, current_cpu() % cpus_), value, attr_.value_size);
@@ -183,7 +188,8 @@ Result<std::unique_ptr<Map>> create_array(const MapAttr& attr) {
         e.code = ErrorCode::kNoSpace;
         return e;
     }
-    return std::unique_ptr<Map>(new ArrayMap(a, storage, stride));
+    if (a.type == MapType::PercpuArray) return std::unique_ptr<Map>(new ArrayMap<true>(a, storage, stride));
+    return std::unique_ptr<Map>(new ArrayMap<false>(a, storage, stride));
 }
 
 Result<std::unique_ptr<Map>> create_pointer_array(const MapAttr& attr) {

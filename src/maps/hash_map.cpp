@@ -14,7 +14,14 @@
 //   bucket's marker and restarts.
 // - Each node has a sequence number, odd while the node is (re)initialised for a new key. A reader
 //   that matched hash and key re-reads it afterwards and restarts when it changed, so it never
-//   returns a node caught half-way through reuse.
+//   returns a node whose key it read half-way through reuse (a key longer than 8 bytes takes
+//   several loads, which may mix two keys).
+// - 4- and 8-byte keys skip the sequence check: such a key is written with one store and read
+//   with one load, so it is never torn, and a match means the node held that key when it was
+//   read. Either it still did, before a delete the lookup overlaps (the lookup is ordered before
+//   that delete, and the node's memory stays valid as for any pointer a lookup returned), or the
+//   same key was re-inserted into the same node (the lookup sees that insert's value being
+//   written, as it may see any in-place update). The check cost 0.5-0.8 ns of a 3 ns lookup.
 // - Nodes are published with a release store of the bucket head (or of a predecessor's link) after
 //   they are complete; readers load links with acquire.
 // Value updates are in place (as the kernel's without BPF_F_LOCK), so a program may see a value
@@ -30,19 +37,19 @@
 namespace bpfvm::maps::detail {
 namespace {
 
-// A node is this header, for LRU maps LruLinks, the key (padded to 8 bytes), then the value or
-// one value per CPU (each padded to 8). The header holds only what lookups read (and LRU lookups
-// the reference bit right after it), so that a small key and value share its cache line.
+// A node is this header, the key (padded to 8 bytes), for LRU maps LruLinks, then the value or
+// one value per CPU (each padded to 8). A lookup reads the header and the key, and an LRU lookup
+// the reference bit right after the key: all within the first 32 bytes for 4- and 8-byte keys.
 struct Node {
     std::atomic<uintptr_t> next{0};  // a Node*, or the nulls marker of the chain's bucket
     std::atomic<uint32_t> tag{0};    // the upper half of the key's hash
     std::atomic<uint32_t> seq{0};    // odd while being (re)initialised
 };
 struct LruLinks {
-    Node* prev = nullptr;  // recency list (lru_lock_)
-    Node* next = nullptr;
-    std::atomic<uint8_t> ref{0};  // reference bit, set by lookups
+    std::atomic<uint8_t> ref{0};  // reference bit, set by lookups: first, next to the key
     bool in_list = false;         // lru_lock_
+    Node* prev = nullptr;         // recency list (lru_lock_)
+    Node* next = nullptr;
 };
 constexpr size_t kHeader = round_up8(sizeof(Node));
 constexpr size_t kLruBytes = round_up8(sizeof(LruLinks));
@@ -62,20 +69,18 @@ inline uint64_t load_u64(const void* p) {
 }
 
 /// kKeySize: 4 or 8 (the common key sizes, hashed and compared inline), or 0 for any size.
-/// kLru: lru_hash and lru_percpu_hash (LruLinks in every node).
-template <uint32_t kKeySize, bool kLru>
+/// kLru: lru_hash and lru_percpu_hash (LruLinks in every node). kPercpu: percpu_hash and
+/// lru_percpu_hash. kMapValues: hash_of_maps (values are Map pointers). The kind is in the type so
+/// that a plain hash lookup is a leaf function that never tests it.
+template <uint32_t kKeySize, bool kLru, bool kPercpu, bool kMapValues>
 class HashMap final : public Map {
 public:
     explicit HashMap(const MapAttr& attr)
         : Map(attr),
-          lru_(kLru),
-          percpu_(attr.type == MapType::PercpuHash || attr.type == MapType::LruPercpuHash),
-          plain_(attr.type == MapType::Hash),
-          ptr_values_(attr.type == MapType::HashOfMaps),
-          vsize_(ptr_values_ ? 8 : attr.value_size),
+          vsize_(kMapValues ? 8 : attr.value_size),
           key_stride_(round_up8(attr.key_size)),
           val_stride_(round_up8(vsize_)),
-          pool_(key_offset() + key_stride_ + val_stride_ * cpus_, attr.max_entries) {
+          pool_(kHeader + key_stride_ + (kLru ? kLruBytes : 0) + val_stride_ * cpus_, attr.max_entries) {
         uint64_t n = 1;
         while (n < attr.max_entries && n < kMaxBuckets) n <<= 1;
         buckets_ = std::vector<std::atomic<uintptr_t>>(n);
@@ -89,25 +94,23 @@ public:
     void* lookup_elem(const void* key) override {
         Node* n = find_lockfree(hash_key(key), key);
         if (n == nullptr) return nullptr;
-        if (plain_) [[likely]]
-            return key_of(n) + key_stride();
         if constexpr (kLru) {
             // Only when clear: no write to a shared line on the hot path.
             if (lru(n).ref.load(std::memory_order_relaxed) == 0) lru(n).ref.store(1, std::memory_order_relaxed);
-            if (!percpu_) return key_of(n) + key_stride();
         }
-        if (ptr_values_) {
+        if constexpr (kPercpu) return value_of(n, current_cpu() % cpus_);
+        if constexpr (kMapValues) {
             void* p;
             std::memcpy(&p, value_of(n, 0), sizeof p);
             return p;
         }
-        return value_of(n, percpu_ ? current_cpu() % cpus_ : 0);
+        return value_of(n, 0);
     }
 
-    bool lookup_returns_memory() const override { return !ptr_values_; }
+    bool lookup_returns_memory() const override { return !kMapValues; }
 
     void* lookup_percpu_elem(const void* key, uint32_t cpu) override {
-        if (!percpu_ || cpu >= cpus_) return nullptr;
+        if (!kPercpu || cpu >= cpus_) return nullptr;
         Node* n = find_lockfree(hash_key(key), key);
         return n == nullptr ? nullptr : value_of(n, cpu);
     }
@@ -163,9 +166,9 @@ public:
     }
 
     long for_each_elem(const std::function<uint64_t(const void*, void*)>& fn) override {
-        if (ptr_values_) return -EINVAL;
+        if (kMapValues) return -EINVAL;
         long calls = 0;
-        const uint32_t cpu = percpu_ ? current_cpu() % cpus_ : 0;
+        const uint32_t cpu = kPercpu ? current_cpu() % cpus_ : 0;
         std::vector<Node*> batch;
         // The callback runs without any map lock held (it may call helpers on this map); the
         // nodes it sees stay valid memory even if deleted meanwhile.
@@ -188,9 +191,10 @@ public:
 
 private:
     SpinLock& stripe(uint64_t bucket) { return stripes_[bucket & (nstripes_ - 1)].lock; }
-    static constexpr size_t key_offset() { return kLru ? kHeader + kLruBytes : kHeader; }
-    uint8_t* key_of(Node* n) const { return reinterpret_cast<uint8_t*>(n) + key_offset(); }
-    uint8_t* value_of(Node* n, uint32_t cpu) const { return key_of(n) + key_stride() + uint64_t{cpu} * val_stride_; }
+    static uint8_t* key_of(Node* n) { return reinterpret_cast<uint8_t*>(n) + kHeader; }
+    uint8_t* value_of(Node* n, uint32_t cpu) const {
+        return key_of(n) + key_stride() + (kLru ? kLruBytes : 0) + uint64_t{cpu} * val_stride_;
+    }
     uint64_t key_stride() const {
         if constexpr (kKeySize != 0) return round_up8(kKeySize);
         return key_stride_;
@@ -198,7 +202,7 @@ private:
 
     uint64_t bucket_of(uint64_t h) const { return h & mask_; }
     static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
-    LruLinks& lru(Node* n) const { return *reinterpret_cast<LruLinks*>(reinterpret_cast<uint8_t*>(n) + kHeader); }
+    LruLinks& lru(Node* n) const { return *reinterpret_cast<LruLinks*>(key_of(n) + key_stride()); }
 
     // One multiply for 4- and 8-byte keys (folded so that every key bit reaches the bucket bits);
     // hash_bytes for the rest.
@@ -216,8 +220,28 @@ private:
         }
     }
 
+    // The whole 4- or 8-byte key of `n` in one load (keys sit 8-byte aligned after the header).
+    static uint64_t load_key_once(const Node* n) {
+        const uint8_t* k = reinterpret_cast<const uint8_t*>(n) + kHeader;
+        if constexpr (kKeySize == 4) return __atomic_load_n(reinterpret_cast<const uint32_t*>(k), __ATOMIC_RELAXED);
+        return __atomic_load_n(reinterpret_cast<const uint64_t*>(k), __ATOMIC_RELAXED);
+    }
+
+    // Writes the key of a node being (re)initialised: one store for 4- and 8-byte keys, so that
+    // lock-free readers never see a torn one (see the design notes).
+    void store_key(Node* n, const void* key) const {
+        uint8_t* k = key_of(n);
+        if constexpr (kKeySize == 4) {
+            __atomic_store_n(reinterpret_cast<uint32_t*>(k), load_u32(key), __ATOMIC_RELAXED);
+        } else if constexpr (kKeySize == 8) {
+            __atomic_store_n(reinterpret_cast<uint64_t*>(k), load_u64(key), __ATOMIC_RELAXED);
+        } else {
+            std::memcpy(k, key, attr_.key_size);
+        }
+    }
+
     bool key_equals(const Node* n, const void* key) const {
-        const uint8_t* k = reinterpret_cast<const uint8_t*>(n) + key_offset();
+        const uint8_t* k = reinterpret_cast<const uint8_t*>(n) + kHeader;
         if constexpr (kKeySize == 4) return load_u32(k) == load_u32(key);
         if constexpr (kKeySize == 8) return load_u64(k) == load_u64(key);
         return std::memcmp(k, key, attr_.key_size) == 0;
@@ -234,15 +258,23 @@ private:
     }
 
     // Without any lock (see the design notes at the top). The key bytes are read while a writer may
-    // be reusing the node; the sequence check discards such a read.
+    // be reusing the node; for keys longer than 8 bytes the sequence check discards such a read.
     Node* find_lockfree(uint64_t h, const void* key) const {
         const uint64_t b = bucket_of(h);
+        [[maybe_unused]] uint64_t want = 0;
+        if constexpr (kKeySize == 4) want = load_u32(key);
+        if constexpr (kKeySize == 8) want = load_u64(key);
     restart:
         uintptr_t p = buckets_[b].load(std::memory_order_acquire);
         for (; !is_nulls(p); p = as_node(p)->next.load(std::memory_order_acquire)) {
             Node* n = as_node(p);
+            if constexpr (kKeySize != 0) {
+                if (load_key_once(n) == want) return n;  // one load: never torn, no sequence check
+                continue;
+            }
             const uint32_t seq = n->seq.load(std::memory_order_acquire);
-            if ((seq & 1) != 0 || n->tag.load(std::memory_order_relaxed) != tag_of(h) || !key_equals(n, key)) continue;
+            if ((seq & 1) != 0 || n->tag.load(std::memory_order_relaxed) != tag_of(h) || !key_equals(n, key))
+                continue;
             std::atomic_thread_fence(std::memory_order_acquire);
             if (n->seq.load(std::memory_order_relaxed) != seq) goto restart;
             return n;
@@ -333,15 +365,15 @@ private:
         n->seq.store(seq + 1, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_release);  // the odd number is seen before any change
         n->tag.store(tag_of(h), std::memory_order_relaxed);
-        if (lru_) {
+        if constexpr (kLru) {
             LruLinks& l = fresh ? *new (&lru(n)) LruLinks : lru(n);
             l.ref.store(0, std::memory_order_relaxed);
             l.in_list = false;
             l.prev = l.next = nullptr;
         }
-        std::memcpy(key_of(n), key, attr_.key_size);
+        store_key(n, key);
         // Other CPUs' slots start at zero, as in the kernel; a reused block holds old values.
-        if (!fresh && percpu_) std::memset(value_of(n, 0), 0, val_stride_ * cpus_);
+        if (!fresh && kPercpu) std::memset(value_of(n, 0), 0, val_stride_ * cpus_);
         write_value(n, value, all_cpus);
         n->next.store(buckets_[b].load(std::memory_order_relaxed), std::memory_order_relaxed);
         n->seq.store(seq + 2, std::memory_order_release);
@@ -350,7 +382,7 @@ private:
     }
 
     void write_value(Node* n, const void* value, bool all_cpus) {
-        if (!percpu_) {
+        if constexpr (!kPercpu) {
             std::memcpy(value_of(n, 0), value, vsize_);
         } else if (!all_cpus) {
             std::memcpy(value_of(n, current_cpu() % cpus_), value, vsize_);
@@ -361,7 +393,7 @@ private:
     }
 
     void copy_out(Node* n, void* value) const {
-        if (percpu_)
+        if constexpr (kPercpu)
             std::memcpy(value, value_of(n, 0), val_stride_ * cpus_);
         else
             std::memcpy(value, value_of(n, 0), vsize_);
@@ -370,7 +402,7 @@ private:
     long update(const void* key, const void* value, uint64_t flags, bool all_cpus) {
         if ((flags & ~kLock) > kExist) return -EINVAL;
         if (flags & kLock) return -EINVAL;  // no BTF: no known bpf_spin_lock in the value
-        if (ptr_values_) {
+        if constexpr (kMapValues) {
             const void* p;
             std::memcpy(&p, value, sizeof p);
             if (p == nullptr || !is_live_map(p)) return -EBADF;
@@ -386,7 +418,7 @@ private:
                 return -EEXIST;
             }
             write_value(n, value, all_cpus);
-            if (lru_) lru(n).ref.store(1, std::memory_order_relaxed);
+            if constexpr (kLru) lru(n).ref.store(1, std::memory_order_relaxed);
             l.unlock();
             return 0;
         }
@@ -396,13 +428,13 @@ private:
         }
         bool fresh = false;
         uint8_t* block = pool_.alloc(false, &fresh);
-        if (block == nullptr && lru_) block = evict(&l);
+        if (kLru && block == nullptr) block = evict(&l);
         if (block == nullptr) {
             l.unlock();
-            return lru_ ? -EBUSY : -E2BIG;
+            return kLru ? -EBUSY : -E2BIG;
         }
         Node* n = init_node(block, fresh, b, h, key, value, all_cpus);
-        if (lru_) {
+        if constexpr (kLru) {
             lru_lock_.lock();
             lru_push_front(n);
             lru_lock_.unlock();
@@ -425,7 +457,7 @@ private:
         }
         if (value != nullptr) copy_out(n, value);
         unlink_bucket(b, n);
-        if (lru_) {
+        if constexpr (kLru) {
             lru_lock_.lock();
             if (lru(n).in_list) lru_unlink(n);
             lru_lock_.unlock();
@@ -436,10 +468,6 @@ private:
         return 0;
     }
 
-    const bool lru_;
-    const bool percpu_;
-    const bool plain_;  // MapType::Hash: a lookup returns the value, nothing else to do
-    const bool ptr_values_;
     const uint32_t vsize_;      // bytes of one value (8 for hash_of_maps)
     const uint64_t key_stride_;
     const uint64_t val_stride_;
@@ -454,6 +482,15 @@ private:
     Node* lru_tail_ = nullptr;
     std::atomic<uint64_t> count_{0};
 };
+
+template <bool kLru, bool kPercpu, bool kMapValues = false>
+std::unique_ptr<Map> make_hash(const MapAttr& attr) {
+    switch (attr.key_size) {
+        case 4: return std::make_unique<HashMap<4, kLru, kPercpu, kMapValues>>(attr);
+        case 8: return std::make_unique<HashMap<8, kLru, kPercpu, kMapValues>>(attr);
+        default: return std::make_unique<HashMap<0, kLru, kPercpu, kMapValues>>(attr);
+    }
+}
 
 }  // namespace
 
@@ -479,18 +516,9 @@ Result<std::unique_ptr<Map>> create_hash(const MapAttr& attr) {
         if (has_pointer_values(attr.inner->type))
             return map_error(attr, "the inner map cannot itself hold maps or programs");
     }
-    if (lru) {
-        switch (attr.key_size) {
-            case 4: return std::unique_ptr<Map>(new HashMap<4, true>(attr));
-            case 8: return std::unique_ptr<Map>(new HashMap<8, true>(attr));
-            default: return std::unique_ptr<Map>(new HashMap<0, true>(attr));
-        }
-    }
-    switch (attr.key_size) {
-        case 4: return std::unique_ptr<Map>(new HashMap<4, false>(attr));
-        case 8: return std::unique_ptr<Map>(new HashMap<8, false>(attr));
-        default: return std::unique_ptr<Map>(new HashMap<0, false>(attr));
-    }
+    if (attr.type == MapType::HashOfMaps) return make_hash<false, false, true>(attr);
+    if (lru) return percpu ? make_hash<true, true>(attr) : make_hash<true, false>(attr);
+    return percpu ? make_hash<false, true>(attr) : make_hash<false, false>(attr);
 }
 
 }  // namespace bpfvm::maps::detail

@@ -13,7 +13,8 @@ uint64_t map_lookup_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t,
     if (!ptr_ok(ctx, r2, m->key_size(), false) || r2 == 0)
         return bad_pointer(ctx, "map_lookup_elem", "r2 (key)", r2, m->key_size());
     void* p = m->lookup_elem(reinterpret_cast<const void*>(r2));
-    if (p != nullptr && m->lookup_returns_memory())
+    // Unchecked runs declare no regions: one virtual call per lookup, not two.
+    if (p != nullptr && ctx->checked && m->lookup_returns_memory())
         ctx->allow(p, m->elem_value_size(), (m->attr().flags & kFRdonlyProg) == 0);
     return reinterpret_cast<uint64_t>(p);
 }

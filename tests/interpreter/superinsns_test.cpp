@@ -54,6 +54,60 @@ TEST(Superinstructions, ClangPairsBecomeOneSlot) {
     EXPECT_EQ(slots[12].imm, 20);
 }
 
+TEST(Superinstructions, ByteLoadShapesBecomeOneSlot) {
+    const Program p = assemble_program(
+        "ldxb %r4, [%r2+3]\njeq32 %r4, -1, out\n"          // 0: load then compare the byte (32-bit)
+        "ldxb %r5, [%r2+4]\njlt %r5, -2, out\n"            // 2: the same, 64-bit
+        "ldxb %r6, [%r6+5]\nadd32 %r3, %r6\n"              // 4: load then add it to a sum
+        "ldxb %r7, [%r2+6]\nor %r7, %r7\n"                 // 6: the op's destination is the load's
+        "ldxb %r1, [%r2+1]\nlsh %r1, 8\nor %r1, %r0\n"    // 8: a big-endian field, low byte first
+        "ldxb %r7, [%r2+2]\nlsh32 %r7, 8\nadd32 %r3, %r7\n"  // 11: a shifted byte added to a sum
+        "ldxb %r8, [%r2+2]\nlsh %r8, 16\nor %r4, %r8\n"   // 14: a shifted byte or-ed into a field
+        "mov %r8, %r9\nadd %r8, %r5\njgt %r8, %r3, out\n"  // 17: a pointer moved by a variable, checked
+        "ldxb %r1, [%r2+1]\nlsh %r1, 8\nor32 %r1, %r0\n"  // 20: widths differ: a pair, not a triple
+        "out:\nexit");
+    const auto slots = fused_slots(p);
+    EXPECT_EQ(slots[0].op, interp::kSuperLdx8Jeq);
+    EXPECT_EQ(slots[0].imm, 0xffffffff);  // as a 32-bit jump compares it
+    EXPECT_EQ(slots[0].off, 3);
+    EXPECT_EQ(slots[0].target, &slots[23]);
+    EXPECT_EQ(slots[2].op, interp::kSuperLdx8Jlt);
+    EXPECT_EQ(slots[2].imm, -2);
+    EXPECT_EQ(slots[4].op, interp::kSuperLdx8Add32Reg);
+    EXPECT_EQ(slots[4].pad, 3u);
+    EXPECT_EQ(slots[6].op, interp::kSuperLdx8Or64Reg);
+    EXPECT_EQ(slots[6].pad, 7u);
+    EXPECT_EQ(slots[8].op, interp::kSuperLdx8LshOr64);
+    EXPECT_EQ(slots[8].imm, 8);
+    EXPECT_EQ(slots[8].pad, 0u);
+    EXPECT_EQ(slots[11].op, interp::kSuperLdx8LshAdd32To);
+    EXPECT_EQ(slots[11].pad, 3u);
+    EXPECT_EQ(slots[14].op, interp::kSuperLdx8LshOr64To);
+    EXPECT_EQ(slots[14].pad, 4u);
+    EXPECT_EQ(slots[14].imm, 16);
+    EXPECT_EQ(slots[17].op, interp::kSuperMovAddRegJgtReg);
+    EXPECT_EQ(slots[17].pad, 5u);
+    EXPECT_EQ(slots[17].off, 3);
+    EXPECT_EQ(slots[20].op, interp::kSuperLdx8Lsh64);
+    EXPECT_EQ(slots[22].op, static_cast<uint8_t>(Op::Or32Reg));
+}
+
+TEST(Superinstructions, ACopyBeforeALoopLatchBecomesOneSlot) {
+    const Program p = assemble_program(
+        "top:\nmov %r4, %r0\njlt %r6, %r2, top\n"  // 0: rotate a loop-carried value, then the back edge
+        "mov %r4, %r0\njgt %r4, %r2, top\n"          // 2: the compare reads the copy
+        "mov %r4, %r0\njge %r6, %r2, top\n"          // 4: no superinstruction for this compare
+        "exit");
+    const auto slots = fused_slots(p);
+    EXPECT_EQ(slots[0].op, interp::kSuperMov64JltReg);
+    EXPECT_EQ(slots[0].pad, 6u);
+    EXPECT_EQ(slots[0].off, 2);
+    EXPECT_EQ(slots[0].target, &slots[0]);
+    EXPECT_EQ(slots[2].op, interp::kSuperMov64JgtReg);
+    EXPECT_EQ(slots[2].pad, 4u);
+    EXPECT_EQ(slots[4].op, static_cast<uint8_t>(Op::Mov64Reg));
+}
+
 TEST(Superinstructions, NoPairAcrossAJumpTargetOrWithATrapSlot) {
     const Program p = assemble_program(
         "jeq %r1, 0, in\nmov %r2, %r1\nin:\nadd %r2, 14\n"  // the add is a jump target
@@ -81,6 +135,33 @@ TEST(Superinstructions, UncheckedRunsAgreeWithCheckedRuns) {
         "mov %r2, 50\nmov %r0, %r1\nadd %r0, 7\njgt %r0, %r2, big\nexit\nbig:\nmov %r0, 1\nexit",
         "mov %r2, 50\nadd %r0, 3\nmov %r0, %r1\nadd %r0, -7\njgt %r0, %r2, big\nadd %r0, 1\nexit\nbig:\nexit",
         "mov %r0, %r1\nmov %r2, %r1\nrsh %r2, 8\nlsh %r0, 56\nor %r0, %r2\nexit",
+        // Byte loads (r1's bytes on the stack), then a compare of the byte against constants the
+        // two jump widths see differently, and the ALU and shift forms at 32-bit wrap-around.
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\njeq32 %r0, -1, no\njne %r0, 255, no\nexit\nno:\nmov %r0, 7\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\njgt32 %r0, -2, no\nexit\nno:\nmov %r0, 7\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-5]\njgt %r0, -2, no\nexit\nno:\nmov %r0, 7\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\njlt %r0, 128, no\nexit\nno:\nmov %r0, 7\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\njlt32 %r0, -1, no\nexit\nno:\nmov %r0, 7\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\njeq %r0, 0, no\nexit\nno:\nmov %r0, 7\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r2, [%r10-8]\nmov %r0, %r1\nadd32 %r0, %r2\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r2, [%r10-5]\nmov %r0, %r1\nadd %r0, %r2\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r2, [%r10-8]\nmov %r0, %r1\nor32 %r0, %r2\nexit",
+        "stxdw [%r10-8], %r1\nmov %r0, %r1\nldxb %r0, [%r10-8]\nor %r0, %r0\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\nadd32 %r0, %r0\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-5]\nlsh %r0, 60\nor %r0, %r1\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-5]\nlsh32 %r0, 28\nor32 %r0, %r1\nexit",
+        "stxdw [%r10-8], %r1\nmov %r0, %r1\nldxb %r2, [%r10-5]\nlsh32 %r2, 28\nadd32 %r0, %r2\nexit",
+        "stxdw [%r10-8], %r1\nmov %r0, %r1\nldxb %r2, [%r10-5]\nlsh %r2, 63\nadd %r0, %r2\nexit",
+        "stxdw [%r10-8], %r1\nmov %r0, %r1\nldxb %r2, [%r10-8]\nlsh32 %r2, 36\nor32 %r0, %r2\nexit",
+        "stxdw [%r10-8], %r1\nmov %r0, %r1\nldxb %r2, [%r10-8]\nlsh %r2, 40\nor %r0, %r2\nexit",
+        "stxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\nlsh32 %r0, 31\nadd32 %r0, %r0\nexit",
+        "mov %r2, -1\nmov %r3, %r1\nmov %r0, %r2\nadd %r0, %r1\njgt %r0, %r3, big\nexit\nbig:\nmov %r0, 1\nexit",
+        "mov %r3, 0x1000\nmov %r0, %r1\nadd %r0, %r0\njgt %r0, %r3, big\nexit\nbig:\nmov %r0, 1\nexit",
+        "mov %r2, 0x80000000\nmov %r0, %r1\njlt %r0, %r2, small\nexit\nsmall:\nmov %r0, 1\nexit",
+        "mov %r2, 0x80000000\nmov %r0, %r2\njgt %r1, %r0, big\nexit\nbig:\nmov %r0, 1\nexit",
+        "mov %r0, %r1\njlt %r0, %r1, small\nexit\nsmall:\nmov %r0, 1\nexit",  // equal operands
+        "mov %r0, %r1\njgt %r1, %r0, big\nexit\nbig:\nmov %r0, 1\nexit",
+        "mov %r0, 0\nmov %r4, 0\nmov %r2, %r1\ntop:\nadd %r0, 1\nrsh %r2, 1\nmov %r3, %r2\njgt %r3, %r4, top\nexit",
     };
     for (const std::string& text : programs) {
         const Program p = assemble_program(text);

@@ -198,12 +198,21 @@ TEST(Concurrency, ChurnWithStalePointersStaysMemorySafe) {
 // Lookups take no lock: while writers delete and re-insert churning keys (their nodes are reused
 // for other keys, in other buckets), readers must still find every key that stays in the map,
 // with its value, and never find a key that was never inserted.
+// Key sizes 4 and 8 take the one-load path without a sequence check, 12 the checked one.
 TEST(Concurrency, LockFreeLookupsNeverMissStableKeys) {
-    for (MapType type : {MapType::Hash, MapType::LruHash}) {
+    for (MapType type : {MapType::Hash, MapType::LruHash})
+    for (uint32_t key_size : {4u, 8u, 12u}) {
+        SCOPED_TRACE("key_size " + std::to_string(key_size));
+        // The id in the first 4 bytes, the rest a pattern of it, so that keys differ in every word.
+        struct Key {
+            uint32_t w[3];
+            explicit Key(uint32_t id) : w{id, id * 2654435761u, ~id} {}
+        };
         constexpr uint32_t kStable = 64, kChurn = 64;
-        auto m = make(type, 4, 8, kStable + kChurn);
-        for (uint32_t k = 0; k < kStable; ++k) {
-            const uint64_t v = uint64_t{k} * 1000003;
+        auto m = make(type, key_size, 8, kStable + kChurn);
+        for (uint32_t id = 0; id < kStable; ++id) {
+            const Key k(id);
+            const uint64_t v = uint64_t{id} * 1000003;
             ASSERT_EQ(m->update_elem(&k, &v, kAny), 0);
         }
         std::atomic<bool> stop{false};
@@ -212,7 +221,7 @@ TEST(Concurrency, LockFreeLookupsNeverMissStableKeys) {
         for (uint32_t w = 0; w < 2; ++w) {
             writers.emplace_back([&, w] {
                 for (uint32_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-                    const uint32_t k = kStable + (i * 2 + w) % kChurn;
+                    const Key k(kStable + (i * 2 + w) % kChurn);
                     const uint64_t v = 7;
                     m->update_elem(&k, &v, kAny);
                     m->delete_elem(&k);
@@ -223,11 +232,11 @@ TEST(Concurrency, LockFreeLookupsNeverMissStableKeys) {
         for (uint32_t r = 0; r < 2; ++r) {
             readers.emplace_back([&] {
                 for (uint32_t i = 0; i < kOps * 4; ++i) {
-                    const uint32_t k = i % kStable;
+                    const Key k(i % kStable);
                     auto* p = static_cast<const uint64_t*>(m->lookup_elem(&k));
                     if (p == nullptr) misses++;
-                    else if (*p != uint64_t{k} * 1000003) wrong++;
-                    const uint32_t never = 1'000'000 + i % 100;
+                    else if (*p != uint64_t{i % kStable} * 1000003) wrong++;
+                    const Key never(1'000'000 + i % 100);
                     if (m->lookup_elem(&never) != nullptr) phantoms++;
                 }
             });

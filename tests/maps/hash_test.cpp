@@ -192,6 +192,57 @@ TEST(HashOfMaps, StoresInnerMaps) {
     EXPECT_EQ(create_error(a), "map m (hash_of_maps): the inner map cannot itself hold maps or programs");
 }
 
+// Each kind and key size is its own class (hash_map.cpp), with its own node layout: a program
+// that fills the whole value a lookup returned must not touch the key, the LRU links or another
+// CPU's slot, and eviction and deletion must still find every node.
+TEST(HashMap, EveryKindAndKeySizeKeepsValuesApartFromKeysAndLinks) {
+    for (MapType type : {MapType::Hash, MapType::PercpuHash, MapType::LruHash, MapType::LruPercpuHash}) {
+        for (uint32_t key_size : {4u, 8u, 12u}) {
+            SCOPED_TRACE(std::string(map_type_name(type)) + " key_size " + std::to_string(key_size));
+            constexpr uint32_t kEntries = 4, kValue = 12;
+            auto m = make(type, key_size, kValue, kEntries);
+            ASSERT_NE(m, nullptr);
+            auto key = [&](uint32_t i) {
+                std::vector<uint8_t> k(key_size, 0);
+                for (uint32_t b = 0; b < key_size; ++b) k[b] = static_cast<uint8_t>(i * 31 + b);
+                return k;
+            };
+            set_current_cpu(1);
+            for (uint32_t i = 0; i < kEntries; ++i) {
+                const uint8_t v[kValue] = {static_cast<uint8_t>(i)};
+                ASSERT_EQ(m->update_elem(key(i).data(), v, kAny), 0);
+                auto* p = static_cast<uint8_t*>(m->lookup_elem(key(i).data()));
+                ASSERT_NE(p, nullptr);
+                std::memset(p, 0xff, kValue);
+            }
+            for (uint32_t i = 0; i < kEntries; ++i) {
+                auto* p = static_cast<const uint8_t*>(m->lookup_elem(key(i).data()));
+                ASSERT_NE(p, nullptr) << i;
+                EXPECT_EQ(p[0], 0xff);
+                std::vector<uint8_t> all(m->sys_value_size());
+                ASSERT_EQ(m->sys_lookup(key(i).data(), all.data()), 0);
+                const uint32_t slot = m->is_percpu() ? 16 : 0;  // CPU 1's slot: values padded to 8
+                EXPECT_EQ(all[slot + kValue - 1], 0xff);
+                if (m->is_percpu()) {
+                    EXPECT_EQ(all[0], 0) << "CPU 0's slot was written";
+                }
+            }
+            EXPECT_EQ(m->keys().size(), kEntries);
+            const uint8_t v[kValue] = {};
+            for (uint32_t i = kEntries; i < 3 * kEntries; ++i) {
+                if (type == MapType::Hash || type == MapType::PercpuHash) {
+                    EXPECT_EQ(m->update_elem(key(i).data(), v, kAny), -E2BIG);
+                    ASSERT_EQ(m->delete_elem(key(i - kEntries).data()), 0);
+                }
+                ASSERT_EQ(m->update_elem(key(i).data(), v, kAny), 0);  // LRU: evicts
+                ASSERT_NE(m->lookup_elem(key(i).data()), nullptr);
+            }
+            EXPECT_EQ(m->keys().size(), kEntries);
+            set_current_cpu(0);
+        }
+    }
+}
+
 TEST(HashMap, ForEachVisitsAllAndMayDeleteDuringWalk) {
     auto m = make(MapType::Hash, 4, 8, 16);
     for (uint32_t k = 0; k < 10; ++k) {
