@@ -112,3 +112,20 @@ SectionInfo program_type_for_section(std::string_view name);
 std::span<const SectionDef> section_defs();
 
 }  // namespace bpfvm
+
+namespace bpfvm::maps {
+
+// Map creation flags (linux/bpf.h BPF_F_*, map_flags), named with the maps they configure; the
+// verifier reads the program-side ones (read-only or write-only for programs).
+inline constexpr uint32_t kFNoPrealloc = 1u << 0;
+inline constexpr uint32_t kFNoCommonLru = 1u << 1;
+inline constexpr uint32_t kFNumaNode = 1u << 2;
+inline constexpr uint32_t kFRdonly = 1u << 3;
+inline constexpr uint32_t kFWronly = 1u << 4;
+inline constexpr uint32_t kFZeroSeed = 1u << 6;
+inline constexpr uint32_t kFRdonlyProg = 1u << 7;
+inline constexpr uint32_t kFWronlyProg = 1u << 8;
+inline constexpr uint32_t kFMmapable = 1u << 10;
+inline constexpr uint32_t kFInnerMap = 1u << 12;
+
+}  // namespace bpfvm::maps

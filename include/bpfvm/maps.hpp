@@ -33,17 +33,7 @@ inline constexpr uint64_t kNoExist = 1;
 inline constexpr uint64_t kExist = 2;
 inline constexpr uint64_t kLock = 4;
 
-// Map creation flags (BPF_F_*).
-inline constexpr uint32_t kFNoPrealloc = 1u << 0;
-inline constexpr uint32_t kFNoCommonLru = 1u << 1;
-inline constexpr uint32_t kFNumaNode = 1u << 2;
-inline constexpr uint32_t kFRdonly = 1u << 3;
-inline constexpr uint32_t kFWronly = 1u << 4;
-inline constexpr uint32_t kFZeroSeed = 1u << 6;
-inline constexpr uint32_t kFRdonlyProg = 1u << 7;
-inline constexpr uint32_t kFWronlyProg = 1u << 8;
-inline constexpr uint32_t kFMmapable = 1u << 10;
-inline constexpr uint32_t kFInnerMap = 1u << 12;
+// Map creation flags (BPF_F_*): facts.hpp, where the verifier reads them too.
 
 // Ring buffer flags and query selectors (BPF_RB_*), perf_event_output index flags.
 inline constexpr uint64_t kRbNoWakeup = 1;

@@ -262,7 +262,7 @@ bool check_arg(Env& env, int arg, const HelperProto& fn, CallMeta& meta) {
         }
         case HelperArgClass::ConstStr: {
             const MapInfo* map = env.map(reg.map);
-            if (!map || !(map->flags & (1u << 7)) || !map->frozen) return env.fail("R%d does not point to a readonly map'", regno);
+            if (!map || !(map->flags & maps::kFRdonlyProg) || !map->frozen) return env.fail("R%d does not point to a readonly map'", regno);
             if (!reg.val.is_const()) return env.fail("R%d is not a constant address'", regno);
             const int64_t at = reg.off + static_cast<int64_t>(reg.val.const_value());
             if (at < 0 || static_cast<uint64_t>(at) >= map->contents.size())

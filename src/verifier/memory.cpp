@@ -20,9 +20,6 @@ constexpr int64_t kValueSizeSlack = 1;
 constexpr int64_t kValueSizeSlack = 0;
 #endif
 
-constexpr uint32_t kMapRdonlyProg = 1u << 7;  // BPF_F_RDONLY_PROG
-constexpr uint32_t kMapWronlyProg = 1u << 8;  // BPF_F_WRONLY_PROG
-
 /// check_ptr_alignment: stack accesses are always strict; others only with strict alignment.
 bool check_alignment(Env& env, const Reg& reg, int32_t off, uint32_t size, bool strict_once) {
     bool strict = env.opt.strict_alignment || strict_once;
@@ -130,10 +127,10 @@ bool check_map_value_access(Env& env, int regno, const Reg& reg, int64_t off, ui
     const MapInfo* map = env.map(reg.map);
     if (!map) return env.fail("R%d points to an unknown map", regno);
     const uint32_t flags = map->flags;
-    if (access == Access::Write && (flags & kMapRdonlyProg))
+    if (access == Access::Write && (flags & maps::kFRdonlyProg))
         return env.fail("write into map forbidden, value_size=%u off=%lld size=%u", map->value_size,
                         (long long)(off + static_cast<int64_t>(reg.val.var_off.value)), size);
-    if (access == Access::Read && (flags & kMapWronlyProg))
+    if (access == Access::Read && (flags & maps::kFWronlyProg))
         return env.fail("read from map forbidden, value_size=%u off=%lld size=%u", map->value_size,
                         (long long)(off + static_cast<int64_t>(reg.val.var_off.value)), size);
     BPFVM_CHECK(check_region(env, regno, reg, off, size, map->value_size + kValueSizeSlack, zero_ok));
@@ -210,7 +207,7 @@ bool check_mem_access(Env& env, int regno, int32_t off, uint32_t size, Access ac
         if (access == Access::Read && value_regno >= 0) {
             const MapInfo* map = env.map(reg.map);
             const int64_t at = eoff + static_cast<int64_t>(reg.val.var_off.value);
-            if (reg.val.is_const() && map->frozen && (map->flags & kMapRdonlyProg) && at >= 0 &&
+            if (reg.val.is_const() && map->frozen && (map->flags & maps::kFRdonlyProg) && at >= 0 &&
                 static_cast<size_t>(at) + size <= map->contents.size()) {
                 uint64_t v = 0;
                 std::memcpy(&v, map->contents.data() + at, size);

@@ -11,8 +11,6 @@
 namespace bpfvm {
 namespace {
 
-constexpr uint32_t kRdonlyProg = 1u << 7;  // BPF_F_RDONLY_PROG
-
 /// Offset of the first member of `btf` type `id` whose type is the struct `name`, searching
 /// nested structs (bounded); -1 when none.
 int32_t find_member(const Btf& btf, uint32_t id, std::string_view name, int depth = 0) {
@@ -43,7 +41,7 @@ verifier::MapInfo map_info(const ObjectFile& file, const MapSpec& spec) {
         m.key_size = 4;
         m.max_entries = 1;
         if (spec.readonly) {
-            m.flags |= kRdonlyProg;
+            m.flags |= maps::kFRdonlyProg;
             m.frozen = true;  // libbpf freezes .rodata and .kconfig after filling them
             m.contents = spec.initial_data;
             m.contents.resize(spec.value_size);
