@@ -39,36 +39,42 @@ uint32_t Emitter::trap_stub(TrapKind kind, uint32_t pc, uint32_t addr) {
     return kStubId + static_cast<uint32_t>(traps_.size() - 1);
 }
 
+size_t Emitter::rel32_opcode(uint8_t* out, Branch kind, uint8_t cc) {
+    // Intel SDM vol. 2: jmp rel32 E9, jcc rel32 0F 80+cc, call rel32 E8; asmjit's CondCode values
+    // are the cc nibbles.
+    if (kind != Branch::Jcc) {
+        out[0] = kind == Branch::Jmp ? 0xe9 : 0xe8;
+        return 1;
+    }
+    out[0] = 0x0f;
+    out[1] = static_cast<uint8_t>(0x80 | cc);
+    return 2;
+}
+
+size_t Emitter::encode_branch_to(uint8_t* out, Branch kind, uint8_t cc, int64_t at, int64_t to) {
+    const int64_t short_disp = to - (at + 2);
+    if (kind != Branch::Call && short_disp >= INT8_MIN && short_disp <= INT8_MAX) {
+        out[0] = kind == Branch::Jmp ? 0xeb : static_cast<uint8_t>(0x70 | cc);  // jmp rel8, jcc rel8
+        out[1] = static_cast<uint8_t>(static_cast<int8_t>(short_disp));
+        return 2;
+    }
+    const size_t len = rel32_opcode(out, kind, cc);
+    const auto disp = static_cast<int32_t>(to - (at + static_cast<int64_t>(len) + 4));
+    std::memcpy(out + len, &disp, 4);
+    return len + 4;
+}
+
 void Emitter::branch(Branch kind, uint32_t target, ax::CondCode cc) {
-    // Encodings (Intel SDM vol. 2): jmp rel8 EB, jmp rel32 E9, jcc rel8 70+cc, jcc rel32 0F 80+cc,
-    // call rel32 E8; asmjit's CondCode values are the cc nibbles.
     uint8_t bytes[6];
     const auto at = static_cast<int64_t>(as_.offset());
     const auto code = static_cast<uint8_t>(cc);
     if (target < placed_) {  // placed already: the displacement is known
-        const int64_t to = offsets_[target];
-        const int64_t short_disp = to - (at + 2);
-        if (kind != Branch::Call && short_disp >= INT8_MIN && short_disp <= INT8_MAX) {
-            bytes[0] = kind == Branch::Jmp ? 0xeb : static_cast<uint8_t>(0x70 | code);
-            bytes[1] = static_cast<uint8_t>(static_cast<int8_t>(short_disp));
-            as_.embed(bytes, 2);
-            return;
-        }
+        as_.embed(bytes, encode_branch_to(bytes, kind, code, at, offsets_[target]));
+        return;
     }
-    size_t len = 0;
-    if (kind == Branch::Jcc) {
-        bytes[len++] = 0x0f;
-        bytes[len++] = static_cast<uint8_t>(0x80 | code);
-    } else {
-        bytes[len++] = kind == Branch::Jmp ? 0xe9 : 0xe8;
-    }
-    const auto field = static_cast<uint32_t>(at + static_cast<int64_t>(len));
-    int32_t disp = 0;
-    if (target < placed_)
-        disp = static_cast<int32_t>(int64_t{offsets_[target]} - (int64_t{field} + 4));
-    else
-        fixups_.push_back({field, target});
-    std::memcpy(bytes + len, &disp, 4);
+    const size_t len = rel32_opcode(bytes, kind, code);
+    fixups_.push_back({static_cast<uint32_t>(at + static_cast<int64_t>(len)), target});
+    std::memset(bytes + len, 0, 4);
     as_.embed(bytes, len + 4);
 }
 
@@ -290,7 +296,7 @@ void Emitter::emit_trap_stubs() {
         as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(t.kind));
         as_.jmp(unwind_);
     }
-    // mov r32, imm32 is (REX.B) B8+r id (Intel SDM vol. 2, MOV); then jmp rel8 EB or rel32 E9.
+    // mov r32, imm32 is (REX.B) B8+r id (Intel SDM vol. 2, MOV); then a jmp to the tail.
     const uint32_t id = kTmp1.id();
     std::vector<uint8_t> bytes;
     bytes.reserve(11 * traps_.size());
@@ -302,16 +308,10 @@ void Emitter::emit_trap_stubs() {
         if (id >= 8) bytes.push_back(0x41);
         bytes.push_back(static_cast<uint8_t>(0xb8 | (id & 7)));
         for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(traps_[k].pc >> (8 * b)));
-        const int64_t jmp_at = base + static_cast<int64_t>(bytes.size());
-        const int64_t to = tail_of(traps_[k])->offset;
-        if (to - (jmp_at + 2) >= INT8_MIN) {
-            bytes.push_back(0xeb);
-            bytes.push_back(static_cast<uint8_t>(static_cast<int8_t>(to - (jmp_at + 2))));
-        } else {
-            const auto disp = static_cast<uint32_t>(static_cast<int32_t>(to - (jmp_at + 5)));
-            bytes.push_back(0xe9);
-            for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(disp >> (8 * b)));
-        }
+        uint8_t jump[6];
+        const size_t len = encode_branch_to(jump, Branch::Jmp, 0, base + static_cast<int64_t>(bytes.size()),
+                                            tail_of(traps_[k])->offset);
+        bytes.insert(bytes.end(), jump, jump + len);
     }
     if (!bytes.empty()) as_.embed(bytes.data(), bytes.size());
 }

@@ -153,6 +153,12 @@ private:
     void jmp(uint32_t target) { branch(Branch::Jmp, target); }
     void jcc(ax::CondCode cc, uint32_t target) { branch(Branch::Jcc, target, cc); }
     void patch_branches();
+    /// Writes the opcode bytes of `kind`'s rel32 form into `out`; returns their count (1 or 2).
+    static size_t rel32_opcode(uint8_t* out, Branch kind, uint8_t cc);
+    /// Writes a branch at code offset `at` to the placed offset `to` into `out` (at most 6 bytes):
+    /// the 2-byte rel8 form when the displacement fits and `kind` has one, else rel32. Returns
+    /// the length.
+    static size_t encode_branch_to(uint8_t* out, Branch kind, uint8_t cc, int64_t at, int64_t to);
 
     const Program& prog_;
     const HelperTable& helpers_;
