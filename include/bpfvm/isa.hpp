@@ -190,6 +190,9 @@ inline uint32_t slot_count(Op op) { return op == Op::Lddw ? 2 : 1; }
 /// True for forms that end a basic block with a possible jump to `target` (ja, gotol, conditional
 /// jumps, may_goto).
 bool is_jump(Op op);
+/// True when `insn.target` is an instruction index the engines follow: jumps, local calls and
+/// function references (lddw src 4), so control may arrive there from `insn`.
+bool has_target(const Insn& insn);
 /// True for jumps with two outcomes, taken or not (conditional jumps and may_goto): the branches
 /// of branch coverage.
 bool is_conditional_jump(Op op);

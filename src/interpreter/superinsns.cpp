@@ -157,12 +157,8 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
     const size_t n = program.insns.size();
     // A pair's second half is skipped, so nothing may jump or call into it.
     std::vector<bool> entered(n, false);
-    for (const Insn& insn : program.insns) {
-        const Form form = op_info(insn.op).form;
-        if (is_jump(insn.op) || form == Form::CallLocal ||
-            (form == Form::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func)))
-            entered[insn.target] = true;
-    }
+    for (const Insn& insn : program.insns)
+        if (has_target(insn)) entered[insn.target] = true;
     for (size_t i = 0; i + 1 < n; ++i) {
         if (entered[i + 1] || slots[i].op >= kTrapSlotOp || slots[i + 1].op >= kTrapSlotOp) continue;
         Slot candidate = slots[i];

@@ -24,13 +24,6 @@ bool src_is_register(Form form) {
            form != Form::MayGoto;
 }
 
-/// True for forms whose `target` is an instruction index the engines follow.
-bool has_target(const Insn& insn) {
-    const Form form = op_info(insn.op).form;
-    return is_jump(insn.op) || form == Form::CallLocal ||
-           (form == Form::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func));
-}
-
 }  // namespace
 
 bool is_jump(Op op) {
@@ -44,6 +37,12 @@ bool is_jump(Op op) {
         default:
             return false;
     }
+}
+
+bool has_target(const Insn& insn) {
+    const Form form = op_info(insn.op).form;
+    return is_jump(insn.op) || form == Form::CallLocal ||
+           (form == Form::Lddw && insn.src == static_cast<uint8_t>(LddwKind::Func));
 }
 
 bool is_conditional_jump(Op op) {
