@@ -12,6 +12,7 @@
 
 #include "bpfvm/detail/interpreter.hpp"
 #include "bpfvm/detail/jit.hpp"
+#include "program_gen.hpp"
 #include "program_util.hpp"
 
 namespace bpfvm {
@@ -298,6 +299,114 @@ TEST(Codegen, BackwardBranchesUseTheShortFormWhenInRange) {
         if (line.find(": 76 ") != std::string::npos) short_back = true;
     EXPECT_TRUE(short_back) << "no rel8 jbe back edge (the inverted jgt over the ja)";
     expect_same_as_interpreter(text, {0});
+}
+
+// ---- Memory: big-endian 16-bit loads from byte pairs, sums folded into the access, 32-bit lea.
+
+/// Runs `text` after `mov %r3, v` for each v of `r3_values`, with r1 = a 16-byte buffer (bytes
+/// 0x11, 0x22, ... with the high bit flipped in every third), in the JIT and the interpreter,
+/// checked and unchecked; expects the same r0, the same trap and the same buffer afterwards.
+void expect_same_on_buffer(const std::string& text, const std::vector<uint64_t>& r3_values) {
+    testing::GenProgram gp;
+    for (uint8_t i = 0; i < 16; ++i) gp.buffer.push_back(static_cast<uint8_t>((0x11 * (i + 1)) ^ (i % 3 == 0 ? 0x80 : 0)));
+    for (uint64_t v : r3_values) {
+        const std::string full = "mov %r3, " + std::to_string(v) + "\n" + text;
+        const Program program = assemble_program(full);
+        for (bool checked : {false, true}) {
+            EngineOptions o;
+            o.checked = checked;
+            auto jit = jit::compile(program, no_helpers(), o);
+            auto interp = interp::prepare(program, no_helpers(), o);
+            ASSERT_TRUE(jit.has_value()) << jit.error().to_string() << "\n" << full;
+            ASSERT_TRUE(interp.has_value()) << interp.error().to_string();
+            const auto a = testing::run_generated(**jit, gp), b = testing::run_generated(**interp, gp);
+            EXPECT_TRUE(testing::same_outcome(a, b)) << full << (checked ? "\n(checked)" : "\n(unchecked)")
+                                                     << "\n  jit:    " << testing::describe_outcome(a)
+                                                     << "\n  interp: " << testing::describe_outcome(b);
+        }
+    }
+}
+
+TEST(Codegen, BytePairsBecomeOneBigEndianLoad) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 peephole";
+    // clang's `(p[k] << 8) | p[k + 1]`, low byte first or second, 64- or 32-bit shift and or.
+    const std::vector<std::string> combined = {
+        "ldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
+        "ldxb %r2, [%r1+4]\nldxb %r0, [%r1+5]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit",
+        // Through a copied and advanced pointer (checksum's loop): one load from base + index.
+        "mov %r4, %r1\nadd %r4, %r3\nldxb %r0, [%r4+1]\nldxb %r4, [%r4+0]\nlsh %r4, 8\nor %r4, %r0\nmov %r0, %r4\nexit",
+    };
+    for (const std::string& text : combined) {
+        const auto code = host_body(text);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, "rol"), 1u) << text;
+        EXPECT_EQ(count_mnemonic(code, "shl"), 0u) << text;
+        EXPECT_EQ(count_mnemonic(code, "lea"), 0u) << text;
+        bool word = false;
+        for (const std::string& line : code) word = word || line.find("word ptr") != std::string::npos;
+        EXPECT_TRUE(word) << text;
+        // Checked mode keeps the two byte loads: each must trap where the interpreter's does.
+        EXPECT_EQ(count_mnemonic(host_body(text, true), "rol"), 0u) << text;
+        expect_same_on_buffer(text, {0, 3, 14});
+    }
+    // Near misses, each computing its own value: the low byte's register read afterwards, bytes
+    // not adjacent or in the other order, another shift, a base the first load overwrites, the
+    // pointer still needed after the pair.
+    const std::vector<std::string> kept = {
+        "ldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nor %r2, %r0\nadd %r0, %r2\nexit",
+        "ldxb %r0, [%r1+6]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
+        "ldxb %r0, [%r1+4]\nldxb %r2, [%r1+5]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
+        "ldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 7\nor %r2, %r0\nmov %r0, %r2\nexit",
+        "ldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nxor %r2, %r0\nmov %r0, %r2\nexit",
+        "mov %r4, %r1\nldxb %r4, [%r4+5]\nldxb %r2, [%r4+4]\nmov %r0, 0\nexit",
+        "mov %r4, %r1\nadd %r4, %r3\nldxb %r0, [%r4+1]\nldxb %r2, [%r4+0]\nlsh %r2, 8\nor %r2, %r0\n"
+        "sub %r4, %r1\nadd %r2, %r4\nmov %r0, %r2\nexit",
+    };
+    for (size_t i = 0; i < kept.size(); ++i) {
+        const auto code = host_body(kept[i]);
+        // The last one combines the pair (the pointer survives in its register) but keeps the lea.
+        if (i + 1 == kept.size())
+            EXPECT_EQ(count_mnemonic(code, "lea"), 1u) << kept[i];
+        else
+            EXPECT_EQ(count_mnemonic(code, "rol"), 0u) << kept[i];
+        if (i != 5) expect_same_on_buffer(kept[i], {0, 3, 14});
+    }
+}
+
+TEST(Codegen, SumsFoldIntoTheAccessWhenThePointerDies) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 peephole";
+    // sieve's `data[j] = 0`: the pointer dies at the store (written again before any read).
+    const std::string dies = "mov %r4, %r1\nadd %r4, %r3\nstxb [%r4+0], %r3\nmov %r4, 0\nldxdw %r0, [%r1+0]\nexit";
+    const auto code = host_body(dies);
+    if (code.empty()) GTEST_SKIP() << "built without capstone";
+    EXPECT_EQ(count_mnemonic(code, "lea"), 0u);
+    expect_same_on_buffer(dies, {0, 7, 15});
+    // An immediate store and a load into another register, through an immediate sum.
+    const std::string imm = "mov %r4, %r1\nadd %r4, 3\nstb [%r4+1], 9\nmov %r4, %r1\nadd %r4, 8\nldxw %r0, [%r4-4]\nexit";
+    EXPECT_EQ(count_mnemonic(host_body(imm), "lea"), 0u);
+    expect_same_on_buffer(imm, {0});
+    // The pointer is read afterwards, or stored itself: the sum stays in its register.
+    const std::string lives = "mov %r4, %r1\nadd %r4, %r3\nstxb [%r4+0], %r3\nsub %r4, %r1\nldxb %r0, [%r1+0]\nadd %r0, %r4\nexit";
+    EXPECT_EQ(count_mnemonic(host_body(lives), "lea"), 1u);
+    expect_same_on_buffer(lives, {0, 7, 15});
+    const std::string self = "mov %r4, %r10\nadd %r4, -8\nstxdw [%r4+0], %r4\nldxdw %r0, [%r10-8]\nsub %r0, %r10\nexit";
+    EXPECT_EQ(count_mnemonic(host_body(self), "lea"), 1u);
+    expect_same_on_buffer(self, {0});
+}
+
+TEST(Codegen, ThirtyTwoBitCopyThenAddIsOneLea) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 peephole";
+    const std::vector<std::string> texts = {"mov32 %r0, %r1\nadd32 %r0, %r2\nexit", "mov32 %r0, %r1\nadd32 %r0, %r0\nexit",
+                                            "mov32 %r0, %r1\nadd32 %r0, -5\nexit", "mov32 %r0, %r1\nsub32 %r0, 7\nexit"};
+    for (const std::string& text : texts) {
+        const auto code = host_body(text);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, "lea"), 1u) << text;
+        ASSERT_FALSE(code.empty());
+        EXPECT_NE(code[0].find("lea eax"), std::string::npos) << code[0];  // a 32-bit result
+        // r2 = 0 in these runs; the values wrap at 2^32 and drop r1's upper half.
+        expect_same_as_interpreter(text, {0, 1, 4, 0x7fffffff, 0xffffffff, 0x1fffffffb, ~uint64_t{0}});
+    }
 }
 
 }  // namespace

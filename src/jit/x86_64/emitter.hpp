@@ -117,6 +117,9 @@ private:
     uint32_t emit_fused_control(uint32_t index);
     uint32_t emit_fused_zero_extension(uint32_t index);
     uint32_t emit_fused_address(uint32_t index);
+    uint32_t emit_folded_access(uint32_t index, uint8_t base, const ax::Mem& sum);
+    uint32_t emit_fused_be16(uint32_t index);
+    void emit_be16_load(uint8_t dst, const ax::Mem& m);
     void track_upper_zero(const Insn& insn);
     bool fusible(uint32_t index) const { return index < prog_.insns.size() && !(marks_.at[index] & kMarkEntered); }
     bool back_jump(uint32_t index) const { return marks_.at[index] & kMarkBackJump; }
@@ -126,6 +129,8 @@ private:
     void emit_load(const Insn& insn, unsigned bytes, bool sign);
     void emit_store_imm(const Insn& insn, unsigned bytes);
     void emit_store_reg(const Insn& insn, unsigned bytes);
+    // A store (St, Stx or StoreRelease form) to an operand the caller computed.
+    void emit_store_to(const Insn& insn, unsigned bytes, const ax::Mem& m);
     void emit_atomic(const Insn& insn, unsigned bytes);
     void emit_packet_load(const Insn& insn, unsigned bytes, bool indirect);
     void emit_check_stubs();

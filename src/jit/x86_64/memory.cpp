@@ -141,17 +141,23 @@ void Emitter::emit_load_from(const Insn& insn, unsigned bytes, bool sign, const 
 }
 
 void Emitter::emit_store_imm(const Insn& insn, unsigned bytes) {
-    const ax::Mem m = access(insn.dst, insn.off, bytes, true, insn.pc);
+    emit_store_to(insn, bytes, access(insn.dst, insn.off, bytes, true, insn.pc));
+}
+
+void Emitter::emit_store_reg(const Insn& insn, unsigned bytes) {
+    emit_store_to(insn, bytes, access(insn.dst, insn.off, bytes, true, insn.pc));
+}
+
+void Emitter::emit_store_to(const Insn& insn, unsigned bytes, const ax::Mem& m) {
+    if (op_info(insn.op).form != Form::St) {
+        as_.mov(m, sized(q(insn.src), bytes * 8));
+        return;
+    }
     switch (bytes) {
         case 1: as_.mov(m, static_cast<int8_t>(insn.imm)); break;
         case 2: as_.mov(m, static_cast<int16_t>(insn.imm)); break;
         default: as_.mov(m, static_cast<int32_t>(insn.imm)); break;  // 8 bytes: sign-extended imm32
     }
-}
-
-void Emitter::emit_store_reg(const Insn& insn, unsigned bytes) {
-    const ax::Mem m = access(insn.dst, insn.off, bytes, true, insn.pc);
-    as_.mov(m, sized(q(insn.src), bytes * 8));
 }
 
 // Atomics. Every lock-prefixed instruction (and xchg with memory) is a full barrier on x86, which
