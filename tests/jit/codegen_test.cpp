@@ -409,5 +409,28 @@ TEST(Codegen, ThirtyTwoBitCopyThenAddIsOneLea) {
     }
 }
 
+TEST(Codegen, AJumpOverAnExitBecomesAJumpToARetAfterTheBody) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 layout";
+    // sieve's outer loop: `if (i != n) goto +1; exit` in the middle of the loop, and a forward
+    // jump to the same exit from before the loop. No `ret` is left in the body; both reach it.
+    const std::string text =
+        "mov %r0, 0\njgt %r1, 100, out\nloop:\nadd %r0, 3\nsub %r1, 1\njne %r1, 0, body\nout:\nexit\n"
+        "body:\nadd %r0, 1\nja loop";
+    for (const bool checked : {false, true}) {
+        const auto code = host_body(text, checked);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, "ret"), 0u) << (checked ? "checked" : "unchecked");
+        EXPECT_EQ(count_mnemonic(code, "je"), 1u);  // the inverted jne
+    }
+    expect_same_as_interpreter(text, {1, 2, 50, 100, 101, 1000});
+    // The exit stays in the body when a later jump goes back to it, or when it is a function.
+    const std::string back = "mov %r0, 1\nloop:\nadd %r0, 1\njlt %r0, %r1, next\nex:\nexit\nnext:\njeq %r0, 40, ex\nja loop";
+    EXPECT_EQ(count_mnemonic(host_body(back), "ret"), 1u);
+    expect_same_as_interpreter(back, {0, 5, 39, 40, 41, 100});
+    const std::string function = "mov %r0, 5\njgt %r1, 3, skip\nf:\nexit\nskip:\ncall local f\nadd %r0, %r1\nexit";
+    EXPECT_EQ(count_mnemonic(host_body(function), "ret"), 2u);
+    expect_same_as_interpreter(function, {0, 3, 4, 1000});
+}
+
 }  // namespace
 }  // namespace bpfvm

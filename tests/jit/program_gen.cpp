@@ -250,9 +250,16 @@ private:
     // shift (JIT peepholes, interpreter superinstructions).
     void idiom(int depth) {
         const uint8_t r = data_reg();
-        switch (rnd(6)) {
+        switch (rnd(7)) {
             case 5:
                 byte_pair();
+                break;
+            case 6:
+                // An early exit that a jump usually skips (the JIT moves the ret out of line),
+                // sometimes right after an ALU op whose flags the jump reuses.
+                if (chance(0.5)) emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
+                emit(chance(0.5) ? Op::Jne64Imm : Op::Jne32Imm, r, 0, 1, chance(0.5) ? 0 : imm32());
+                emit(Op::Exit);
                 break;
             case 3:
                 emit(chance(0.5) ? Op::Mov64Reg : Op::Mov32Reg, r, data_reg());

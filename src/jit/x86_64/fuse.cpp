@@ -4,12 +4,14 @@
 // - Copy then add (`r7 = r1; r7 += r3`), then a load through the sum (`r7 = *(u8 *)(r7 + 0)`): one
 //   lea, or one load with a base+index address.
 // - A conditional jump over an unconditional one (`if r2 == 1500 goto +1; goto -18`, clang's loop
-//   back edge): one jump with the inverted condition.
+//   back edge): one jump with the inverted condition. Over an exit: an inverted jump to a `ret`
+//   placed after the body.
 // - An ALU result tested against zero (`w1 &= 1; if w1 == 0 goto`): the ALU instruction's flags
 //   already say it, so no `test`.
 // - Zero-extensions (`w1 = w1`, `r1 <<= 32; r1 >>= 32`, le32) of a register whose upper half is
 //   already zero (upper_zero_: tracked along straight-line code) emit nothing; the shift pair
 //   otherwise becomes one 32-bit move.
+#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -196,6 +198,17 @@ uint32_t Emitter::emit_fused(uint32_t index) {
 uint32_t Emitter::emit_fused_control(uint32_t index) {
     const Insn& first = prog_.insns[index];
     const Form form = op_info(first.op).form;
+    // if (cond) goto +1; exit  ==>  if (!cond) goto <a ret after the body> (jumps_over_exit).
+    if (jumps_over_exit(index)) {
+        jump_to_ = index + 1;  // not placed yet: the jump leaves a rel32 fixup like the others
+        jump_inverted_ = true;
+        const bool ok = emit_insn(index);
+        jump_to_ = kNoTarget;
+        jump_inverted_ = false;
+        if (!ok) return 0;
+        move_exit_out(index + 1);
+        return 2;
+    }
     if (!fusible(index + 1)) return 0;
     const Insn& next = prog_.insns[index + 1];
     // if (cond) goto +1; goto L  ==>  if (!cond) goto L. Checked mode pays the budget on a back
@@ -215,10 +228,38 @@ uint32_t Emitter::emit_fused_control(uint32_t index) {
         (op_info(first.op).width == 32 || op_info(next.op).width == 64)) {
         if (!emit_insn(index)) return 0;
         const bool eq = next.op == Op::Jeq32Imm || next.op == Op::Jeq64Imm;
+        if (jumps_over_exit(index + 1)) {  // the loop test `w1 -= 1; if w1 != 0 goto +1; exit`
+            jcc(eq ? ax::CondCode::kNotZero : ax::CondCode::kZero, index + 2);
+            move_exit_out(index + 2);
+            return 3;
+        }
         jcc(eq ? ax::CondCode::kZero : ax::CondCode::kNotZero, next.target);
         return 2;
     }
     return 0;
+}
+
+// clang puts a loop's exit test as `if (cond) goto +1; exit` inside the loop (sieve's outer
+// loop); as it stands the loop jumps over the `ret` on every iteration. Inverted, the jump goes
+// to a `ret` after the body and the loop runs straight through. The exit keeps an empty slot, so
+// every jump to it must reach that ret too: the ones already emitted (forward jumps, left as
+// fixups) are redirected by move_exit_out; a backward jump or a call to it would come later, so
+// neither may exist (no loop head mark, not a subprogram entry).
+bool Emitter::jumps_over_exit(uint32_t index) const {
+    const Insn& jump = prog_.insns[index];
+    if (!is_cond_jump(op_info(jump.op).form) || jump.target != index + 2) return false;
+    const uint32_t exit = index + 1;
+    const auto& entries = prog_.subprog_entries;
+    return prog_.insns[exit].op == Op::Exit && !(marks_.at[exit] & kMarkLoopHead) &&
+           std::find(entries.begin(), entries.end(), exit) == entries.end();
+}
+
+void Emitter::move_exit_out(uint32_t exit) {
+    std::erase_if(fixups_, [&](const Fixup& f) {
+        if (f.target != exit) return false;
+        exit_jumps_.push_back(f.at);
+        return true;
+    });
 }
 
 uint32_t Emitter::emit_fused_zero_extension(uint32_t index) {

@@ -78,6 +78,7 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
 // packed descriptor (pc << 8 | size << 1 | write) into kTmp1 and calls one shared routine, which
 // asks bpfvm_jit_check_access and returns on success, or records the trap and unwinds.
 void Emitter::emit_check_stubs() {
+    emit_exit_stub();
     if (checks_.empty()) return;
     const a::Label shared = as_.newLabel();
     for (const CheckStub& s : checks_) {
@@ -119,6 +120,19 @@ void Emitter::emit_check_stubs() {
     as_.mov(BPFVM_RT_TRAP(pc, 4), kTmp1.r32());
     as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(TrapKind::OutOfBounds));
     as_.jmp(unwind_);
+}
+
+// The `ret` that the exits moved out of the body (fuse.cpp: a conditional jump over an exit)
+// share; their rel32 fields are filled in here, as patch_branches does for the others.
+void Emitter::emit_exit_stub() {
+    if (exit_jumps_.empty()) return;
+    const auto at = static_cast<int64_t>(as_.offset());
+    as_.ret();
+    uint8_t* const code = as_.bufferData();
+    for (const uint32_t field : exit_jumps_) {
+        const auto disp = static_cast<int32_t>(at - (int64_t{field} + 4));
+        std::memcpy(code + field, &disp, 4);
+    }
 }
 
 void Emitter::emit_load(const Insn& insn, unsigned bytes, bool sign) {
