@@ -250,7 +250,10 @@ private:
     // shift (JIT peepholes, interpreter superinstructions).
     void idiom(int depth) {
         const uint8_t r = data_reg();
-        switch (rnd(7)) {
+        switch (rnd(8)) {
+            case 7:
+                byte_fill();
+                break;
             case 5:
                 byte_pair();
                 break;
@@ -411,6 +414,29 @@ private:
             set_reg(ptr, imm32());
         else
             emit(Op::Sub64Reg, ptr, 9);
+    }
+
+    // clang's byte fill loop (`for (i = s; i != n; i++) p[i + off] = v`, which the x86-64 JIT
+    // runs as rep stosb), over part of the buffer; the pointer register is then made an offset.
+    void byte_fill() {
+        const uint8_t ptr = data_reg();
+        auto other = [&](uint8_t a, uint8_t b) {
+            uint8_t r = data_reg();
+            while (r == a || r == b) r = static_cast<uint8_t>((r + 1) % (in_loop_ ? 8 : 9));
+            return r;
+        };
+        const uint8_t index = other(ptr, ptr), value = other(ptr, index);
+        const auto off = static_cast<int16_t>(rnd(8));
+        const auto end = static_cast<int32_t>(1 + rnd(o_.buffer_size - off));
+        set_reg(index, static_cast<int64_t>(rnd(static_cast<uint64_t>(end))));
+        const size_t head = emit(Op::Mov64Reg, ptr, 9);
+        emit(Op::Add64Reg, ptr, index);
+        const bool imm = chance(0.3);
+        emit(imm ? Op::St8 : Op::Stx8, ptr, imm ? 0 : value, off, imm ? imm32() : 0);
+        emit(Op::Add64Imm, index, 0, 0, 1);
+        const size_t back = emit(Op::Jne64Imm, index, 0, 0, end);
+        code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(head) - static_cast<int64_t>(back) - 1));
+        emit(Op::Sub64Reg, ptr, 9);
     }
 
     // clang's big-endian 16-bit load: two byte loads, a shift by 8 and an or, in the orders

@@ -122,6 +122,8 @@ private:
     uint32_t emit_folded_access(uint32_t index, uint8_t base, const ax::Mem& sum);
     uint32_t emit_fused_be16(uint32_t index);
     void emit_be16_load(uint8_t dst, const ax::Mem& m);
+    // loops.cpp: whole loops as one host idiom (unchecked mode); returns the instructions used.
+    uint32_t emit_fill_loop(uint32_t head);
     void track_upper_zero(const Insn& insn);
     bool fusible(uint32_t index) const { return index < prog_.insns.size() && !(marks_.at[index] & kMarkEntered); }
     bool back_jump(uint32_t index) const { return marks_.at[index] & kMarkBackJump; }

@@ -276,6 +276,8 @@ uint32_t Emitter::emit_fused_zero_extension(uint32_t index) {
 }
 
 uint32_t Emitter::emit_fused_address(uint32_t index) {
+    if (!checked_ && (marks_.at[index] & kMarkLoopHead))
+        if (uint32_t used = emit_fill_loop(index)) return used;
     const Insn& mov = prog_.insns[index];
     if (mov.dst == mov.src || !fusible(index + 1)) return 0;
     const Insn& add = prog_.insns[index + 1];
