@@ -250,7 +250,17 @@ private:
     // shift (JIT peepholes, interpreter superinstructions).
     void idiom(int depth) {
         const uint8_t r = data_reg();
-        switch (rnd(8)) {
+        switch (rnd(9)) {
+            case 8: {
+                // An accumulator copied back (`a += b; [c += k]; b = a`): the JIT computes it in b.
+                static constexpr Op kOps[] = {Op::Add64Reg, Op::Or64Reg, Op::And64Reg, Op::Xor64Reg};
+                uint8_t b = data_reg();
+                if (b == r) b = static_cast<uint8_t>((r + 1) % (in_loop_ ? 8 : 9));
+                emit(kOps[rnd(std::size(kOps))], r, b);
+                if (chance(0.5)) emit(pick(op_lists().alu_imm), data_reg(), 0, 0, imm32());
+                emit(Op::Mov64Reg, b, r);
+                break;
+            }
             case 7:
                 byte_fill();
                 break;

@@ -116,6 +116,7 @@ private:
     uint32_t emit_fused(uint32_t index);
     uint32_t emit_fused_control(uint32_t index);
     uint32_t emit_fused_zero_extension(uint32_t index);
+    uint32_t emit_fused_accumulate(uint32_t index);
     uint32_t emit_fused_address(uint32_t index);
     bool jumps_over_exit(uint32_t index) const;
     void move_exit_out(uint32_t exit);

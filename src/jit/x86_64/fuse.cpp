@@ -109,6 +109,7 @@ enum FuseRole : uint8_t {
     kFuseZext = 8,      // w = w, le32, r <<= 32 (then r >>= 32)
     kFuseMov = 16,      // r = r (then r += ...), w = w (then w += ...)
     kFuseByteLoad = 32, // r = *(u8 *)(...): the first of a big-endian 16-bit load
+    kFuseAccumulate = 64,  // a op= b (commutative, 64-bit), then b = a
 };
 
 struct OpTables {
@@ -131,6 +132,7 @@ OpTables build_op_tables() {
         if (op == Op::Mov32Reg || op == Op::Le32 || op == Op::Lsh64Imm) role |= kFuseZext;
         if (op == Op::Mov64Reg || op == Op::Mov32Reg) role |= kFuseMov;
         if (op == Op::Ldx8) role |= kFuseByteLoad;
+        if (op == Op::Add64Reg || op == Op::Or64Reg || op == Op::And64Reg || op == Op::Xor64Reg) role |= kFuseAccumulate;
         t.roles[i] = role;
     }
     return t;
@@ -188,6 +190,8 @@ uint32_t Emitter::emit_fused(uint32_t index) {
     if (role == 0) return 0;
     if (role & (kFuseCondJump | kFuseSetsZf))
         if (uint32_t used = emit_fused_control(index)) return used;
+    if (role & kFuseAccumulate)
+        if (uint32_t used = emit_fused_accumulate(index)) return used;
     if (role & kFuseZext)
         if (uint32_t used = emit_fused_zero_extension(index)) return used;
     if (role & kFuseMov) return emit_fused_address(index);
@@ -260,6 +264,41 @@ void Emitter::move_exit_out(uint32_t exit) {
         exit_jumps_.push_back(f.at);
         return true;
     });
+}
+
+// a op= b; [one ALU instruction naming neither]; b = a  ==>  b op= a; [...]; a = b, for a
+// commutative op: both end with the same value, but the register carried around a loop (clang's
+// checksum accumulator: `r2 += r4; r3 += 2; r4 = r2`) now depends on itself through one op
+// instead of an op and a move. Between the two, a still holds its old value and b its new one;
+// the middle instruction reads neither.
+uint32_t Emitter::emit_fused_accumulate(uint32_t index) {
+    const Insn& op = prog_.insns[index];
+    if (op.dst == op.src) return 0;
+    auto copies_back = [&](uint32_t k) {
+        const Insn& mov = prog_.insns[k];
+        return fusible(k) && mov.op == Op::Mov64Reg && mov.dst == op.src && mov.src == op.dst;
+    };
+    uint32_t mov = index + 1;
+    if (!copies_back(mov)) {
+        if (!fusible(index + 1)) return 0;
+        const Insn& mid = prog_.insns[index + 1];
+        const Op o = mid.op;
+        const bool simple = o == Op::Mov64Imm || o == Op::Mov32Imm || o == Op::Add64Imm || o == Op::Add32Imm ||
+                            o == Op::Sub64Imm || o == Op::Sub32Imm || o == Op::And64Imm || o == Op::And32Imm ||
+                            o == Op::Or64Imm || o == Op::Or32Imm || o == Op::Xor64Imm || o == Op::Xor32Imm;
+        if (!simple || mid.dst == op.dst || mid.dst == op.src || !copies_back(index + 2)) return 0;
+        mov = index + 2;
+    }
+    Insn swapped = op;
+    std::swap(swapped.dst, swapped.src);
+    // The ALU emitters read only the instruction's fields.
+    emit_binop(swapped, 64, false, op.op == Op::Add64Reg   ? ax::Inst::kIdAdd
+                                   : op.op == Op::Or64Reg  ? ax::Inst::kIdOr
+                                   : op.op == Op::And64Reg ? ax::Inst::kIdAnd
+                                                           : ax::Inst::kIdXor);
+    if (mov == index + 2 && !emit_insn(index + 1)) return 0;
+    as_.mov(q(op.dst), q(op.src));
+    return mov - index + 1;
 }
 
 uint32_t Emitter::emit_fused_zero_extension(uint32_t index) {
