@@ -69,7 +69,10 @@ Effect effect_on(const Program& program, const Insn& insn, uint8_t reg) {
 
 }  // namespace
 
-bool is_dead_after(const Program& program, uint32_t index, uint8_t reg) {
+namespace {
+
+// The walk behind both queries: `at` true starts at `index` itself, false at its successors.
+bool walk_dead(const Program& program, uint32_t index, uint8_t reg, bool at) {
     if (reg >= kFrameReg) return false;
     const auto n = static_cast<uint32_t>(program.insns.size());
     // Every visit pushes at most two successors, so the stack never holds more than this.
@@ -82,7 +85,10 @@ bool is_dead_after(const Program& program, uint32_t index, uint8_t reg) {
         if (form != Form::Ja && form != Form::Gotol && form != Form::Exit && i + 1 < n) stack[top++] = i + 1;
         if (is_jump(insn.op)) stack[top++] = insn.target;
     };
-    push_successors(index);
+    if (at)
+        stack[top++] = index;
+    else
+        push_successors(index);
     while (top > 0) {
         const uint32_t i = stack[--top];
         if (std::find(seen, seen + visited, i) != seen + visited) continue;
@@ -96,5 +102,11 @@ bool is_dead_after(const Program& program, uint32_t index, uint8_t reg) {
     }
     return true;
 }
+
+}  // namespace
+
+bool is_dead_after(const Program& program, uint32_t index, uint8_t reg) { return walk_dead(program, index, reg, false); }
+
+bool is_dead_at(const Program& program, uint32_t index, uint8_t reg) { return walk_dead(program, index, reg, true); }
 
 }  // namespace bpfvm::jit

@@ -24,4 +24,8 @@ inline constexpr uint32_t kLivenessBudget = 48;
 /// `program` must satisfy validate_program.
 bool is_dead_after(const Program& program, uint32_t index, uint8_t reg);
 
+/// The same question on entry to instruction `index` (the paths start at `index` itself): true
+/// when `reg`'s value there is never read.
+bool is_dead_at(const Program& program, uint32_t index, uint8_t reg);
+
 }  // namespace bpfvm::jit

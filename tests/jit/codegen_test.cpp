@@ -5,6 +5,7 @@
 // the transformation uses implicitly, every width and signedness), in checked and unchecked mode.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <regex>
 #include <string>
@@ -484,6 +485,19 @@ TEST(Codegen, AnAccumulatorCopiedBackIsComputedInTheCopy) {
         const std::string other = std::string("mov %r2, %r1\nmov %r4, 0x5a\n") + op + " %r2, %r4\nmov %r4, %r2\nmov %r0, %r4\nmul %r0, 3\nadd %r0, %r2\nexit";
         EXPECT_EQ(count_mnemonic(host_body(other), "mov rsi, rcx"), 1u) << other;
         expect_same_as_interpreter(other, {0, 0xff, ~uint64_t{0}});
+    }
+    // In a loop whose head rewrites r2, the copy back to r2 moves past the back edge: it runs
+    // once, on the way out. When the head reads r2, it stays in the loop.
+    auto position = [](const std::vector<std::string>& c, const std::string& prefix) {
+        return static_cast<size_t>(std::find_if(c.begin(), c.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }) - c.begin());
+    };
+    for (const bool head_reads : {false, true}) {
+        const std::string loop = std::string("mov %r4, 0\nmov %r3, 0\nmov %r2, 0\nloop:\n") +
+                                 (head_reads ? "add %r2, 5\n" : "mov %r2, 5\n") +
+                                 "mul %r2, %r3\nadd %r2, %r4\nadd %r3, 1\nmov %r4, %r2\njlt %r3, %r1, loop\nmov %r0, %r2\nexit";
+        const auto c = host_body(loop);
+        EXPECT_EQ(position(c, "mov rsi, rcx") > position(c, "jb "), !head_reads) << loop;
+        expect_same_as_interpreter(loop, {0, 1, 2, 10});
     }
     // The middle instruction reads the accumulator, or the op does not commute: as written.
     for (const std::string kept : {"mov %r2, %r1\nmov %r4, 7\nadd %r2, %r4\nadd %r3, %r2\nmov %r4, %r2\nmov %r0, %r4\nadd %r0, %r3\nexit",

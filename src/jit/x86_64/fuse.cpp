@@ -297,6 +297,18 @@ uint32_t Emitter::emit_fused_accumulate(uint32_t index) {
                                    : op.op == Op::And64Reg ? ax::Inst::kIdAnd
                                                            : ax::Inst::kIdXor);
     if (mov == index + 2 && !emit_insn(index + 1)) return 0;
+    // When a conditional jump follows whose taken side never reads a (checksum's loop back edge:
+    // a is rewritten at the head), the copy moves past it, onto the fall-through path only.
+    const uint32_t jump = mov + 1;
+    if (jump < prog_.insns.size() && fusible(jump) && is_cond_jump(op_info(prog_.insns[jump].op).form)) {
+        const Insn& j = prog_.insns[jump];
+        const bool reads = j.dst == op.dst || (op_info(j.op).form == Form::JmpReg && j.src == op.dst);
+        if (!reads && is_dead_at(prog_, j.target, op.dst)) {
+            if (!emit_insn(jump)) return 0;
+            as_.mov(q(op.dst), q(op.src));
+            return jump - index + 1;
+        }
+    }
     as_.mov(q(op.dst), q(op.src));
     return mov - index + 1;
 }
