@@ -66,6 +66,10 @@ TEST(Liveness, LoopsReachTheirHeadAgain) {
     EXPECT_FALSE(dead(text, 5, 4));  // the jne reads r4
     EXPECT_FALSE(dead(text, 6, 4));  // the back edge reaches the head, which reads r4
     EXPECT_TRUE(dead(text, 6, 3));   // ... and writes r3 first; the exit side reads only r0
+    // On entry to an instruction (the instruction itself included): the head writes r3 first.
+    EXPECT_TRUE(jit::is_dead_at(assemble_program(text), 2, 3));
+    EXPECT_FALSE(jit::is_dead_at(assemble_program(text), 2, 4));
+    EXPECT_FALSE(jit::is_dead_at(assemble_program(text), 4, 3));  // add r0, r3 reads it
     // A loop that never writes r3 and never exits without reading it: every path reads it.
     EXPECT_FALSE(dead("mov %r3, 1\nloop:\nadd %r0, 1\njne %r0, 5, loop\nmov %r0, %r3\nexit", 0, 3));
 }
