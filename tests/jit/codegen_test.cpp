@@ -5,6 +5,7 @@
 // the transformation uses implicitly, every width and signedness), in checked and unchecked mode.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <regex>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "bpfvm/detail/interpreter.hpp"
 #include "bpfvm/detail/jit.hpp"
+#include "program_gen.hpp"
 #include "program_util.hpp"
 
 namespace bpfvm {
@@ -298,6 +300,211 @@ TEST(Codegen, BackwardBranchesUseTheShortFormWhenInRange) {
         if (line.find(": 76 ") != std::string::npos) short_back = true;
     EXPECT_TRUE(short_back) << "no rel8 jbe back edge (the inverted jgt over the ja)";
     expect_same_as_interpreter(text, {0});
+}
+
+// ---- Memory: big-endian 16-bit loads from byte pairs, sums folded into the access, 32-bit lea.
+
+/// Runs `text` after `mov %r3, v` for each v of `r3_values`, with r1 = a 16-byte buffer (bytes
+/// 0x11, 0x22, ... with the high bit flipped in every third), in the JIT and the interpreter,
+/// checked and unchecked; expects the same r0, the same trap and the same buffer afterwards.
+void expect_same_on_buffer(const std::string& text, const std::vector<uint64_t>& r3_values) {
+    testing::GenProgram gp;
+    for (uint8_t i = 0; i < 16; ++i) gp.buffer.push_back(static_cast<uint8_t>((0x11 * (i + 1)) ^ (i % 3 == 0 ? 0x80 : 0)));
+    for (uint64_t v : r3_values) {
+        const std::string full = "mov %r3, " + std::to_string(v) + "\n" + text;
+        const Program program = assemble_program(full);
+        for (bool checked : {false, true}) {
+            EngineOptions o;
+            o.checked = checked;
+            auto jit = jit::compile(program, no_helpers(), o);
+            auto interp = interp::prepare(program, no_helpers(), o);
+            ASSERT_TRUE(jit.has_value()) << jit.error().to_string() << "\n" << full;
+            ASSERT_TRUE(interp.has_value()) << interp.error().to_string();
+            const auto a = testing::run_generated(**jit, gp), b = testing::run_generated(**interp, gp);
+            EXPECT_TRUE(testing::same_outcome(a, b)) << full << (checked ? "\n(checked)" : "\n(unchecked)")
+                                                     << "\n  jit:    " << testing::describe_outcome(a)
+                                                     << "\n  interp: " << testing::describe_outcome(b);
+        }
+    }
+}
+
+TEST(Codegen, BytePairsBecomeOneBigEndianLoad) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 peephole";
+    // clang's `(p[k] << 8) | p[k + 1]`, low byte first or second, 64- or 32-bit shift and or.
+    const std::vector<std::string> combined = {
+        "ldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
+        "ldxb %r2, [%r1+4]\nldxb %r0, [%r1+5]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit",
+        // Through a copied and advanced pointer (checksum's loop): one load from base + index.
+        "mov %r4, %r1\nadd %r4, %r3\nldxb %r0, [%r4+1]\nldxb %r4, [%r4+0]\nlsh %r4, 8\nor %r4, %r0\nmov %r0, %r4\nexit",
+    };
+    for (const std::string& text : combined) {
+        const auto code = host_body(text);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, "rol"), 1u) << text;
+        EXPECT_EQ(count_mnemonic(code, "shl"), 0u) << text;
+        EXPECT_EQ(count_mnemonic(code, "lea"), 0u) << text;
+        bool word = false;
+        for (const std::string& line : code) word = word || line.find("word ptr") != std::string::npos;
+        EXPECT_TRUE(word) << text;
+        // Checked mode keeps the two byte loads: each must trap where the interpreter's does.
+        EXPECT_EQ(count_mnemonic(host_body(text, true), "rol"), 0u) << text;
+        expect_same_on_buffer(text, {0, 3, 14});
+    }
+    // Near misses, each computing its own value: the low byte's register read afterwards, bytes
+    // not adjacent or in the other order, another shift, a base the first load overwrites, the
+    // pointer still needed after the pair.
+    const std::vector<std::string> kept = {
+        "ldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nor %r2, %r0\nadd %r0, %r2\nexit",
+        "ldxb %r0, [%r1+6]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
+        "ldxb %r0, [%r1+4]\nldxb %r2, [%r1+5]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
+        "ldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 7\nor %r2, %r0\nmov %r0, %r2\nexit",
+        "ldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nxor %r2, %r0\nmov %r0, %r2\nexit",
+        "mov %r4, %r1\nldxb %r4, [%r4+5]\nldxb %r2, [%r4+4]\nmov %r0, 0\nexit",
+        "mov %r4, %r1\nadd %r4, %r3\nldxb %r0, [%r4+1]\nldxb %r2, [%r4+0]\nlsh %r2, 8\nor %r2, %r0\n"
+        "sub %r4, %r1\nadd %r2, %r4\nmov %r0, %r2\nexit",
+    };
+    for (size_t i = 0; i < kept.size(); ++i) {
+        const auto code = host_body(kept[i]);
+        // The last one combines the pair (the pointer survives in its register) but keeps the lea.
+        if (i + 1 == kept.size())
+            EXPECT_EQ(count_mnemonic(code, "lea"), 1u) << kept[i];
+        else
+            EXPECT_EQ(count_mnemonic(code, "rol"), 0u) << kept[i];
+        if (i != 5) expect_same_on_buffer(kept[i], {0, 3, 14});
+    }
+}
+
+TEST(Codegen, SumsFoldIntoTheAccessWhenThePointerDies) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 peephole";
+    // sieve's `data[j] = 0`: the pointer dies at the store (written again before any read).
+    const std::string dies = "mov %r4, %r1\nadd %r4, %r3\nstxb [%r4+0], %r3\nmov %r4, 0\nldxdw %r0, [%r1+0]\nexit";
+    const auto code = host_body(dies);
+    if (code.empty()) GTEST_SKIP() << "built without capstone";
+    EXPECT_EQ(count_mnemonic(code, "lea"), 0u);
+    expect_same_on_buffer(dies, {0, 7, 15});
+    // An immediate store and a load into another register, through an immediate sum.
+    const std::string imm = "mov %r4, %r1\nadd %r4, 3\nstb [%r4+1], 9\nmov %r4, %r1\nadd %r4, 8\nldxw %r0, [%r4-4]\nexit";
+    EXPECT_EQ(count_mnemonic(host_body(imm), "lea"), 0u);
+    expect_same_on_buffer(imm, {0});
+    // The pointer is read afterwards, or stored itself: the sum stays in its register.
+    const std::string lives = "mov %r4, %r1\nadd %r4, %r3\nstxb [%r4+0], %r3\nsub %r4, %r1\nldxb %r0, [%r1+0]\nadd %r0, %r4\nexit";
+    EXPECT_EQ(count_mnemonic(host_body(lives), "lea"), 1u);
+    expect_same_on_buffer(lives, {0, 7, 15});
+    const std::string self = "mov %r4, %r10\nadd %r4, -8\nstxdw [%r4+0], %r4\nldxdw %r0, [%r10-8]\nsub %r0, %r10\nexit";
+    EXPECT_EQ(count_mnemonic(host_body(self), "lea"), 1u);
+    expect_same_on_buffer(self, {0});
+}
+
+TEST(Codegen, ThirtyTwoBitCopyThenAddIsOneLea) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 peephole";
+    const std::vector<std::string> texts = {"mov32 %r0, %r1\nadd32 %r0, %r2\nexit", "mov32 %r0, %r1\nadd32 %r0, %r0\nexit",
+                                            "mov32 %r0, %r1\nadd32 %r0, -5\nexit", "mov32 %r0, %r1\nsub32 %r0, 7\nexit"};
+    for (const std::string& text : texts) {
+        const auto code = host_body(text);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, "lea"), 1u) << text;
+        ASSERT_FALSE(code.empty());
+        EXPECT_NE(code[0].find("lea eax"), std::string::npos) << code[0];  // a 32-bit result
+        // r2 = 0 in these runs; the values wrap at 2^32 and drop r1's upper half.
+        expect_same_as_interpreter(text, {0, 1, 4, 0x7fffffff, 0xffffffff, 0x1fffffffb, ~uint64_t{0}});
+    }
+}
+
+TEST(Codegen, AJumpOverAnExitBecomesAJumpToARetAfterTheBody) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 layout";
+    // sieve's outer loop: `if (i != n) goto +1; exit` in the middle of the loop, and a forward
+    // jump to the same exit from before the loop. No `ret` is left in the body; both reach it.
+    const std::string text =
+        "mov %r0, 0\njgt %r1, 100, out\nloop:\nadd %r0, 3\nsub %r1, 1\njne %r1, 0, body\nout:\nexit\n"
+        "body:\nadd %r0, 1\nja loop";
+    for (const bool checked : {false, true}) {
+        const auto code = host_body(text, checked);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, "ret"), 0u) << (checked ? "checked" : "unchecked");
+        EXPECT_EQ(count_mnemonic(code, "je"), 1u);  // the inverted jne
+    }
+    expect_same_as_interpreter(text, {1, 2, 50, 100, 101, 1000});
+    // The exit stays in the body when a later jump goes back to it, or when it is a function.
+    const std::string back = "mov %r0, 1\nloop:\nadd %r0, 1\njlt %r0, %r1, next\nex:\nexit\nnext:\njeq %r0, 40, ex\nja loop";
+    EXPECT_EQ(count_mnemonic(host_body(back), "ret"), 1u);
+    expect_same_as_interpreter(back, {0, 5, 39, 40, 41, 100});
+    const std::string function = "mov %r0, 5\njgt %r1, 3, skip\nf:\nexit\nskip:\ncall local f\nadd %r0, %r1\nexit";
+    EXPECT_EQ(count_mnemonic(host_body(function), "ret"), 2u);
+    expect_same_as_interpreter(function, {0, 3, 4, 1000});
+}
+
+TEST(Codegen, ByteFillLoopsBecomeRepStosb) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 idiom";
+    // sieve's `for (i = r3; i != 12; i++) data[i + 2] = v`, with the value and index in the
+    // registers rep stosb needs (rax, rdi, rcx hold r0, r1, r4) or not, or an immediate. After the
+    // loop r0 folds in what it leaves behind: the index, the pointer (as an offset) and the value
+    // register; the buffer shows the stores.
+    const std::string fold = "mov %r0, %r6\nmul %r0, 1000\nadd %r0, %r2\nmul %r0, 1000\nsub %r5, %r1\nadd %r0, %r5\nexit";
+    const std::vector<std::string> loops = {
+        "mov %r2, %r3\nmov %r6, 0x1ab\nloop:\nmov %r5, %r1\nadd %r5, %r2\nstxb [%r5+2], %r6\nadd %r2, 1\njne %r2, 12, loop\n",
+        "mov %r4, %r3\nmov %r0, 0x7f\nloop:\nmov %r5, %r1\nadd %r5, %r4\nstxb [%r5+2], %r0\nadd %r4, 1\njne %r4, 12, loop\n"
+        "mov %r2, %r4\nmov %r6, %r0\n",
+        "mov %r2, %r3\nmov %r6, 0\nloop:\nmov %r5, %r1\nadd %r5, %r2\nstb [%r5+2], -3\nadd %r2, 1\njne %r2, 12, loop\n",
+        // The pointer is r4 (rcx) and the base is moved to r0 (rax) first.
+        "mov %r0, %r1\nmov %r2, %r3\nmov %r6, 9\nloop:\nmov %r4, %r0\nadd %r4, %r2\nstxb [%r4+2], %r6\nadd %r2, 1\n"
+        "jne %r2, 12, loop\nmov %r5, %r4\n",
+    };
+    for (const std::string& loop : loops) {
+        const std::string text = loop + fold;
+        const auto code = host_body(text);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, "rep"), 1u) << text;
+        EXPECT_EQ(count_mnemonic(host_body(text, true), "rep"), 0u) << text;  // checked: store by store
+        expect_same_on_buffer(text, {0, 1, 5, 11});
+    }
+    // Near misses: a step of 2, the index stored, the end not reached by counting up.
+    const std::vector<std::string> kept = {
+        "mov %r2, %r3\nmov %r6, 1\nloop:\nmov %r5, %r1\nadd %r5, %r2\nstxb [%r5+2], %r6\nadd %r2, 2\njne %r2, 12, loop\n",
+        "mov %r2, %r3\nmov %r6, 1\nloop:\nmov %r5, %r1\nadd %r5, %r2\nstxb [%r5+2], %r2\nadd %r2, 1\njne %r2, 12, loop\n",
+        "mov %r2, %r3\nmov %r6, 1\nloop:\nmov %r5, %r1\nadd %r5, %r2\nstxh [%r5+2], %r6\nadd %r2, 1\njne %r2, 12, loop\n",
+    };
+    for (const std::string& loop : kept) {
+        const std::string text = loop + fold;
+        EXPECT_EQ(count_mnemonic(host_body(text), "rep"), 0u) << text;
+        expect_same_on_buffer(text, {0, 4, 10});
+    }
+}
+
+TEST(Codegen, AnAccumulatorCopiedBackIsComputedInTheCopy) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 peephole";
+    // checksum's `r2 += r4; r3 += 2; r4 = r2`: the add goes into r4 (rcx), the copy back into r2
+    // (rsi), so the carried register r4 depends on itself through the add alone.
+    const std::string text = "mov %r2, %r1\nmov %r4, 7\nadd %r2, %r4\nadd %r3, 2\nmov %r4, %r2\n"
+                             "mov %r0, %r4\nmul %r0, 3\nadd %r0, %r2\nadd %r0, %r3\nexit";
+    const auto code = host_body(text);
+    if (code.empty()) GTEST_SKIP() << "built without capstone";
+    EXPECT_EQ(count_mnemonic(code, "add rcx, rsi"), 1u);
+    EXPECT_EQ(count_mnemonic(code, "mov rsi, rcx"), 1u);
+    expect_same_as_interpreter(text, {0, 1, 0x8000000000000000, ~uint64_t{0}});
+    for (const char* op : {"or", "and", "xor"}) {
+        const std::string other = std::string("mov %r2, %r1\nmov %r4, 0x5a\n") + op + " %r2, %r4\nmov %r4, %r2\nmov %r0, %r4\nmul %r0, 3\nadd %r0, %r2\nexit";
+        EXPECT_EQ(count_mnemonic(host_body(other), "mov rsi, rcx"), 1u) << other;
+        expect_same_as_interpreter(other, {0, 0xff, ~uint64_t{0}});
+    }
+    // In a loop whose head rewrites r2, the copy back to r2 moves past the back edge: it runs
+    // once, on the way out. When the head reads r2, it stays in the loop.
+    auto position = [](const std::vector<std::string>& c, const std::string& prefix) {
+        return static_cast<size_t>(std::find_if(c.begin(), c.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }) - c.begin());
+    };
+    for (const bool head_reads : {false, true}) {
+        const std::string loop = std::string("mov %r4, 0\nmov %r3, 0\nmov %r2, 0\nloop:\n") +
+                                 (head_reads ? "add %r2, 5\n" : "mov %r2, 5\n") +
+                                 "mul %r2, %r3\nadd %r2, %r4\nadd %r3, 1\nmov %r4, %r2\njlt %r3, %r1, loop\nmov %r0, %r2\nexit";
+        const auto c = host_body(loop);
+        EXPECT_EQ(position(c, "mov rsi, rcx") > position(c, "jb "), !head_reads) << loop;
+        expect_same_as_interpreter(loop, {0, 1, 2, 10});
+    }
+    // The middle instruction reads the accumulator, or the op does not commute: as written.
+    for (const std::string kept : {"mov %r2, %r1\nmov %r4, 7\nadd %r2, %r4\nadd %r3, %r2\nmov %r4, %r2\nmov %r0, %r4\nadd %r0, %r3\nexit",
+                                   "mov %r2, %r1\nmov %r4, 7\nsub %r2, %r4\nmov %r4, %r2\nmov %r0, %r4\nexit"}) {
+        EXPECT_EQ(count_mnemonic(host_body(kept), "mov rsi, rcx"), 0u) << kept;
+        expect_same_as_interpreter(kept, {0, 1, ~uint64_t{0}});
+    }
 }
 
 }  // namespace

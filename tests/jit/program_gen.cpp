@@ -250,7 +250,30 @@ private:
     // shift (JIT peepholes, interpreter superinstructions).
     void idiom(int depth) {
         const uint8_t r = data_reg();
-        switch (rnd(5)) {
+        switch (rnd(9)) {
+            case 8: {
+                // An accumulator copied back (`a += b; [c += k]; b = a`): the JIT computes it in b.
+                static constexpr Op kOps[] = {Op::Add64Reg, Op::Or64Reg, Op::And64Reg, Op::Xor64Reg};
+                uint8_t b = data_reg();
+                if (b == r) b = static_cast<uint8_t>((r + 1) % (in_loop_ ? 8 : 9));
+                emit(kOps[rnd(std::size(kOps))], r, b);
+                if (chance(0.5)) emit(pick(op_lists().alu_imm), data_reg(), 0, 0, imm32());
+                emit(Op::Mov64Reg, b, r);
+                break;
+            }
+            case 7:
+                byte_fill();
+                break;
+            case 5:
+                byte_pair();
+                break;
+            case 6:
+                // An early exit that a jump usually skips (the JIT moves the ret out of line),
+                // sometimes right after an ALU op whose flags the jump reuses.
+                if (chance(0.5)) emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
+                emit(chance(0.5) ? Op::Jne64Imm : Op::Jne32Imm, r, 0, 1, chance(0.5) ? 0 : imm32());
+                emit(Op::Exit);
+                break;
             case 3:
                 emit(chance(0.5) ? Op::Mov64Reg : Op::Mov32Reg, r, data_reg());
                 emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
@@ -372,8 +395,14 @@ private:
     void pointer_access() {
         const uint8_t ptr = data_reg();
         const auto shift = static_cast<int32_t>(rnd(o_.buffer_size / 2));
+        // The offset comes as an immediate or in a register (the JIT folds both sums into the
+        // access when the pointer dies there).
+        uint8_t index = data_reg();
+        if (index == ptr) index = static_cast<uint8_t>((ptr + 1) % (in_loop_ ? 8 : 9));
+        const bool by_reg = chance(0.3);
+        if (by_reg) set_reg(index, shift);
         emit(Op::Mov64Reg, ptr, 9);
-        emit(Op::Add64Imm, ptr, 0, 0, shift);
+        by_reg ? emit(Op::Add64Reg, ptr, index) : emit(Op::Add64Imm, ptr, 0, 0, shift);
         const OpLists& ops = op_lists();
         const uint64_t kind = rnd(3);
         const Op op = kind == 0 ? (chance(0.2) ? pick(ops.acquire) : pick(ops.ldx))
@@ -388,7 +417,71 @@ private:
             emit(op, other, ptr, off);
         else
             emit(op, ptr, other, off);
-        set_reg(ptr, imm32());
+        // Usually the pointer dies here; otherwise it lives on as its offset into the buffer (a
+        // value that does not depend on where the buffer is), so the access cannot absorb the sum.
+        // (An atomic may have replaced it: cmpxchg writes r0.)
+        if (kind == 2 || chance(0.7))
+            set_reg(ptr, imm32());
+        else
+            emit(Op::Sub64Reg, ptr, 9);
+    }
+
+    // clang's byte fill loop (`for (i = s; i != n; i++) p[i + off] = v`, which the x86-64 JIT
+    // runs as rep stosb), over part of the buffer; the pointer register is then made an offset.
+    void byte_fill() {
+        const uint8_t ptr = data_reg();
+        auto other = [&](uint8_t a, uint8_t b) {
+            uint8_t r = data_reg();
+            while (r == a || r == b) r = static_cast<uint8_t>((r + 1) % (in_loop_ ? 8 : 9));
+            return r;
+        };
+        const uint8_t index = other(ptr, ptr), value = other(ptr, index);
+        const auto off = static_cast<int16_t>(rnd(8));
+        const auto end = static_cast<int32_t>(1 + rnd(o_.buffer_size - off));
+        set_reg(index, static_cast<int64_t>(rnd(static_cast<uint64_t>(end))));
+        const size_t head = emit(Op::Mov64Reg, ptr, 9);
+        emit(Op::Add64Reg, ptr, index);
+        const bool imm = chance(0.3);
+        emit(imm ? Op::St8 : Op::Stx8, ptr, imm ? 0 : value, off, imm ? imm32() : 0);
+        emit(Op::Add64Imm, index, 0, 0, 1);
+        const size_t back = emit(Op::Jne64Imm, index, 0, 0, end);
+        code_[back].set_off(static_cast<int16_t>(static_cast<int64_t>(head) - static_cast<int64_t>(back) - 1));
+        emit(Op::Sub64Reg, ptr, 9);
+    }
+
+    // clang's big-endian 16-bit load: two byte loads, a shift by 8 and an or, in the orders
+    // clang emits and in near misses (offsets not adjacent or swapped, another shift, the low
+    // byte's register still read afterwards) that the JIT must leave alone.
+    void byte_pair() {
+        Place p = place(2, false);
+        const uint8_t hi = data_reg();
+        uint8_t lo = data_reg();
+        if (lo == hi) lo = static_cast<uint8_t>((hi + 1) % (in_loop_ ? 8 : 9));
+        // Sometimes through a pointer copied and advanced first, as clang's loops do (the JIT
+        // folds the sum into the load): the pointer is one of the two registers, loaded last, so
+        // no address is left in a register.
+        if (p.base == 9 && chance(0.4)) {
+            const uint8_t ptr = chance(0.5) ? hi : lo;
+            const auto shift = static_cast<int16_t>(rnd(static_cast<uint64_t>(p.off) + 1));
+            emit(Op::Mov64Reg, ptr, 9);
+            emit(Op::Add64Imm, ptr, 0, 0, shift);
+            p = {ptr, static_cast<int16_t>(p.off - shift)};
+        }
+        const uint64_t order = rnd(10);  // 0-7: adjacent (hi first), 8: swapped, 9: the same byte twice
+        const auto hi_off = static_cast<int16_t>(p.off + (order == 8 ? 1 : 0));
+        const auto lo_off = static_cast<int16_t>(p.off + (order < 8 ? 1 : 0));
+        // The pointer register is loaded last, whichever byte it receives.
+        const bool lo_first = p.base == hi ? true : p.base == lo ? false : chance(0.5);
+        if (lo_first) {
+            emit(Op::Ldx8, lo, p.base, lo_off);
+            emit(Op::Ldx8, hi, p.base, hi_off);
+        } else {
+            emit(Op::Ldx8, hi, p.base, hi_off);
+            emit(Op::Ldx8, lo, p.base, lo_off);
+        }
+        emit(chance(0.5) ? Op::Lsh64Imm : Op::Lsh32Imm, hi, 0, 0, chance(0.9) ? 8 : 7);
+        emit(chance(0.5) ? Op::Or64Reg : Op::Or32Reg, hi, lo);
+        if (chance(0.6)) set_reg(lo, imm32());  // the low byte's register dies (else r0 folds it in)
     }
 
     void helper_call() {

@@ -116,7 +116,15 @@ private:
     uint32_t emit_fused(uint32_t index);
     uint32_t emit_fused_control(uint32_t index);
     uint32_t emit_fused_zero_extension(uint32_t index);
+    uint32_t emit_fused_accumulate(uint32_t index);
     uint32_t emit_fused_address(uint32_t index);
+    bool jumps_over_exit(uint32_t index) const;
+    void move_exit_out(uint32_t exit);
+    uint32_t emit_folded_access(uint32_t index, uint8_t base, const ax::Mem& sum);
+    uint32_t emit_fused_be16(uint32_t index);
+    void emit_be16_load(uint8_t dst, const ax::Mem& m);
+    // loops.cpp: whole loops as one host idiom (unchecked mode); returns the instructions used.
+    uint32_t emit_fill_loop(uint32_t head);
     void track_upper_zero(const Insn& insn);
     bool fusible(uint32_t index) const { return index < prog_.insns.size() && !(marks_.at[index] & kMarkEntered); }
     bool back_jump(uint32_t index) const { return marks_.at[index] & kMarkBackJump; }
@@ -126,9 +134,12 @@ private:
     void emit_load(const Insn& insn, unsigned bytes, bool sign);
     void emit_store_imm(const Insn& insn, unsigned bytes);
     void emit_store_reg(const Insn& insn, unsigned bytes);
+    // A store (St, Stx or StoreRelease form) to an operand the caller computed.
+    void emit_store_to(const Insn& insn, unsigned bytes, const ax::Mem& m);
     void emit_atomic(const Insn& insn, unsigned bytes);
     void emit_packet_load(const Insn& insn, unsigned bytes, bool indirect);
     void emit_check_stubs();
+    void emit_exit_stub();
     // emitter.cpp
     void emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool is_imm, unsigned width, bool test);
     void emit_may_goto(const Insn& insn, uint32_t index);
@@ -188,6 +199,7 @@ private:
     std::vector<TrapStub> traps_;
     std::vector<uint32_t> trap_offsets_;  // code offset of each trap stub, once emitted
     std::vector<CheckStub> checks_;
+    std::vector<uint32_t> exit_jumps_;  // rel32 fields of jumps to the out-of-line ret (fuse.cpp)
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue
     std::optional<Error> error_;  // the first instruction that cannot be compiled
 };

@@ -4,15 +4,19 @@
 // - Copy then add (`r7 = r1; r7 += r3`), then a load through the sum (`r7 = *(u8 *)(r7 + 0)`): one
 //   lea, or one load with a base+index address.
 // - A conditional jump over an unconditional one (`if r2 == 1500 goto +1; goto -18`, clang's loop
-//   back edge): one jump with the inverted condition.
+//   back edge): one jump with the inverted condition. Over an exit: an inverted jump to a `ret`
+//   placed after the body.
 // - An ALU result tested against zero (`w1 &= 1; if w1 == 0 goto`): the ALU instruction's flags
 //   already say it, so no `test`.
 // - Zero-extensions (`w1 = w1`, `r1 <<= 32; r1 >>= 32`, le32) of a register whose upper half is
 //   already zero (upper_zero_: tracked along straight-line code) emit nothing; the shift pair
 //   otherwise becomes one 32-bit move.
+#include <algorithm>
 #include <array>
+#include <optional>
 
 #include "emitter.hpp"
+#include "liveness.hpp"
 
 namespace bpfvm::jit::x86 {
 namespace {
@@ -103,7 +107,9 @@ enum FuseRole : uint8_t {
     kFuseSetsZf = 2,    // an ALU op whose x86 form sets ZF (shifts: when the count is not 0) ...
     kFuseJz = 4,        // ... followed by if rX ==/!= 0
     kFuseZext = 8,      // w = w, le32, r <<= 32 (then r >>= 32)
-    kFuseMov = 16,      // r = r (then r += ...)
+    kFuseMov = 16,      // r = r (then r += ...), w = w (then w += ...)
+    kFuseByteLoad = 32, // r = *(u8 *)(...): the first of a big-endian 16-bit load
+    kFuseAccumulate = 64,  // a op= b (commutative, 64-bit), then b = a
 };
 
 struct OpTables {
@@ -124,7 +130,9 @@ OpTables build_op_tables() {
         if (sets_zero_flag(probe)) role |= kFuseSetsZf;
         if (op == Op::Jeq32Imm || op == Op::Jne32Imm || op == Op::Jeq64Imm || op == Op::Jne64Imm) role |= kFuseJz;
         if (op == Op::Mov32Reg || op == Op::Le32 || op == Op::Lsh64Imm) role |= kFuseZext;
-        if (op == Op::Mov64Reg) role |= kFuseMov;
+        if (op == Op::Mov64Reg || op == Op::Mov32Reg) role |= kFuseMov;
+        if (op == Op::Ldx8) role |= kFuseByteLoad;
+        if (op == Op::Add64Reg || op == Op::Or64Reg || op == Op::And64Reg || op == Op::Xor64Reg) role |= kFuseAccumulate;
         t.roles[i] = role;
     }
     return t;
@@ -134,6 +142,34 @@ OpTables build_op_tables() {
 // these are read several times per instruction compiled. Nothing compiles during static
 // initialisation.
 const OpTables kTables = build_op_tables();
+
+// A big-endian 16-bit load as clang spells `(p[k] << 8) | p[k + 1]`: two byte loads through one
+// base register, either first, then a shift and an or:
+//   rX = *(u8 *)(rA + o0); rY = *(u8 *)(rA + o1); rD <<= 8; rD |= rT
+// with {D, T} = {X, Y}, D's byte at offset `off` and T's at off + 1. The first load must leave A
+// alone (the second reads it). 32- and 64-bit shifts and ors compute the same value here: both
+// operands are below 2^16.
+struct Be16Load {
+    uint8_t dst;  // D: receives the value, zero-extended
+    uint8_t tmp;  // T: held the low byte; the caller checks it is dead afterwards
+    int32_t off;  // offset of the high byte from the base
+};
+
+std::optional<Be16Load> match_be16(const Program& prog, const ProgramMarks& marks, uint32_t index, uint8_t base) {
+    if (index + 3 >= prog.insns.size()) return std::nullopt;
+    for (uint32_t k = 1; k <= 3; ++k)
+        if (marks.at[index + k] & kMarkEntered) return std::nullopt;
+    const Insn* p = &prog.insns[index];
+    if (p[0].op != Op::Ldx8 || p[1].op != Op::Ldx8 || p[0].src != base || p[1].src != base || p[0].dst == base ||
+        p[0].dst == p[1].dst)
+        return std::nullopt;
+    if ((p[2].op != Op::Lsh64Imm && p[2].op != Op::Lsh32Imm) || p[2].imm != 8) return std::nullopt;
+    if ((p[3].op != Op::Or64Reg && p[3].op != Op::Or32Reg) || p[3].dst != p[2].dst) return std::nullopt;
+    const uint8_t dst = p[2].dst, tmp = p[3].src;
+    const int hi = dst == p[0].dst && tmp == p[1].dst ? 0 : dst == p[1].dst && tmp == p[0].dst ? 1 : -1;
+    if (hi < 0 || p[1 - hi].off != p[hi].off + 1) return std::nullopt;
+    return Be16Load{dst, tmp, p[hi].off};
+}
 
 }  // namespace
 
@@ -154,15 +190,29 @@ uint32_t Emitter::emit_fused(uint32_t index) {
     if (role == 0) return 0;
     if (role & (kFuseCondJump | kFuseSetsZf))
         if (uint32_t used = emit_fused_control(index)) return used;
+    if (role & kFuseAccumulate)
+        if (uint32_t used = emit_fused_accumulate(index)) return used;
     if (role & kFuseZext)
         if (uint32_t used = emit_fused_zero_extension(index)) return used;
     if (role & kFuseMov) return emit_fused_address(index);
+    if (role & kFuseByteLoad) return emit_fused_be16(index);
     return 0;
 }
 
 uint32_t Emitter::emit_fused_control(uint32_t index) {
     const Insn& first = prog_.insns[index];
     const Form form = op_info(first.op).form;
+    // if (cond) goto +1; exit  ==>  if (!cond) goto <a ret after the body> (jumps_over_exit).
+    if (jumps_over_exit(index)) {
+        jump_to_ = index + 1;  // not placed yet: the jump leaves a rel32 fixup like the others
+        jump_inverted_ = true;
+        const bool ok = emit_insn(index);
+        jump_to_ = kNoTarget;
+        jump_inverted_ = false;
+        if (!ok) return 0;
+        move_exit_out(index + 1);
+        return 2;
+    }
     if (!fusible(index + 1)) return 0;
     const Insn& next = prog_.insns[index + 1];
     // if (cond) goto +1; goto L  ==>  if (!cond) goto L. Checked mode pays the budget on a back
@@ -182,10 +232,85 @@ uint32_t Emitter::emit_fused_control(uint32_t index) {
         (op_info(first.op).width == 32 || op_info(next.op).width == 64)) {
         if (!emit_insn(index)) return 0;
         const bool eq = next.op == Op::Jeq32Imm || next.op == Op::Jeq64Imm;
+        if (jumps_over_exit(index + 1)) {  // the loop test `w1 -= 1; if w1 != 0 goto +1; exit`
+            jcc(eq ? ax::CondCode::kNotZero : ax::CondCode::kZero, index + 2);
+            move_exit_out(index + 2);
+            return 3;
+        }
         jcc(eq ? ax::CondCode::kZero : ax::CondCode::kNotZero, next.target);
         return 2;
     }
     return 0;
+}
+
+// clang puts a loop's exit test as `if (cond) goto +1; exit` inside the loop (sieve's outer
+// loop); as it stands the loop jumps over the `ret` on every iteration. Inverted, the jump goes
+// to a `ret` after the body and the loop runs straight through. The exit keeps an empty slot, so
+// every jump to it must reach that ret too: the ones already emitted (forward jumps, left as
+// fixups) are redirected by move_exit_out; a backward jump or a call to it would come later, so
+// neither may exist (no loop head mark, not a subprogram entry).
+bool Emitter::jumps_over_exit(uint32_t index) const {
+    const Insn& jump = prog_.insns[index];
+    if (!is_cond_jump(op_info(jump.op).form) || jump.target != index + 2) return false;
+    const uint32_t exit = index + 1;
+    const auto& entries = prog_.subprog_entries;
+    return prog_.insns[exit].op == Op::Exit && !(marks_.at[exit] & kMarkLoopHead) &&
+           std::find(entries.begin(), entries.end(), exit) == entries.end();
+}
+
+void Emitter::move_exit_out(uint32_t exit) {
+    std::erase_if(fixups_, [&](const Fixup& f) {
+        if (f.target != exit) return false;
+        exit_jumps_.push_back(f.at);
+        return true;
+    });
+}
+
+// a op= b; [one ALU instruction naming neither]; b = a  ==>  b op= a; [...]; a = b, for a
+// commutative op: both end with the same value, but the register carried around a loop (clang's
+// checksum accumulator: `r2 += r4; r3 += 2; r4 = r2`) now depends on itself through one op
+// instead of an op and a move. Between the two, a still holds its old value and b its new one;
+// the middle instruction reads neither.
+uint32_t Emitter::emit_fused_accumulate(uint32_t index) {
+    const Insn& op = prog_.insns[index];
+    if (op.dst == op.src) return 0;
+    auto copies_back = [&](uint32_t k) {
+        const Insn& mov = prog_.insns[k];
+        return fusible(k) && mov.op == Op::Mov64Reg && mov.dst == op.src && mov.src == op.dst;
+    };
+    uint32_t mov = index + 1;
+    if (!copies_back(mov)) {
+        if (!fusible(index + 1)) return 0;
+        const Insn& mid = prog_.insns[index + 1];
+        const Op o = mid.op;
+        const bool simple = o == Op::Mov64Imm || o == Op::Mov32Imm || o == Op::Add64Imm || o == Op::Add32Imm ||
+                            o == Op::Sub64Imm || o == Op::Sub32Imm || o == Op::And64Imm || o == Op::And32Imm ||
+                            o == Op::Or64Imm || o == Op::Or32Imm || o == Op::Xor64Imm || o == Op::Xor32Imm;
+        if (!simple || mid.dst == op.dst || mid.dst == op.src || !copies_back(index + 2)) return 0;
+        mov = index + 2;
+    }
+    Insn swapped = op;
+    std::swap(swapped.dst, swapped.src);
+    // The ALU emitters read only the instruction's fields.
+    emit_binop(swapped, 64, false, op.op == Op::Add64Reg   ? ax::Inst::kIdAdd
+                                   : op.op == Op::Or64Reg  ? ax::Inst::kIdOr
+                                   : op.op == Op::And64Reg ? ax::Inst::kIdAnd
+                                                           : ax::Inst::kIdXor);
+    if (mov == index + 2 && !emit_insn(index + 1)) return 0;
+    // When a conditional jump follows whose taken side never reads a (checksum's loop back edge:
+    // a is rewritten at the head), the copy moves past it, onto the fall-through path only.
+    const uint32_t jump = mov + 1;
+    if (jump < prog_.insns.size() && fusible(jump) && is_cond_jump(op_info(prog_.insns[jump].op).form)) {
+        const Insn& j = prog_.insns[jump];
+        const bool reads = j.dst == op.dst || (op_info(j.op).form == Form::JmpReg && j.src == op.dst);
+        if (!reads && is_dead_at(prog_, j.target, op.dst)) {
+            if (!emit_insn(jump)) return 0;
+            as_.mov(q(op.dst), q(op.src));
+            return jump - index + 1;
+        }
+    }
+    as_.mov(q(op.dst), q(op.src));
+    return mov - index + 1;
 }
 
 uint32_t Emitter::emit_fused_zero_extension(uint32_t index) {
@@ -202,39 +327,89 @@ uint32_t Emitter::emit_fused_zero_extension(uint32_t index) {
 }
 
 uint32_t Emitter::emit_fused_address(uint32_t index) {
+    if (!checked_ && (marks_.at[index] & kMarkLoopHead))
+        if (uint32_t used = emit_fill_loop(index)) return used;
     const Insn& mov = prog_.insns[index];
-    if (mov.op != Op::Mov64Reg || mov.dst == mov.src || !fusible(index + 1)) return 0;
+    if (mov.dst == mov.src || !fusible(index + 1)) return 0;
     const Insn& add = prog_.insns[index + 1];
     if (add.dst != mov.dst) return 0;
     // mov A, B; add A, C  ==>  A = B + C', where C' is B when C is A (A holds B after the move).
+    // The 32-bit forms (w = w; w += ...) give the same sum truncated: a lea with a 32-bit
+    // destination.
+    const bool wide = mov.op == Op::Mov64Reg;
     ax::Mem sum;
-    if (add.op == Op::Add64Reg) {
+    if (add.op == (wide ? Op::Add64Reg : Op::Add32Reg)) {
         const uint8_t index_reg = add.src == mov.dst ? mov.src : add.src;
         sum = ax::ptr(q(mov.src), q(index_reg), 0, 0);
-    } else if (add.op == Op::Add64Imm || (add.op == Op::Sub64Imm && add.imm != INT32_MIN)) {
-        sum = ax::ptr(q(mov.src), static_cast<int32_t>(add.op == Op::Add64Imm ? add.imm : -add.imm));
+    } else if (add.op == (wide ? Op::Add64Imm : Op::Add32Imm) ||
+               (add.op == (wide ? Op::Sub64Imm : Op::Sub32Imm) && add.imm != INT32_MIN)) {
+        sum = ax::ptr(q(mov.src), static_cast<int32_t>(add.op == Op::Add64Imm || add.op == Op::Add32Imm ? add.imm : -add.imm));
     } else {
         return 0;
     }
-    // ... then A = *(A + off): load straight from B + C' + off (unchecked mode; checked mode needs
-    // the address in a register anyway).
-    if (!checked_ && fusible(index + 2)) {
-        const Insn& load = prog_.insns[index + 2];
-        const Form form = op_info(load.op).form;
-        if ((form == Form::Ldx || form == Form::Ldxs) && load.src == mov.dst && load.dst == mov.dst) {
-            const int64_t disp = int64_t{sum.offsetLo32()} + load.off;
-            if (disp == static_cast<int32_t>(disp)) {
-                ax::Mem m = sum;
-                m.setOffsetLo32(static_cast<int32_t>(disp));
-                const unsigned bytes = op_info(load.op).width / 8;
-                m.setSize(bytes);
-                emit_load_from(load, bytes, form == Form::Ldxs, m);
-                return 3;
-            }
-        }
+    if (!wide) {
+        as_.lea(d(mov.dst), sum);
+        return 2;
     }
+    // ... then an access through A: address it as B + C' + off instead (unchecked mode; checked
+    // mode needs the address in a register anyway).
+    if (!checked_ && fusible(index + 2))
+        if (uint32_t used = emit_folded_access(index + 2, mov.dst, sum)) return 2 + used;
     as_.lea(q(mov.dst), sum);
     return 2;
+}
+
+uint32_t Emitter::emit_folded_access(uint32_t index, uint8_t base, const ax::Mem& sum) {
+    // The sum with `off` added, as a `bytes`-wide operand, when the displacement fits.
+    auto at = [&](int64_t off, unsigned bytes) -> std::optional<ax::Mem> {
+        const int64_t disp = int64_t{sum.offsetLo32()} + off;
+        if (disp != static_cast<int32_t>(disp)) return std::nullopt;
+        ax::Mem m = sum;
+        m.setOffsetLo32(static_cast<int32_t>(disp));
+        m.setSize(bytes);
+        return m;
+    };
+    // Each form folds only when A's value is not needed afterwards: overwritten by the access
+    // itself, or dead (the liveness walk runs only once the shape has matched).
+    if (const auto pair = match_be16(prog_, marks_, index, base)) {
+        const auto m = at(pair->off, 2);
+        if (m && (pair->dst == base || is_dead_after(prog_, index + 3, base)) &&
+            is_dead_after(prog_, index + 3, pair->tmp)) {
+            emit_be16_load(pair->dst, *m);
+            return 4;
+        }
+    }
+    const Insn& insn = prog_.insns[index];
+    const Form form = op_info(insn.op).form;
+    const unsigned bytes = op_info(insn.op).width / 8;
+    if ((form == Form::Ldx || form == Form::Ldxs) && insn.src == base) {
+        const auto m = at(insn.off, bytes);
+        if (!m || (insn.dst != base && !is_dead_after(prog_, index, base))) return 0;
+        emit_load_from(insn, bytes, form == Form::Ldxs, *m);
+        return 1;
+    }
+    if ((form == Form::St || form == Form::Stx) && insn.dst == base && (form == Form::St || insn.src != base)) {
+        const auto m = at(insn.off, bytes);
+        if (!m || !is_dead_after(prog_, index, base)) return 0;
+        emit_store_to(insn, bytes, *m);
+        return 1;
+    }
+    return 0;
+}
+
+uint32_t Emitter::emit_fused_be16(uint32_t index) {
+    if (checked_) return 0;  // one 2-byte check cannot report what the interpreter's two 1-byte checks do
+    const Insn& first = prog_.insns[index];
+    const auto pair = match_be16(prog_, marks_, index, first.src);
+    if (!pair || !is_dead_after(prog_, index + 3, pair->tmp)) return 0;
+    emit_be16_load(pair->dst, mem(q(first.src), pair->off, 2));
+    return 4;
+}
+
+void Emitter::emit_be16_load(uint8_t dst, const ax::Mem& m) {
+    // movzx clears bits 16-63; the rotate swaps the two low bytes and leaves the rest zero.
+    as_.movzx(d(dst), m);
+    as_.rol(w(dst), 8);
 }
 
 }  // namespace bpfvm::jit::x86

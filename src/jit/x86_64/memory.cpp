@@ -78,6 +78,7 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
 // packed descriptor (pc << 8 | size << 1 | write) into kTmp1 and calls one shared routine, which
 // asks bpfvm_jit_check_access and returns on success, or records the trap and unwinds.
 void Emitter::emit_check_stubs() {
+    emit_exit_stub();
     if (checks_.empty()) return;
     const a::Label shared = as_.newLabel();
     for (const CheckStub& s : checks_) {
@@ -121,6 +122,19 @@ void Emitter::emit_check_stubs() {
     as_.jmp(unwind_);
 }
 
+// The `ret` that the exits moved out of the body (fuse.cpp: a conditional jump over an exit)
+// share; their rel32 fields are filled in here, as patch_branches does for the others.
+void Emitter::emit_exit_stub() {
+    if (exit_jumps_.empty()) return;
+    const auto at = static_cast<int64_t>(as_.offset());
+    as_.ret();
+    uint8_t* const code = as_.bufferData();
+    for (const uint32_t field : exit_jumps_) {
+        const auto disp = static_cast<int32_t>(at - (int64_t{field} + 4));
+        std::memcpy(code + field, &disp, 4);
+    }
+}
+
 void Emitter::emit_load(const Insn& insn, unsigned bytes, bool sign) {
     emit_load_from(insn, bytes, sign, access(insn.src, insn.off, bytes, false, insn.pc));
 }
@@ -141,17 +155,23 @@ void Emitter::emit_load_from(const Insn& insn, unsigned bytes, bool sign, const 
 }
 
 void Emitter::emit_store_imm(const Insn& insn, unsigned bytes) {
-    const ax::Mem m = access(insn.dst, insn.off, bytes, true, insn.pc);
+    emit_store_to(insn, bytes, access(insn.dst, insn.off, bytes, true, insn.pc));
+}
+
+void Emitter::emit_store_reg(const Insn& insn, unsigned bytes) {
+    emit_store_to(insn, bytes, access(insn.dst, insn.off, bytes, true, insn.pc));
+}
+
+void Emitter::emit_store_to(const Insn& insn, unsigned bytes, const ax::Mem& m) {
+    if (op_info(insn.op).form != Form::St) {
+        as_.mov(m, sized(q(insn.src), bytes * 8));
+        return;
+    }
     switch (bytes) {
         case 1: as_.mov(m, static_cast<int8_t>(insn.imm)); break;
         case 2: as_.mov(m, static_cast<int16_t>(insn.imm)); break;
         default: as_.mov(m, static_cast<int32_t>(insn.imm)); break;  // 8 bytes: sign-extended imm32
     }
-}
-
-void Emitter::emit_store_reg(const Insn& insn, unsigned bytes) {
-    const ax::Mem m = access(insn.dst, insn.off, bytes, true, insn.pc);
-    as_.mov(m, sized(q(insn.src), bytes * 8));
 }
 
 // Atomics. Every lock-prefixed instruction (and xchg with memory) is a full barrier on x86, which
