@@ -40,17 +40,11 @@ uint32_t Emitter::trap_stub(TrapKind kind, uint32_t pc, uint32_t addr) {
 }
 
 void Emitter::branch(Branch kind, uint32_t target, ax::CondCode cc) {
-    uint8_t bytes[6];
-    const auto at = static_cast<int64_t>(as_.offset());
     const auto code = static_cast<uint8_t>(cc);
-    if (target < placed_) {  // placed already: the displacement is known
-        as_.embed(bytes, Encoder::encode_branch_to(bytes, kind, code, at, offsets_[target]));
-        return;
-    }
-    const size_t len = Encoder::rel32_opcode(bytes, kind, code);
-    fixups_.push_back({static_cast<uint32_t>(at + static_cast<int64_t>(len)), target});
-    std::memset(bytes + len, 0, 4);
-    as_.embed(bytes, len + 4);
+    if (target < placed_)  // placed already: the displacement is known
+        as_.branch_to(kind, code, offsets_[target]);
+    else
+        fixups_.push_back({as_.branch_forward(kind, code), target});
 }
 
 void Emitter::patch_branches() {

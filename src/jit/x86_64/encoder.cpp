@@ -109,7 +109,7 @@ bool Encoder::modrm(uint32_t opcode, unsigned opcode_len, unsigned reg, Rm rm, u
 
 // --- moves --------------------------------------------------------------------------------------
 
-void Encoder::mov(const ax::Gp& dst, const ax::Gp& src) {
+void Encoder::mov_any(const ax::Gp& dst, const ax::Gp& src) {
     if (dst.size() != src.size()) return (void)fail("x86-64 encoder: mov: operand sizes differ");
     const unsigned s = dst.size();
     modrm(s == 1 ? 0x88 : 0x89, 1, src.id(), {&dst, nullptr}, s, needs_rex(src));
@@ -127,8 +127,7 @@ void Encoder::mov(const ax::Mem& dst, const ax::Gp& src) {
     modrm(s == 1 ? 0x88 : 0x89, 1, src.id(), {nullptr, &dst}, s, needs_rex(src));
 }
 
-void Encoder::mov(const ax::Gp& dst, const a::Imm& value) {
-    const int64_t v = value.value();
+void Encoder::mov_imm(const ax::Gp& dst, int64_t v) {
     const uint32_t id = dst.id();
     if (!(dst.isGpd() || dst.isGpq()) || id >= 16) return (void)fail("x86-64 encoder: mov: unsupported register");
     ensure();
@@ -150,10 +149,10 @@ void Encoder::mov(const ax::Gp& dst, const a::Imm& value) {
     imm(v, 4);
 }
 
-void Encoder::mov(const ax::Mem& dst, const a::Imm& value) {
+void Encoder::mov_imm(const ax::Mem& dst, int64_t value) {
     const unsigned s = dst.size();
     int64_t v = 0;
-    if (s == 0 || !sized_imm(value.value(), s, v)) return (void)fail("x86-64 encoder: mov: bad immediate store");
+    if (s == 0 || !sized_imm(value, s, v)) return (void)fail("x86-64 encoder: mov: bad immediate store");
     if (!modrm(s == 1 ? 0xc6 : 0xc7, 1, 0, {nullptr, &dst}, s, false)) return;
     imm(v, s == 8 ? 4 : s);
 }
@@ -188,7 +187,7 @@ void Encoder::lea(const ax::Gp& dst, const ax::Mem& src) {
 
 // --- ALU ----------------------------------------------------------------------------------------
 
-void Encoder::arith(unsigned n, const ax::Gp& x, const ax::Gp& y) {
+void Encoder::arith_any(unsigned n, const ax::Gp& x, const ax::Gp& y) {
     if (x.size() != y.size()) return (void)fail("x86-64 encoder: ALU operation: operand sizes differ");
     const unsigned s = x.size();
     modrm((n << 3) | (s == 1 ? 0 : 1), 1, y.id(), {&x, nullptr}, s, needs_rex(y));
@@ -206,11 +205,9 @@ void Encoder::arith(unsigned n, const ax::Mem& x, const ax::Gp& y) {
     modrm((n << 3) | (s == 1 ? 0 : 1), 1, y.id(), {nullptr, &x}, s, needs_rex(y));
 }
 
-void Encoder::arith(unsigned n, const ax::Gp& x, const a::Imm& y) { arith_imm(n, {&x, nullptr}, x.size(), y.value()); }
-
-void Encoder::arith(unsigned n, const ax::Mem& x, const a::Imm& y) {
+void Encoder::arith_imm(unsigned n, const ax::Mem& x, int64_t value) {
     if (x.size() == 0) return (void)fail("x86-64 encoder: ALU operation: memory operand without a size");
-    arith_imm(n, {nullptr, &x}, x.size(), y.value());
+    arith_imm(n, {nullptr, &x}, x.size(), value);
 }
 
 void Encoder::arith_imm(unsigned n, Rm rm, unsigned bytes, int64_t value) {
@@ -241,15 +238,15 @@ void Encoder::arith_imm(unsigned n, Rm rm, unsigned bytes, int64_t value) {
     if (modrm(0x81, 1, n, rm, bytes, false)) imm(v, width);  // 81 /n iz
 }
 
-void Encoder::test(const ax::Gp& x, const ax::Gp& y) {
+void Encoder::test_any(const ax::Gp& x, const ax::Gp& y) {
     if (x.size() != y.size()) return (void)fail("x86-64 encoder: test: operand sizes differ");
     modrm(x.size() == 1 ? 0x84 : 0x85, 1, y.id(), {&x, nullptr}, x.size(), needs_rex(y));
 }
 
-void Encoder::test(const ax::Gp& x, const a::Imm& y) {
+void Encoder::test_imm(const ax::Gp& x, int64_t value) {
     const unsigned s = x.size();
     int64_t v = 0;
-    if (!sized_imm(y.value(), s, v)) return (void)fail("x86-64 encoder: test: immediate out of range");
+    if (!sized_imm(value, s, v)) return (void)fail("x86-64 encoder: test: immediate out of range");
     const unsigned width = s == 8 ? 4 : s;
     if (x.id() == 0 && is_gp(x)) {  // A8 ib / A9 iz
         ensure();
@@ -267,11 +264,11 @@ void Encoder::imul(const ax::Gp& x, const ax::Gp& y) {
     modrm(0xaf0f, 2, x.id(), {&y, nullptr}, x.size(), false);
 }
 
-void Encoder::imul(const ax::Gp& x, const ax::Gp& y, const a::Imm& value) {
+void Encoder::imul_imm(const ax::Gp& x, const ax::Gp& y, int64_t value) {
     int64_t v = 0;
-    if (x.size() != y.size() || x.size() == 1 || !sized_imm(value.value(), x.size(), v))
+    if (x.size() != y.size() || x.size() == 1 || !sized_imm(value, x.size(), v))
         return (void)fail("x86-64 encoder: imul: bad operands");
-    if (fits_i8(value.value())) {  // asmjit: imm8 when the value as given fits
+    if (fits_i8(value)) {  // asmjit: imm8 when the value as given fits
         if (modrm(0x6b, 1, x.id(), {&y, nullptr}, x.size(), false)) imm(v, 1);
     } else if (modrm(0x69, 1, x.id(), {&y, nullptr}, x.size(), false)) {
         imm(v, x.size() == 2 ? 2 : 4);
@@ -293,8 +290,7 @@ void Encoder::bswap(const ax::Gp& x) {
     *end_++ = static_cast<uint8_t>(0xc8 | (id & 7));
 }
 
-void Encoder::shift(unsigned ext, const ax::Gp& x, const a::Imm& n) {
-    const int64_t count = n.value();
+void Encoder::shift(unsigned ext, const ax::Gp& x, int64_t count) {
     if (count < 0 || count > 255) return (void)fail("x86-64 encoder: shift count out of range");
     const bool byte_op = x.size() == 1;
     if (count == 1) {  // D1 /n: the form without an immediate
@@ -346,43 +342,13 @@ void Encoder::j(ax::CondCode cc, const a::Label& target) {
     branch(Branch::Jcc, target, c);
 }
 
-size_t Encoder::rel32_opcode(uint8_t* out, Branch kind, uint8_t cc) {
-    if (kind != Branch::Jcc) {
-        out[0] = kind == Branch::Jmp ? 0xe9 : 0xe8;
-        return 1;
-    }
-    out[0] = 0x0f;
-    out[1] = static_cast<uint8_t>(0x80 | cc);
-    return 2;
-}
-
-size_t Encoder::encode_branch_to(uint8_t* out, Branch kind, uint8_t cc, int64_t at, int64_t to) {
-    const int64_t short_disp = to - (at + 2);
-    if (kind != Branch::Call && fits_i8(short_disp)) {
-        out[0] = kind == Branch::Jmp ? 0xeb : static_cast<uint8_t>(0x70 | cc);
-        out[1] = static_cast<uint8_t>(static_cast<int8_t>(short_disp));
-        return 2;
-    }
-    const size_t len = rel32_opcode(out, kind, cc);
-    const auto disp = static_cast<int32_t>(to - (at + static_cast<int64_t>(len) + 4));
-    std::memcpy(out + len, &disp, 4);
-    return len + 4;
-}
-
 // A bound label's displacement is known (rel8 when it reaches); a use before the bind gets a
 // rel32 field that finish() fills in.
 void Encoder::branch(Branch kind, const a::Label& target, uint8_t cc) {
     const uint32_t id = target.id();
     if (id >= labels_.size()) return (void)fail("x86-64 encoder: branch to an unknown label");
-    ensure();
-    const int64_t to = labels_[id];
-    if (to != kUnbound) {
-        end_ += encode_branch_to(end_, kind, cc, static_cast<int64_t>(offset()), to);
-        return;
-    }
-    end_ += rel32_opcode(end_, kind, cc);
-    uses_.push_back({static_cast<uint32_t>(offset()), id});
-    imm(0, 4);
+    if (labels_[id] != kUnbound) return branch_to(kind, cc, labels_[id]);
+    uses_.push_back({branch_forward(kind, cc), id});
 }
 
 a::Label Encoder::newLabel() {
@@ -408,8 +374,25 @@ bool Encoder::finish() {
 }
 
 void Encoder::embed(const void* data, size_t size) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    if (size <= 16) {
+        // Short runs (budget ticks, stub bytes) with fixed-size copies: a call into the C
+        // library's memcpy per run cost more than the copy.
+        ensure();
+        if (size >= 8) {
+            std::memcpy(end_, p, 8);
+            std::memcpy(end_ + size - 8, p + size - 8, 8);
+        } else if (size >= 4) {
+            std::memcpy(end_, p, 4);
+            std::memcpy(end_ + size - 4, p + size - 4, 4);
+        } else {
+            for (size_t i = 0; i < size; ++i) end_[i] = p[i];
+        }
+        end_ += size;
+        return;
+    }
     if (static_cast<size_t>(cap_end_ - end_) < size + 16) grow(size + 16);
-    std::memcpy(end_, data, size);
+    std::memcpy(end_, p, size);
     end_ += size;
 }
 
@@ -428,7 +411,7 @@ void Encoder::align(a::AlignMode mode, uint32_t alignment) {
         {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
         {0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
     };
-    size_t pad = (alignment - offset() % alignment) % alignment;
+    size_t pad = (0 - offset()) & (alignment - 1);  // a mask, not a division (loop heads are frequent)
     while (pad != 0) {
         const size_t n = pad < 9 ? pad : 9;
         embed(kNops[n - 1], n);
@@ -474,9 +457,9 @@ void Encoder::emit(a::InstId id, const ax::Gp& x, const ax::Gp& y) {
     fail("x86-64 encoder: unsupported two-register instruction");
 }
 
-void Encoder::emit(a::InstId id, const ax::Gp& x, const a::Imm& y) {
-    if (const int n = alu_row(id); n >= 0) return arith(static_cast<unsigned>(n), x, y);
-    if (const int ext = shift_ext(id); ext >= 0) return shift(static_cast<unsigned>(ext), x, y);
+void Encoder::emit_imm(a::InstId id, const ax::Gp& x, int64_t value) {
+    if (const int n = alu_row(id); n >= 0) return arith(static_cast<unsigned>(n), x, a::Imm(value));
+    if (const int ext = shift_ext(id); ext >= 0) return shift(static_cast<unsigned>(ext), x, value);
     fail("x86-64 encoder: unsupported register-immediate instruction");
 }
 

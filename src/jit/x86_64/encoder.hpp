@@ -56,11 +56,16 @@ public:
         return *this;
     }
 
-    void mov(const ax::Gp& dst, const ax::Gp& src);
+    void mov(const ax::Gp& dst, const ax::Gp& src) {
+        if (wide_pair(dst, src)) return rr(0x89, src.id(), dst.id(), dst.isGpq());
+        mov_any(dst, src);
+    }
     void mov(const ax::Gp& dst, const ax::Mem& src);
     void mov(const ax::Mem& dst, const ax::Gp& src);
-    void mov(const ax::Gp& dst, const a::Imm& imm);
-    void mov(const ax::Mem& dst, const a::Imm& imm);
+    // Immediates are unpacked here, inline: an a::Imm keeps its value as two 32-bit halves, and
+    // reading it back as one 64-bit value in an out-of-line callee stalls on store forwarding.
+    void mov(const ax::Gp& dst, const a::Imm& imm) { mov_imm(dst, imm.value()); }
+    void mov(const ax::Mem& dst, const a::Imm& imm) { mov_imm(dst, imm.value()); }
     void movzx(const ax::Gp& dst, const ax::Gp& src);
     void movzx(const ax::Gp& dst, const ax::Mem& src);
     void movsx(const ax::Gp& dst, const ax::Gp& src);
@@ -94,11 +99,14 @@ public:
     void cmp(const ax::Mem& x, const ax::Gp& y) { arith(7, x, y); }
     void cmp(const ax::Gp& x, const a::Imm& y) { arith(7, x, y); }
     void cmp(const ax::Mem& x, const a::Imm& y) { arith(7, x, y); }
-    void test(const ax::Gp& x, const ax::Gp& y);
-    void test(const ax::Gp& x, const a::Imm& y);
+    void test(const ax::Gp& x, const ax::Gp& y) {
+        if (wide_pair(x, y)) return rr(0x85, y.id(), x.id(), x.isGpq());
+        test_any(x, y);
+    }
+    void test(const ax::Gp& x, const a::Imm& y) { test_imm(x, y.value()); }
 
     void imul(const ax::Gp& x, const ax::Gp& y);                     // x *= y
-    void imul(const ax::Gp& x, const ax::Gp& y, const a::Imm& imm);  // x = y * imm
+    void imul(const ax::Gp& x, const ax::Gp& y, const a::Imm& imm) { imul_imm(x, y, imm.value()); }  // x = y * imm
     void imul(const ax::Gp& x) { unary(0xf7, 5, x); }                // rdx:rax = rax * x (signed)
     void mul(const ax::Gp& x) { unary(0xf7, 4, x); }
     void div(const ax::Gp& x) { unary(0xf7, 6, x); }
@@ -111,10 +119,10 @@ public:
     }
     void bswap(const ax::Gp& x);
 
-    void rol(const ax::Gp& x, const a::Imm& n) { shift(0, x, n); }
-    void shl(const ax::Gp& x, const a::Imm& n) { shift(4, x, n); }
-    void shr(const ax::Gp& x, const a::Imm& n) { shift(5, x, n); }
-    void sar(const ax::Gp& x, const a::Imm& n) { shift(7, x, n); }
+    void rol(const ax::Gp& x, const a::Imm& n) { shift(0, x, n.value()); }
+    void shl(const ax::Gp& x, const a::Imm& n) { shift(4, x, n.value()); }
+    void shr(const ax::Gp& x, const a::Imm& n) { shift(5, x, n.value()); }
+    void sar(const ax::Gp& x, const a::Imm& n) { shift(7, x, n.value()); }
 
     void xadd(const ax::Mem& m, const ax::Gp& r);
     void cmpxchg(const ax::Mem& m, const ax::Gp& r, const ax::Gp& accumulator);
@@ -132,16 +140,49 @@ public:
     /// rel32 only). The emitter places its branches to BPF instructions with these too.
     enum class Branch : uint8_t { Jmp, Jcc, Call };
     /// Writes the opcode bytes of `kind`'s rel32 form into `out`; returns their count (1 or 2).
-    static size_t rel32_opcode(uint8_t* out, Branch kind, uint8_t cc);
+    static size_t rel32_opcode(uint8_t* out, Branch kind, uint8_t cc) {
+        if (kind != Branch::Jcc) {
+            out[0] = kind == Branch::Jmp ? 0xe9 : 0xe8;
+            return 1;
+        }
+        out[0] = 0x0f;
+        out[1] = static_cast<uint8_t>(0x80 | cc);
+        return 2;
+    }
     /// Writes a branch at code offset `at` to offset `to` into `out` (at most 6 bytes): the rel8
     /// form when the displacement fits and `kind` has one, else rel32. Returns the length.
-    static size_t encode_branch_to(uint8_t* out, Branch kind, uint8_t cc, int64_t at, int64_t to);
+    static size_t encode_branch_to(uint8_t* out, Branch kind, uint8_t cc, int64_t at, int64_t to) {
+        const int64_t short_disp = to - (at + 2);
+        if (kind != Branch::Call && short_disp >= INT8_MIN && short_disp <= INT8_MAX) {
+            out[0] = kind == Branch::Jmp ? 0xeb : static_cast<uint8_t>(0x70 | cc);
+            out[1] = static_cast<uint8_t>(short_disp);
+            return 2;
+        }
+        const size_t len = rel32_opcode(out, kind, cc);
+        const auto disp = static_cast<uint32_t>(to - (at + static_cast<int64_t>(len) + 4));
+        for (size_t i = 0; i < 4; ++i) out[len + i] = static_cast<uint8_t>(disp >> (8 * i));
+        return len + 4;
+    }
+    /// A branch from here to the code offset `to` (rel8 when it reaches and `kind` has one).
+    void branch_to(Branch kind, uint8_t cc, int64_t to) {
+        ensure();
+        end_ += encode_branch_to(end_, kind, cc, static_cast<int64_t>(offset()), to);
+    }
+    /// The rel32 form of a branch whose target is not placed yet, with a zero displacement;
+    /// returns the offset of its rel32 field (the branch ends 4 bytes after it).
+    uint32_t branch_forward(Branch kind, uint8_t cc) {
+        ensure();
+        end_ += rel32_opcode(end_, kind, cc);
+        const auto field = static_cast<uint32_t>(offset());
+        for (int i = 0; i < 4; ++i) *end_++ = 0;
+        return field;
+    }
 
     /// The generic form the emitters use for a family chosen at run time: two-operand ALU
     /// operations (register or immediate source), shifts by an immediate or cl, and BMI2's
     /// three-operand shlx / shrx / sarx.
     void emit(a::InstId id, const ax::Gp& x, const ax::Gp& y);
-    void emit(a::InstId id, const ax::Gp& x, const a::Imm& y);
+    void emit(a::InstId id, const ax::Gp& x, const a::Imm& y) { emit_imm(id, x, y.value()); }
     void emit(a::InstId id, const ax::Gp& x, const ax::Gp& y, const ax::Gp& z);
 
 private:
@@ -150,15 +191,56 @@ private:
         const ax::Gp* reg = nullptr;
         const ax::Mem* mem = nullptr;
     };
-    void arith(unsigned n, const ax::Gp& x, const ax::Gp& y);
+    void arith(unsigned n, const ax::Gp& x, const ax::Gp& y) {
+        if (wide_pair(x, y)) return rr(static_cast<uint8_t>((n << 3) | 1), y.id(), x.id(), x.isGpq());
+        arith_any(n, x, y);
+    }
+    void arith(unsigned n, const ax::Gp& x, const a::Imm& y) {
+        // 83 /n ib, or 81 /n id outside the accumulator (whose short form arith_imm chooses).
+        const int64_t v = y.value();
+        if ((x.isGpd() || x.isGpq()) && x.id() < 16 && v >= INT32_MIN && v <= INT32_MAX) {
+            const bool short_imm = v >= INT8_MIN && v <= INT8_MAX;
+            if (short_imm || x.id() != 0) {
+                ri(short_imm ? 0x83 : 0x81, n, x.id(), x.isGpq());
+                for (unsigned i = 0; i < (short_imm ? 1u : 4u); ++i) *end_++ = static_cast<uint8_t>(v >> (8 * i));
+                return;
+            }
+        }
+        arith_imm(n, {&x, nullptr}, x.size(), v);
+    }
+    void mov_any(const ax::Gp& dst, const ax::Gp& src);
+    void test_any(const ax::Gp& x, const ax::Gp& y);
+    void arith_any(unsigned n, const ax::Gp& x, const ax::Gp& y);
+    // The common case inline: two 32-bit or two 64-bit registers (no 0x66, no byte registers),
+    // with the REX prefix computed without branches. Everything else goes through modrm.
+    static bool wide_pair(const ax::Gp& x, const ax::Gp& y) {
+        return x.signature() == y.signature() && (x.isGpd() || x.isGpq()) && (x.id() | y.id()) < 16;
+    }
+    // [REX] op ModRM(11, reg, rm); leaves room for an immediate after it (ensure's 16 bytes).
+    void rr(uint8_t op, uint32_t reg, uint32_t rm, bool w) {
+        ensure();
+        uint8_t* p = end_;
+        const unsigned rex = (w ? 8u : 0u) | ((reg >> 1) & 4u) | (rm >> 3);
+        *p = static_cast<uint8_t>(0x40 | rex);
+        p += rex != 0;
+        *p++ = op;
+        *p++ = static_cast<uint8_t>(0xc0 | ((reg & 7) << 3) | (rm & 7));
+        end_ = p;
+    }
+    void ri(uint8_t op, unsigned ext, uint32_t rm, bool w) { rr(op, ext, rm, w); }
     void arith(unsigned n, const ax::Gp& x, const ax::Mem& y);
     void arith(unsigned n, const ax::Mem& x, const ax::Gp& y);
-    void arith(unsigned n, const ax::Gp& x, const a::Imm& y);
-    void arith(unsigned n, const ax::Mem& x, const a::Imm& y);
+    void arith(unsigned n, const ax::Mem& x, const a::Imm& y) { arith_imm(n, x, y.value()); }
+    void arith_imm(unsigned n, const ax::Mem& x, int64_t value);
+    void mov_imm(const ax::Gp& dst, int64_t value);
+    void mov_imm(const ax::Mem& dst, int64_t value);
+    void test_imm(const ax::Gp& x, int64_t value);
+    void imul_imm(const ax::Gp& x, const ax::Gp& y, int64_t value);
+    void emit_imm(a::InstId id, const ax::Gp& x, int64_t value);
     void arith_imm(unsigned n, Rm rm, unsigned bytes, int64_t value);
     void extend(uint8_t byte_op, const ax::Gp& dst, Rm src, unsigned src_size);
     void unary(uint8_t opcode, unsigned ext, const ax::Gp& x);
-    void shift(unsigned ext, const ax::Gp& x, const a::Imm& n);
+    void shift(unsigned ext, const ax::Gp& x, int64_t count);
     void shift_cl(unsigned ext, const ax::Gp& x);
     void push_pop(uint8_t opcode, const ax::Gp& r);
     void branch(Branch kind, const a::Label& target, uint8_t cc = 0);
