@@ -295,6 +295,11 @@ TEST(X86Encoder, Alignment) {
         for (int i = 0; i < before; ++i) o.same("ret", [&](auto& as) { as.ret(); });
         o.same(cat("align 16 after ", before), [&](auto& as) { as.align(a::AlignMode::kCode, 16); });
     }
+    for (int before = 0; before < 70; ++before) {
+        Oracle o;
+        for (int i = 0; i < before; ++i) o.same("ret", [&](auto& as) { as.ret(); });
+        o.same(cat("align 64 after ", before), [&](auto& as) { as.align(a::AlignMode::kCode, 64); });
+    }
 }
 
 TEST(X86Encoder, LabelsAndBranches) {

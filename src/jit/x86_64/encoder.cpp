@@ -396,45 +396,56 @@ void Encoder::embed(const void* data, size_t size) {
     end_ += size;
 }
 
+namespace {
+
+// The Intel SDM's recommended NOPs of 1 to 9 bytes (vol. 2, NOP).
+constexpr uint8_t kNops[9][9] = {
+    {0x90},
+    {0x66, 0x90},
+    {0x0f, 0x1f, 0x00},
+    {0x0f, 0x1f, 0x40, 0x00},
+    {0x0f, 0x1f, 0x44, 0x00, 0x00},
+    {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
+    {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
+    {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+    {0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+};
+
+// Padding of n bytes: 9-byte NOPs, longest first, then the rest (asmjit's sequence).
+struct Padding {
+    uint8_t bytes[16][16] = {};
+    constexpr Padding() {
+        for (size_t pad = 1; pad < 16; ++pad) {
+            size_t at = 0;
+            for (size_t left = pad; left != 0;) {
+                const size_t n = left < 9 ? left : 9;
+                for (size_t i = 0; i < n; ++i) bytes[pad][at++] = kNops[n - 1][i];
+                left -= n;
+            }
+        }
+    }
+};
+constexpr Padding kPadding;
+
+}  // namespace
+
 void Encoder::align(a::AlignMode mode, uint32_t alignment) {
     if (mode != a::AlignMode::kCode || alignment == 0 || alignment > 64 || (alignment & (alignment - 1)) != 0)
         return (void)fail("x86-64 encoder: align: unsupported alignment");
-    // The Intel SDM's recommended NOPs of 1 to 9 bytes (vol. 2, NOP), longest first.
-    static constexpr uint8_t kNops[9][9] = {
-        {0x90},
-        {0x66, 0x90},
-        {0x0f, 0x1f, 0x00},
-        {0x0f, 0x1f, 0x40, 0x00},
-        {0x0f, 0x1f, 0x44, 0x00, 0x00},
-        {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
-        {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
-        {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-        {0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-    };
     size_t pad = (0 - offset()) & (alignment - 1);  // a mask, not a division (loop heads are frequent)
-    while (pad != 0) {
-        const size_t n = pad < 9 ? pad : 9;
-        embed(kNops[n - 1], n);
-        pad -= n;
+    if (pad < 16) {  // one fixed-size copy (ensure leaves 16 bytes of room)
+        ensure();
+        std::memcpy(end_, kPadding.bytes[pad], 16);
+        end_ += pad;
+        return;
     }
+    for (; pad >= 16; pad -= 9) embed(kNops[8], 9);
+    embed(kPadding.bytes[pad], pad);
 }
 
 // --- run-time chosen families -------------------------------------------------------------------
 
 namespace {
-
-// ALU row (/n) of an asmjit instruction id, or -1.
-int alu_row(a::InstId id) {
-    switch (id) {
-        case ax::Inst::kIdAdd: return 0;
-        case ax::Inst::kIdOr: return 1;
-        case ax::Inst::kIdAnd: return 4;
-        case ax::Inst::kIdSub: return 5;
-        case ax::Inst::kIdXor: return 6;
-        case ax::Inst::kIdCmp: return 7;
-        default: return -1;
-    }
-}
 
 // Shift group extension (/n), or -1.
 int shift_ext(a::InstId id) {
@@ -449,8 +460,7 @@ int shift_ext(a::InstId id) {
 
 }  // namespace
 
-void Encoder::emit(a::InstId id, const ax::Gp& x, const ax::Gp& y) {
-    if (const int n = alu_row(id); n >= 0) return arith(static_cast<unsigned>(n), x, y);
+void Encoder::emit_other(a::InstId id, const ax::Gp& x, const ax::Gp& y) {
     if (id == ax::Inst::kIdImul) return imul(x, y);
     const int ext = shift_ext(id);
     if (ext >= 0 && y.size() == 1 && y.id() == ax::Gp::kIdCx) return shift_cl(static_cast<unsigned>(ext), x);
@@ -458,7 +468,6 @@ void Encoder::emit(a::InstId id, const ax::Gp& x, const ax::Gp& y) {
 }
 
 void Encoder::emit_imm(a::InstId id, const ax::Gp& x, int64_t value) {
-    if (const int n = alu_row(id); n >= 0) return arith(static_cast<unsigned>(n), x, a::Imm(value));
     if (const int ext = shift_ext(id); ext >= 0) return shift(static_cast<unsigned>(ext), x, value);
     fail("x86-64 encoder: unsupported register-immediate instruction");
 }

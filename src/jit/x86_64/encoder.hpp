@@ -181,8 +181,14 @@ public:
     /// The generic form the emitters use for a family chosen at run time: two-operand ALU
     /// operations (register or immediate source), shifts by an immediate or cl, and BMI2's
     /// three-operand shlx / shrx / sarx.
-    void emit(a::InstId id, const ax::Gp& x, const ax::Gp& y);
-    void emit(a::InstId id, const ax::Gp& x, const a::Imm& y) { emit_imm(id, x, y.value()); }
+    void emit(a::InstId id, const ax::Gp& x, const ax::Gp& y) {
+        if (const int n = alu_row(id); n >= 0) return arith(static_cast<unsigned>(n), x, y);
+        emit_other(id, x, y);
+    }
+    void emit(a::InstId id, const ax::Gp& x, const a::Imm& y) {
+        if (const int n = alu_row(id); n >= 0) return arith(static_cast<unsigned>(n), x, y);
+        emit_imm(id, x, y.value());
+    }
     void emit(a::InstId id, const ax::Gp& x, const ax::Gp& y, const ax::Gp& z);
 
 private:
@@ -237,6 +243,19 @@ private:
     void test_imm(const ax::Gp& x, int64_t value);
     void imul_imm(const ax::Gp& x, const ax::Gp& y, int64_t value);
     void emit_imm(a::InstId id, const ax::Gp& x, int64_t value);
+    void emit_other(a::InstId id, const ax::Gp& x, const ax::Gp& y);
+    /// The ALU row (/n) of an asmjit instruction id, or -1.
+    static int alu_row(a::InstId id) {
+        switch (id) {
+            case ax::Inst::kIdAdd: return 0;
+            case ax::Inst::kIdOr: return 1;
+            case ax::Inst::kIdAnd: return 4;
+            case ax::Inst::kIdSub: return 5;
+            case ax::Inst::kIdXor: return 6;
+            case ax::Inst::kIdCmp: return 7;
+            default: return -1;
+        }
+    }
     void arith_imm(unsigned n, Rm rm, unsigned bytes, int64_t value);
     void extend(uint8_t byte_op, const ax::Gp& dst, Rm src, unsigned src_size);
     void unary(uint8_t opcode, unsigned ext, const ax::Gp& x);
