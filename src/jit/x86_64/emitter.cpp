@@ -230,8 +230,8 @@ void Emitter::emit_entry_points(EmittedCode& out) {
 void Emitter::emit_trap_stubs() {
     // Each trap site gets a stub that loads its pc into kTmp1 and jumps to the tail of its kind
     // (and constant address), which stores the trap and unwinds. Tails come first, so the stubs'
-    // jumps are backward with known displacements, and the stubs are raw bytes written at once:
-    // checked code has a site per backward jump, helper call and local call.
+    // jumps are backward with known displacements (short when they reach): checked code has a
+    // site per backward jump, helper call and local call.
     struct Tail {
         TrapKind kind;
         uint32_t addr;
@@ -265,24 +265,12 @@ void Emitter::emit_trap_stubs() {
         as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(t.kind));
         as_.jmp(unwind_);
     }
-    // mov r32, imm32 is (REX.B) B8+r id (Intel SDM vol. 2, MOV); then a jmp to the tail.
-    const uint32_t id = kTmp1.id();
-    std::vector<uint8_t> bytes;
-    bytes.reserve(11 * traps_.size());
-    const auto base = static_cast<int64_t>(as_.offset());
     trap_offsets_.resize(traps_.size());
     for (size_t k = 0; k < traps_.size(); ++k) {
-        const auto at = base + static_cast<int64_t>(bytes.size());
-        trap_offsets_[k] = static_cast<uint32_t>(at);
-        if (id >= 8) bytes.push_back(0x41);
-        bytes.push_back(static_cast<uint8_t>(0xb8 | (id & 7)));
-        for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(traps_[k].pc >> (8 * b)));
-        uint8_t jump[6];
-        const size_t len = Encoder::encode_branch_to(jump, Branch::Jmp, 0, base + static_cast<int64_t>(bytes.size()),
-                                            tail_of(traps_[k])->offset);
-        bytes.insert(bytes.end(), jump, jump + len);
+        trap_offsets_[k] = static_cast<uint32_t>(as_.offset());
+        as_.mov(kTmp1.r32(), traps_[k].pc);
+        as_.branch_to(Branch::Jmp, 0, tail_of(traps_[k])->offset);
     }
-    if (!bytes.empty()) as_.embed(bytes.data(), bytes.size());
 }
 
 Status Emitter::emit(EmittedCode& out) {
