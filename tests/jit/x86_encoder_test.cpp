@@ -2,7 +2,10 @@
 // backend emits, on every host register at every width, on memory operands with every base, with
 // and without an index, at displacements on both sides of the 8- and 32-bit limits, and on
 // immediates at those limits, our bytes must be asmjit's. The emitters call both through the same
-// method names, so one generic lambda drives both.
+// method names, so one generic lambda drives both. x86-64 builds only (the encoder belongs to the
+// x86-64 backend).
+#if defined(__x86_64__)
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -387,3 +390,5 @@ TEST(X86Encoder, GrowsPastItsFirstCapacity) {
 
 }  // namespace
 }  // namespace bpfvm::jit::x86
+
+#endif  // __x86_64__

@@ -56,6 +56,8 @@ public:
         return *this;
     }
 
+    /// Moves, extensions and lea, destination first (asmjit's order). Every instruction method
+    /// emits nothing and records error() when its operands do not form an encodable instruction.
     void mov(const ax::Gp& dst, const ax::Gp& src) {
         if (wide_pair(dst, src)) return rr(0x89, src.id(), dst.id(), dst.isGpq());
         mov_any(dst, src);
@@ -74,7 +76,7 @@ public:
     void movsxd(const ax::Gp& dst, const ax::Mem& src);
     void lea(const ax::Gp& dst, const ax::Mem& src);
 
-    // The eight classic ALU operations share one encoding scheme (opcode row n = /n).
+    /// The classic ALU operations and test (one encoding scheme: opcode row n = /n).
     void add(const ax::Gp& x, const ax::Gp& y) { arith(0, x, y); }
     void add(const ax::Gp& x, const ax::Mem& y) { arith(0, x, y); }
     void add(const ax::Mem& x, const ax::Gp& y) { arith(0, x, y); }
@@ -105,6 +107,7 @@ public:
     }
     void test(const ax::Gp& x, const a::Imm& y) { test_imm(x, y.value()); }
 
+    /// Multiplication, division, negation, sign extension of rax and byte swap.
     void imul(const ax::Gp& x, const ax::Gp& y);                     // x *= y
     void imul(const ax::Gp& x, const ax::Gp& y, const a::Imm& imm) { imul_imm(x, y, imm.value()); }  // x = y * imm
     void imul(const ax::Gp& x) { unary(0xf7, 5, x); }                // rdx:rax = rax * x (signed)
@@ -119,15 +122,18 @@ public:
     }
     void bswap(const ax::Gp& x);
 
+    /// Rotate and shifts by an immediate count (by cl, and BMI2's forms: emit()).
     void rol(const ax::Gp& x, const a::Imm& n) { shift(0, x, n.value()); }
     void shl(const ax::Gp& x, const a::Imm& n) { shift(4, x, n.value()); }
     void shr(const ax::Gp& x, const a::Imm& n) { shift(5, x, n.value()); }
     void sar(const ax::Gp& x, const a::Imm& n) { shift(7, x, n.value()); }
 
+    /// Read-modify-write forms for atomics (with lock(); xchg with memory locks by itself).
     void xadd(const ax::Mem& m, const ax::Gp& r);
     void cmpxchg(const ax::Mem& m, const ax::Gp& r, const ax::Gp& accumulator);
     void xchg(const ax::Mem& m, const ax::Gp& r);
 
+    /// Stack, indirect call, and branches to labels (rel8 backwards when in range, else rel32).
     void push(const ax::Gp& r) { push_pop(0x50, r); }
     void pop(const ax::Gp& r) { push_pop(0x58, r); }
     void call(const ax::Gp& target);
