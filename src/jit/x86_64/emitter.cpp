@@ -39,43 +39,12 @@ uint32_t Emitter::trap_stub(TrapKind kind, uint32_t pc, uint32_t addr) {
     return kStubId + static_cast<uint32_t>(traps_.size() - 1);
 }
 
-size_t Emitter::rel32_opcode(uint8_t* out, Branch kind, uint8_t cc) {
-    // Intel SDM vol. 2: jmp rel32 E9, jcc rel32 0F 80+cc, call rel32 E8; asmjit's CondCode values
-    // are the cc nibbles.
-    if (kind != Branch::Jcc) {
-        out[0] = kind == Branch::Jmp ? 0xe9 : 0xe8;
-        return 1;
-    }
-    out[0] = 0x0f;
-    out[1] = static_cast<uint8_t>(0x80 | cc);
-    return 2;
-}
-
-size_t Emitter::encode_branch_to(uint8_t* out, Branch kind, uint8_t cc, int64_t at, int64_t to) {
-    const int64_t short_disp = to - (at + 2);
-    if (kind != Branch::Call && short_disp >= INT8_MIN && short_disp <= INT8_MAX) {
-        out[0] = kind == Branch::Jmp ? 0xeb : static_cast<uint8_t>(0x70 | cc);  // jmp rel8, jcc rel8
-        out[1] = static_cast<uint8_t>(static_cast<int8_t>(short_disp));
-        return 2;
-    }
-    const size_t len = rel32_opcode(out, kind, cc);
-    const auto disp = static_cast<int32_t>(to - (at + static_cast<int64_t>(len) + 4));
-    std::memcpy(out + len, &disp, 4);
-    return len + 4;
-}
-
 void Emitter::branch(Branch kind, uint32_t target, ax::CondCode cc) {
-    uint8_t bytes[6];
-    const auto at = static_cast<int64_t>(as_.offset());
     const auto code = static_cast<uint8_t>(cc);
-    if (target < placed_) {  // placed already: the displacement is known
-        as_.embed(bytes, encode_branch_to(bytes, kind, code, at, offsets_[target]));
-        return;
-    }
-    const size_t len = rel32_opcode(bytes, kind, code);
-    fixups_.push_back({static_cast<uint32_t>(at + static_cast<int64_t>(len)), target});
-    std::memset(bytes + len, 0, 4);
-    as_.embed(bytes, len + 4);
+    if (target < placed_)  // placed already: the displacement is known
+        as_.branch_to(kind, code, offsets_[target]);
+    else
+        fixups_.push_back({as_.branch_forward(kind, code), target});
 }
 
 void Emitter::patch_branches() {
@@ -261,8 +230,8 @@ void Emitter::emit_entry_points(EmittedCode& out) {
 void Emitter::emit_trap_stubs() {
     // Each trap site gets a stub that loads its pc into kTmp1 and jumps to the tail of its kind
     // (and constant address), which stores the trap and unwinds. Tails come first, so the stubs'
-    // jumps are backward with known displacements, and the stubs are raw bytes written at once:
-    // checked code has a site per backward jump, helper call and local call.
+    // jumps are backward with known displacements (short when they reach): checked code has a
+    // site per backward jump, helper call and local call.
     struct Tail {
         TrapKind kind;
         uint32_t addr;
@@ -296,24 +265,12 @@ void Emitter::emit_trap_stubs() {
         as_.mov(BPFVM_RT_TRAP(kind, 1), static_cast<uint8_t>(t.kind));
         as_.jmp(unwind_);
     }
-    // mov r32, imm32 is (REX.B) B8+r id (Intel SDM vol. 2, MOV); then a jmp to the tail.
-    const uint32_t id = kTmp1.id();
-    std::vector<uint8_t> bytes;
-    bytes.reserve(11 * traps_.size());
-    const auto base = static_cast<int64_t>(as_.offset());
     trap_offsets_.resize(traps_.size());
     for (size_t k = 0; k < traps_.size(); ++k) {
-        const auto at = base + static_cast<int64_t>(bytes.size());
-        trap_offsets_[k] = static_cast<uint32_t>(at);
-        if (id >= 8) bytes.push_back(0x41);
-        bytes.push_back(static_cast<uint8_t>(0xb8 | (id & 7)));
-        for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<uint8_t>(traps_[k].pc >> (8 * b)));
-        uint8_t jump[6];
-        const size_t len = encode_branch_to(jump, Branch::Jmp, 0, base + static_cast<int64_t>(bytes.size()),
-                                            tail_of(traps_[k])->offset);
-        bytes.insert(bytes.end(), jump, jump + len);
+        trap_offsets_[k] = static_cast<uint32_t>(as_.offset());
+        as_.mov(kTmp1.r32(), traps_[k].pc);
+        as_.branch_to(Branch::Jmp, 0, tail_of(traps_[k])->offset);
     }
-    if (!bytes.empty()) as_.embed(bytes.data(), bytes.size());
 }
 
 Status Emitter::emit(EmittedCode& out) {
@@ -368,23 +325,14 @@ namespace bpfvm::jit {
 
 Result<EmittedCode> emit_x86_64(const Program& program, const HelperTable& helpers, const EngineOptions& options,
                                 CodeSink& sink) {
-    asmjit::CodeHolder code;
-    code.init(asmjit::Environment(asmjit::Arch::kX64));
-    x86::ErrorRecorder errors;
-    code.setErrorHandler(&errors);
-    // Sized once for typical code (about 10 bytes per instruction in checked mode) instead of
-    // doubling from 16 KiB with a copy each time.
-    code.reserveBuffer(&code.textSection()->buffer(), 16 * program.insns.size() + 1024);
-    asmjit::x86::Assembler as(&code);
-    // Loop-head padding as a few long NOPs rather than up to 15 one-byte ones.
-    as.addEncodingOptions(asmjit::EncodingOptions::kOptimizedAlign);
-    x86::Emitter emitter(program, helpers, options, as);
+    // Sized once for typical code (about 10 bytes per instruction in checked mode); it grows by
+    // doubling past that.
+    x86::Encoder code(16 * program.insns.size() + 1024);
+    x86::Emitter emitter(program, helpers, options, code);
     EmittedCode out;
     BPFVM_TRY(emitter.emit(out));
-    if (errors.error != asmjit::kErrorOk || code.hasUnresolvedLinks())
-        return make_error(ErrorCode::kUnsupported, std::string("jit: x86-64 assembler error: ") + errors.text);
-    const asmjit::CodeBuffer& buffer = code.textSection()->buffer();
-    BPFVM_TRY(sink.accept(buffer.data(), buffer.size()));
+    if (!code.finish()) return make_error(ErrorCode::kUnsupported, std::string("jit: ") + code.error());
+    BPFVM_TRY(sink.accept(code.bufferData(), code.offset()));
     return out;
 }
 

@@ -1,4 +1,4 @@
-// x86-64 backend internals: the register table, small asmjit wrappers and the per-program emitter.
+// x86-64 backend internals: the register table, operand helpers and the per-program emitter.
 // Private to src/jit/x86_64 (the arm64 backend never includes it).
 //
 // Code layout and invariants (see emitter.cpp for the prologues):
@@ -9,20 +9,16 @@
 //   host_sp (the nesting depth does not matter), then runs the common epilogue.
 #pragma once
 
-#include <asmjit/x86.h>
-
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "backend.hpp"
+#include "encoder.hpp"
 #include "features.hpp"
 #include "marks.hpp"
 
 namespace bpfvm::jit::x86 {
-
-namespace a = asmjit;
-namespace ax = asmjit::x86;
 
 /// BPF register -> host register. r1-r5 are the SysV argument registers (helper calls need no
 /// moves), r6-r9 and r10 are host callee-saved (they survive helper calls), r0 is rax (return value).
@@ -72,24 +68,11 @@ struct CheckStub {  // checked mode: address in kTmp0 not in the current frame
     bool write;
 };
 
-/// Records the first asmjit error (asmjit reports errors by return value; we check once at the end).
-class ErrorRecorder final : public a::ErrorHandler {
-public:
-    void handleError(a::Error err, const char* message, a::BaseEmitter*) override {
-        if (error == a::kErrorOk) {
-            error = err;
-            text = message;
-        }
-    }
-    a::Error error = a::kErrorOk;
-    const char* text = "";
-};
-
 /// Emits one program. Methods are spread over emitter.cpp (driver, control flow, calls),
 /// dispatch.cpp (the switch on Op), fuse.cpp (peepholes), alu.cpp, divconst.cpp and memory.cpp.
 class Emitter {
 public:
-    Emitter(const Program& program, const HelperTable& helpers, const EngineOptions& options, ax::Assembler& as)
+    Emitter(const Program& program, const HelperTable& helpers, const EngineOptions& options, Encoder& as)
         : prog_(program), helpers_(helpers), checked_(options.checked), as_(as) {}
 
     /// Emits the whole program, entry points and stubs; fills offsets in `out`.
@@ -154,27 +137,20 @@ private:
     void emit_trap_stubs();
     void call_abs(const void* fn);
     // Branches to BPF instructions and trap stubs (branch target ids: instruction indices, then
-    // kStubId + trap stub index). Encoded here rather than through asmjit labels: a backward
-    // branch knows its displacement (short form when it fits), a forward one leaves a rel32 that
-    // patch_branches fills in once every target is placed. One label per jump target through
-    // asmjit cost a label entry, a link per forward use and a bind each.
+    // kStubId + trap stub index). Placed here rather than through Encoder labels, which would
+    // cost a label per jump target: a backward branch knows its displacement (short form when it
+    // fits), a forward one leaves a rel32 that patch_branches fills in once every target is placed.
     static constexpr uint32_t kStubId = 0x80000000u;
-    enum class Branch : uint8_t { Jmp, Jcc, Call };
+    using Branch = Encoder::Branch;
     void branch(Branch kind, uint32_t target, ax::CondCode cc = ax::CondCode::kO);
     void jmp(uint32_t target) { branch(Branch::Jmp, target); }
     void jcc(ax::CondCode cc, uint32_t target) { branch(Branch::Jcc, target, cc); }
     void patch_branches();
-    /// Writes the opcode bytes of `kind`'s rel32 form into `out`; returns their count (1 or 2).
-    static size_t rel32_opcode(uint8_t* out, Branch kind, uint8_t cc);
-    /// Writes a branch at code offset `at` to the placed offset `to` into `out` (at most 6 bytes):
-    /// the 2-byte rel8 form when the displacement fits and `kind` has one, else rel32. Returns
-    /// the length.
-    static size_t encode_branch_to(uint8_t* out, Branch kind, uint8_t cc, int64_t at, int64_t to);
 
     const Program& prog_;
     const HelperTable& helpers_;
     const bool checked_;
-    ax::Assembler& as_;
+    Encoder& as_;  // records the first operand it cannot encode; emit_x86_64 checks it at the end
     // Jump targets, loop heads and backward jumps (checked mode pays one unit of budget on each
     // taken backward jump, so every loop is bounded: marks.hpp).
     ProgramMarks marks_;
