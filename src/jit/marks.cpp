@@ -59,12 +59,13 @@ ProgramMarks mark_program(const Program& program) {
             case kMayGoto:
                 m.may_goto = true;
                 [[fallthrough]];
-            case kJump:
-                if (insn.target <= i) {
-                    m.at[i] |= kMarkBackJump;
-                    m.at[insn.target] |= kMarkLoopHead;
-                }
+            case kJump: {
+                // Backward or forward is a coin flip on branch-dense code: computed, not branched on.
+                const uint8_t back = insn.target <= i;
+                m.at[i] |= back * kMarkBackJump;
+                m.at[insn.target] |= back * kMarkLoopHead;
                 break;
+            }
             case kEnters: break;
         }
         m.at[insn.target] |= kMarkEntered;
