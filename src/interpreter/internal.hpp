@@ -94,6 +94,13 @@ enum SuperOp : uint8_t {
     // loop-carried value before its back edge): dst = src; if reg[pad] op reg[off] goto target.
     kSuperMov64JltReg,
     kSuperMov64JgtReg,
+    // A register copy, then a compare of a register with an immediate and a branch (checksum's
+    // latch: the loop-carried sum copied back, then the counter tested): dst = src; if reg[pad]
+    // < imm goto target (the compared register is read after the copy).
+    kSuperMov64JltImm,
+    // A 32-bit copy, then a 32-bit add of a register (sieve's `w8 = w5; w8 += w7`):
+    // dst = u32(src + reg[pad]), where pad is src when the add doubles the copy.
+    kSuperMov32AddReg,
     // Four instructions, clang's big-endian 16-bit field (bpfvm::match_be16_load): two byte loads
     // through one base, a shift by 8 and an or: reg[dst] = u8[src + off] << 8 | u8[src + off + 1],
     // reg[pad] = u8[src + off + 1] (every register the four write, with its exact value).

@@ -25,6 +25,12 @@ uint8_t match_pair(const Insn& a, const Insn& b, Slot* slots, Slot& slot) {
         slot.target = &slots[b.target];
         return b.op == Op::Jlt64Reg ? kSuperMov64JltReg : kSuperMov64JgtReg;
     }
+    if (a.op == Op::Mov64Reg && b.op == Op::Jlt64Imm) {
+        slot.pad = b.dst;
+        slot.imm = b.imm;
+        slot.target = &slots[b.target];
+        return kSuperMov64JltImm;
+    }
     if (b.dst != a.dst) return 0;
     switch (a.op) {
         case Op::Mov64Reg:
@@ -46,6 +52,9 @@ uint8_t match_pair(const Insn& a, const Insn& b, Slot* slots, Slot& slot) {
                 case Op::Rsh32Imm: return kSuperMov32RshImm;
                 case Op::Lsh32Imm: return kSuperMov32LshImm;
                 case Op::And32Imm: return kSuperMov32AndImm;
+                case Op::Add32Reg:
+                    slot.pad = b.src == a.dst ? a.src : b.src;  // wX += wX adds the copied value
+                    return kSuperMov32AddReg;
                 default: return 0;
             }
         case Op::Ldx8:

@@ -108,6 +108,28 @@ TEST(Superinstructions, ACopyBeforeALoopLatchBecomesOneSlot) {
     EXPECT_EQ(slots[4].op, static_cast<uint8_t>(Op::Mov64Reg));
 }
 
+TEST(Superinstructions, LatchAndStrideCopiesBecomeOneSlot) {
+    const Program p = assemble_program(
+        "top:\nmov %r4, %r2\njlt %r5, 1498, top\n"  // 0: checksum's latch
+        "mov %r4, %r2\njlt %r4, -1, top\n"           // 2: the compare reads the copy
+        "mov32 %r8, %r5\nadd32 %r8, %r7\n"           // 4: sieve's stride
+        "mov32 %r8, %r5\nadd32 %r8, %r8\n"           // 6: doubling the copy
+        "mov %r4, %r2\njle %r5, 1498, top\n"         // 8: no superinstruction for this compare
+        "exit");
+    const auto slots = fused_slots(p);
+    EXPECT_EQ(slots[0].op, interp::kSuperMov64JltImm);
+    EXPECT_EQ(slots[0].pad, 5u);
+    EXPECT_EQ(slots[0].imm, 1498);
+    EXPECT_EQ(slots[0].target, &slots[0]);
+    EXPECT_EQ(slots[2].op, interp::kSuperMov64JltImm);
+    EXPECT_EQ(slots[2].imm, -1);
+    EXPECT_EQ(slots[4].op, interp::kSuperMov32AddReg);
+    EXPECT_EQ(slots[4].pad, 7u);
+    EXPECT_EQ(slots[6].op, interp::kSuperMov32AddReg);
+    EXPECT_EQ(slots[6].pad, 5u);
+    EXPECT_EQ(slots[8].op, static_cast<uint8_t>(Op::Mov64Reg));
+}
+
 TEST(Superinstructions, NoPairAcrossAJumpTargetOrWithATrapSlot) {
     const Program p = assemble_program(
         "jeq %r1, 0, in\nmov %r2, %r1\nin:\nadd %r2, 14\n"  // the add is a jump target
@@ -162,6 +184,10 @@ TEST(Superinstructions, UncheckedRunsAgreeWithCheckedRuns) {
         "mov %r0, %r1\njlt %r0, %r1, small\nexit\nsmall:\nmov %r0, 1\nexit",  // equal operands
         "mov %r0, %r1\njgt %r1, %r0, big\nexit\nbig:\nmov %r0, 1\nexit",
         "mov %r0, 0\nmov %r4, 0\nmov %r2, %r1\ntop:\nadd %r0, 1\nrsh %r2, 1\nmov %r3, %r2\njgt %r3, %r4, top\nexit",
+        "mov %r2, 7\nmov %r0, %r2\njlt %r1, 0x80000000, small\nexit\nsmall:\nmov %r0, 1\nexit",
+        "mov %r0, %r1\njlt %r0, -1, small\nexit\nsmall:\nadd %r0, 1\nexit",
+        "mov %r2, 0x7fffffff\nmov32 %r0, %r1\nadd32 %r0, %r2\nexit",
+        "mov32 %r0, %r1\nadd32 %r0, %r0\nexit",
     };
     for (const std::string& text : programs) {
         const Program p = assemble_program(text);
