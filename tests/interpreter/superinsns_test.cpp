@@ -3,6 +3,7 @@
 // fused shapes agree with checked runs (the differential test in tests/jit covers random programs).
 #include <gtest/gtest.h>
 
+#include <tuple>
 #include <vector>
 
 #include "interp_test_util.hpp"
@@ -96,38 +97,31 @@ TEST(Superinstructions, ACopyBeforeALoopLatchBecomesOneSlot) {
     const Program p = assemble_program(
         "top:\nmov %r4, %r0\njlt %r6, %r2, top\n"  // 0: rotate a loop-carried value, then the back edge
         "mov %r4, %r0\njgt %r4, %r2, top\n"          // 2: the compare reads the copy
-        "mov %r4, %r0\njge %r6, %r2, top\n"          // 4: no superinstruction for this compare
+        "mov %r4, %r2\njlt %r5, 1498, top\n"         // 4: checksum's latch, against an immediate
+        "mov %r4, %r2\njlt %r4, -1, top\n"           // 6: the same, reading the copy
+        "mov32 %r8, %r5\nadd32 %r8, %r7\n"           // 8: sieve's stride, a 32-bit copy then an add
+        "mov32 %r8, %r5\nadd32 %r8, %r8\n"           // 10: doubling the copy
+        "mov %r4, %r0\njge %r6, %r2, top\n"          // 12: no superinstruction for this compare
         "exit");
     const auto slots = fused_slots(p);
-    EXPECT_EQ(slots[0].op, interp::kSuperMov64JltReg);
-    EXPECT_EQ(slots[0].pad, 6u);
-    EXPECT_EQ(slots[0].off, 2);
+    // slot: op, pad, imm (or off for the register compares)
+    const std::vector<std::tuple<size_t, uint8_t, uint8_t, int64_t>> want = {
+        {0, interp::kSuperMov64JltReg, 6, 2},     {2, interp::kSuperMov64JgtReg, 4, 2},
+        {4, interp::kSuperMov64JltImm, 5, 1498},  {6, interp::kSuperMov64JltImm, 4, -1},
+        {8, interp::kSuperMov32AddReg, 7, 0},     {10, interp::kSuperMov32AddReg, 5, 0},
+    };
+    for (const auto& [i, op, pad, k] : want) {
+        EXPECT_EQ(slots[i].op, op) << i;
+        EXPECT_EQ(slots[i].pad, pad) << i;
+        if (op == interp::kSuperMov64JltReg || op == interp::kSuperMov64JgtReg) {
+            EXPECT_EQ(slots[i].off, k) << i;
+        } else if (op == interp::kSuperMov64JltImm) {
+            EXPECT_EQ(slots[i].imm, k) << i;
+        }
+    }
     EXPECT_EQ(slots[0].target, &slots[0]);
-    EXPECT_EQ(slots[2].op, interp::kSuperMov64JgtReg);
-    EXPECT_EQ(slots[2].pad, 4u);
-    EXPECT_EQ(slots[4].op, static_cast<uint8_t>(Op::Mov64Reg));
-}
-
-TEST(Superinstructions, LatchAndStrideCopiesBecomeOneSlot) {
-    const Program p = assemble_program(
-        "top:\nmov %r4, %r2\njlt %r5, 1498, top\n"  // 0: checksum's latch
-        "mov %r4, %r2\njlt %r4, -1, top\n"           // 2: the compare reads the copy
-        "mov32 %r8, %r5\nadd32 %r8, %r7\n"           // 4: sieve's stride
-        "mov32 %r8, %r5\nadd32 %r8, %r8\n"           // 6: doubling the copy
-        "mov %r4, %r2\njle %r5, 1498, top\n"         // 8: no superinstruction for this compare
-        "exit");
-    const auto slots = fused_slots(p);
-    EXPECT_EQ(slots[0].op, interp::kSuperMov64JltImm);
-    EXPECT_EQ(slots[0].pad, 5u);
-    EXPECT_EQ(slots[0].imm, 1498);
-    EXPECT_EQ(slots[0].target, &slots[0]);
-    EXPECT_EQ(slots[2].op, interp::kSuperMov64JltImm);
-    EXPECT_EQ(slots[2].imm, -1);
-    EXPECT_EQ(slots[4].op, interp::kSuperMov32AddReg);
-    EXPECT_EQ(slots[4].pad, 7u);
-    EXPECT_EQ(slots[6].op, interp::kSuperMov32AddReg);
-    EXPECT_EQ(slots[6].pad, 5u);
-    EXPECT_EQ(slots[8].op, static_cast<uint8_t>(Op::Mov64Reg));
+    EXPECT_EQ(slots[4].target, &slots[0]);
+    EXPECT_EQ(slots[12].op, static_cast<uint8_t>(Op::Mov64Reg));
 }
 
 TEST(Superinstructions, NoPairAcrossAJumpTargetOrWithATrapSlot) {
