@@ -158,7 +158,7 @@ def main():
         r = rows(path)
         if any(n.startswith("return0/") for n in r):
             paths_report(r)
-        elif any(n.startswith("prepare/") for n in r):
+        elif any(n.startswith("prepare/") or n.endswith("/interp") for n in r):  # a filtered run may lack prepare rows
             engines_report(r)
         elif any(n.startswith("BM_") for n in r):
             maps_report(r)

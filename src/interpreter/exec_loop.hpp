@@ -284,7 +284,8 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperLdx8Jgt,     &&L_SuperLdx8Add32Reg, &&L_SuperLdx8Add64Reg, &&L_SuperLdx8Or32Reg,
         &&L_SuperLdx8Or64Reg, &&L_SuperLdx8LshOr64,  &&L_SuperLdx8LshOr32,  &&L_SuperLdx8LshAdd32To,
         &&L_SuperLdx8LshAdd64To, &&L_SuperLdx8LshOr32To, &&L_SuperLdx8LshOr64To, &&L_SuperMovAddRegJgtReg,
-        &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg,
+        &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg, &&L_SuperMov64JltImm,
+        &&L_SuperMov32AddReg, &&L_SuperBe16Load, &&L_SuperFillReg, &&L_SuperFillImm,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
     if (entry == nullptr) {
@@ -366,6 +367,11 @@ dispatch:
             case kSuperMovAddRegJgtReg: goto L_SuperMovAddRegJgtReg;
             case kSuperMov64JltReg: goto L_SuperMov64JltReg;
             case kSuperMov64JgtReg: goto L_SuperMov64JgtReg;
+            case kSuperMov64JltImm: goto L_SuperMov64JltImm;
+            case kSuperMov32AddReg: goto L_SuperMov32AddReg;
+            case kSuperBe16Load: goto L_SuperBe16Load;
+            case kSuperFillReg: goto L_SuperFillReg;
+            case kSuperFillImm: goto L_SuperFillImm;
             default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
         }
     }
@@ -663,6 +669,7 @@ L_TrapSlot:
     BPFVM_SUPER(SuperMov32RshImm, d = sem::rsh32(u32(s), k))
     BPFVM_SUPER(SuperMov32LshImm, d = sem::lsh32(u32(s), k))
     BPFVM_SUPER(SuperMov32AndImm, d = lo32(s & k))
+    BPFVM_SUPER(SuperMov32AddReg, d = lo32(s + reg[ip->pad]))
     BPFVM_SUPER(SuperLdx8Lsh64, d = sem::lsh64(load_mem<uint8_t>(s + static_cast<uint64_t>(int64_t{ip->off})), k))
     BPFVM_SUPER(SuperLdx8Lsh32, d = sem::lsh32(load_mem<uint8_t>(s + static_cast<uint64_t>(int64_t{ip->off})), k))
     BPFVM_SUPER_JMP(SuperAdd64ImmJeq, d == c)
@@ -747,7 +754,40 @@ L_TrapSlot:
     }
     BPFVM_SUPER_MOV_JMP(SuperMov64JltReg, a < b)
     BPFVM_SUPER_MOV_JMP(SuperMov64JgtReg, a > b)
+    L_SuperMov64JltImm : {
+        reg[ip->dst] = reg[ip->src];
+        ip = reg[ip->pad] < static_cast<uint64_t>(ip->imm) ? ip->target : ip + 2;
+        BPFVM_DISPATCH();
+    }
 #undef BPFVM_SUPER_MOV_JMP
+    // Both bytes are read before any register is written: the second load may overwrite the base.
+    L_SuperBe16Load : {
+        const uint64_t addr = reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off});
+        const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1);
+        reg[ip->pad] = lo;
+        reg[ip->dst] = hi << 8 | lo;
+        ip += 4;
+        BPFVM_DISPATCH();
+    }
+#define BPFVM_SUPER_FILL(name, value)                                                          \
+    L_##name : {                                                                               \
+        const uint64_t base = reg[ip->src], index = reg[ip->pad];                              \
+        const uint64_t end = static_cast<uint64_t>(ip->imm);                                   \
+        if (index < end) {                                                                     \
+            std::memset(reinterpret_cast<void*>(base + index + static_cast<uint64_t>(int64_t{ip->off})), \
+                        static_cast<uint8_t>(value), end - index);                             \
+            reg[ip->pad] = end;                                                                \
+            reg[ip->dst] = base + end - 1;                                                     \
+            ip += 5;                                                                           \
+        } else {                                                                               \
+            reg[ip->dst] = base;                                                               \
+            ++ip;                                                                              \
+        }                                                                                      \
+        BPFVM_DISPATCH();                                                                      \
+    }
+    BPFVM_SUPER_FILL(SuperFillReg, reg[ip[2].src])
+    BPFVM_SUPER_FILL(SuperFillImm, ip[2].imm)
+#undef BPFVM_SUPER_FILL
 #undef BPFVM_SUPER
 #undef BPFVM_SUPER_JMP
 #undef BPFVM_SUPER_LDX8_JMP

@@ -94,6 +94,25 @@ enum SuperOp : uint8_t {
     // loop-carried value before its back edge): dst = src; if reg[pad] op reg[off] goto target.
     kSuperMov64JltReg,
     kSuperMov64JgtReg,
+    // A register copy, then a compare of a register with an immediate and a branch (checksum's
+    // latch: the loop-carried sum copied back, then the counter tested): dst = src; if reg[pad]
+    // < imm goto target (the compared register is read after the copy).
+    kSuperMov64JltImm,
+    // A 32-bit copy, then a 32-bit add of a register (sieve's `w8 = w5; w8 += w7`):
+    // dst = u32(src + reg[pad]), where pad is src when the add doubles the copy.
+    kSuperMov32AddReg,
+    // Four instructions, clang's big-endian 16-bit field (bpfvm::match_be16_load): two byte loads
+    // through one base, a shift by 8 and an or: reg[dst] = u8[src + off] << 8 | u8[src + off + 1],
+    // reg[pad] = u8[src + off + 1] (every register the four write, with its exact value).
+    kSuperBe16Load,
+    // Five instructions, clang's byte fill loop (bpfvm::match_fill_loop), in the slot of its head:
+    // rP = rB; rP += rI; *(u8 *)(rP + off) = V; rI += 1; if rI != N goto head, with dst = P,
+    // src = B, pad = I, off = the store's offset, imm = N. When rI < N (unsigned) one memset does
+    // every iteration and the registers get what the last one leaves (rI = N, rP = rB + N - 1);
+    // otherwise (the counter wraps around 2^64 first) the head's copy runs and the loop's own
+    // slots follow. V is the store slot's (ip + 2): its register or its immediate.
+    kSuperFillReg,
+    kSuperFillImm,
     kSuperEnd,
 };
 static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");

@@ -5,8 +5,12 @@
 // of counted loops, the copy-add-compare of packet bounds checks (a triple), and from the bench
 // programs' dynamic counts (parse, checksum) a byte load then its use: a compare-and-branch on it,
 // an ALU op that takes it, or the shift-and-or that builds a big-endian 16-bit field (a triple).
+// Two longer shapes come from the x86-64 JIT's idioms (bpfvm/idioms.hpp, the same shape tests):
+// clang's whole big-endian byte pair (four instructions, checksum) and its byte fill loop (five,
+// sieve), which keep the interpreter's time per instruction within reach of the JIT's.
 #include <vector>
 
+#include "bpfvm/idioms.hpp"
 #include "internal.hpp"
 
 namespace bpfvm::interp {
@@ -20,6 +24,12 @@ uint8_t match_pair(const Insn& a, const Insn& b, Slot* slots, Slot& slot) {
         slot.off = b.src;
         slot.target = &slots[b.target];
         return b.op == Op::Jlt64Reg ? kSuperMov64JltReg : kSuperMov64JgtReg;
+    }
+    if (a.op == Op::Mov64Reg && b.op == Op::Jlt64Imm) {
+        slot.pad = b.dst;
+        slot.imm = b.imm;
+        slot.target = &slots[b.target];
+        return kSuperMov64JltImm;
     }
     if (b.dst != a.dst) return 0;
     switch (a.op) {
@@ -42,6 +52,9 @@ uint8_t match_pair(const Insn& a, const Insn& b, Slot* slots, Slot& slot) {
                 case Op::Rsh32Imm: return kSuperMov32RshImm;
                 case Op::Lsh32Imm: return kSuperMov32LshImm;
                 case Op::And32Imm: return kSuperMov32AndImm;
+                case Op::Add32Reg:
+                    slot.pad = b.src == a.dst ? a.src : b.src;  // wX += wX adds the copied value
+                    return kSuperMov32AddReg;
                 default: return 0;
             }
         case Op::Ldx8:
@@ -151,6 +164,36 @@ uint8_t match_bounds_check(const Insn& a, const Insn& b, const Insn& c, Slot* sl
     return kSuperMovAddRegJgtReg;
 }
 
+/// The fill loop or the big-endian byte pair at `i` when none of the instructions it covers after
+/// its first is entered (the fill loop's own back edge goes to its first): the superinstruction
+/// with its fields in `slot`, and the number of instructions it covers in `*covers`; else 0.
+uint8_t match_idiom(const Program& program, uint32_t i, const std::vector<bool>& entered, Slot& slot,
+                    uint32_t* covers) {
+    auto clear = [&](uint32_t n) {
+        for (uint32_t k = 1; k < n; ++k)
+            if (entered[i + k]) return false;
+        return true;
+    };
+    if (const auto f = match_fill_loop(program, i); f && clear(5)) {
+        slot.dst = f->ptr;
+        slot.src = f->base;
+        slot.pad = f->index;
+        slot.off = f->off;
+        slot.imm = f->end;
+        *covers = 5;
+        return f->imm ? kSuperFillImm : kSuperFillReg;
+    }
+    if (const auto b = match_be16_load(program, i); b && clear(4)) {
+        slot.dst = b->dst;
+        slot.src = b->base;
+        slot.pad = b->tmp;
+        slot.off = b->off;
+        *covers = 4;
+        return kSuperBe16Load;
+    }
+    return 0;
+}
+
 }  // namespace
 
 void install_superinstructions(const Program& program, Slot* slots, const void* const* labels) {
@@ -162,6 +205,19 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
     for (size_t i = 0; i + 1 < n; ++i) {
         if (entered[i + 1] || slots[i].op >= kTrapSlotOp || slots[i + 1].op >= kTrapSlotOp) continue;
         Slot candidate = slots[i];
+        uint32_t covers = 0;
+        if (const uint8_t op = match_idiom(program, static_cast<uint32_t>(i), entered, candidate, &covers)) {
+            bool plain = true;  // a trap slot inside would have to trap, not be skipped
+            for (uint32_t k = 0; k < covers; ++k) plain = plain && slots[i + k].op < kTrapSlotOp;
+            if (plain) {
+                candidate.op = op;
+                candidate.label = labels != nullptr ? labels[op] : nullptr;
+                slots[i] = candidate;
+                i += covers - 1;  // the rest only run inside the superinstruction (or its fallback)
+                continue;
+            }
+            candidate = slots[i];
+        }
         if (i + 2 < n && !entered[i + 2] && slots[i + 2].op < kTrapSlotOp) {
             const Insn &a = program.insns[i], &b = program.insns[i + 1], &c = program.insns[i + 2];
             uint8_t op = match_bounds_check(a, b, c, slots, candidate);

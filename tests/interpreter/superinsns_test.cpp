@@ -3,6 +3,7 @@
 // fused shapes agree with checked runs (the differential test in tests/jit covers random programs).
 #include <gtest/gtest.h>
 
+#include <tuple>
 #include <vector>
 
 #include "interp_test_util.hpp"
@@ -96,16 +97,31 @@ TEST(Superinstructions, ACopyBeforeALoopLatchBecomesOneSlot) {
     const Program p = assemble_program(
         "top:\nmov %r4, %r0\njlt %r6, %r2, top\n"  // 0: rotate a loop-carried value, then the back edge
         "mov %r4, %r0\njgt %r4, %r2, top\n"          // 2: the compare reads the copy
-        "mov %r4, %r0\njge %r6, %r2, top\n"          // 4: no superinstruction for this compare
+        "mov %r4, %r2\njlt %r5, 1498, top\n"         // 4: checksum's latch, against an immediate
+        "mov %r4, %r2\njlt %r4, -1, top\n"           // 6: the same, reading the copy
+        "mov32 %r8, %r5\nadd32 %r8, %r7\n"           // 8: sieve's stride, a 32-bit copy then an add
+        "mov32 %r8, %r5\nadd32 %r8, %r8\n"           // 10: doubling the copy
+        "mov %r4, %r0\njge %r6, %r2, top\n"          // 12: no superinstruction for this compare
         "exit");
     const auto slots = fused_slots(p);
-    EXPECT_EQ(slots[0].op, interp::kSuperMov64JltReg);
-    EXPECT_EQ(slots[0].pad, 6u);
-    EXPECT_EQ(slots[0].off, 2);
+    // slot: op, pad, imm (or off for the register compares)
+    const std::vector<std::tuple<size_t, uint8_t, uint8_t, int64_t>> want = {
+        {0, interp::kSuperMov64JltReg, 6, 2},     {2, interp::kSuperMov64JgtReg, 4, 2},
+        {4, interp::kSuperMov64JltImm, 5, 1498},  {6, interp::kSuperMov64JltImm, 4, -1},
+        {8, interp::kSuperMov32AddReg, 7, 0},     {10, interp::kSuperMov32AddReg, 5, 0},
+    };
+    for (const auto& [i, op, pad, k] : want) {
+        EXPECT_EQ(slots[i].op, op) << i;
+        EXPECT_EQ(slots[i].pad, pad) << i;
+        if (op == interp::kSuperMov64JltReg || op == interp::kSuperMov64JgtReg) {
+            EXPECT_EQ(slots[i].off, k) << i;
+        } else if (op == interp::kSuperMov64JltImm) {
+            EXPECT_EQ(slots[i].imm, k) << i;
+        }
+    }
     EXPECT_EQ(slots[0].target, &slots[0]);
-    EXPECT_EQ(slots[2].op, interp::kSuperMov64JgtReg);
-    EXPECT_EQ(slots[2].pad, 4u);
-    EXPECT_EQ(slots[4].op, static_cast<uint8_t>(Op::Mov64Reg));
+    EXPECT_EQ(slots[4].target, &slots[0]);
+    EXPECT_EQ(slots[12].op, static_cast<uint8_t>(Op::Mov64Reg));
 }
 
 TEST(Superinstructions, NoPairAcrossAJumpTargetOrWithATrapSlot) {
@@ -162,6 +178,10 @@ TEST(Superinstructions, UncheckedRunsAgreeWithCheckedRuns) {
         "mov %r0, %r1\njlt %r0, %r1, small\nexit\nsmall:\nmov %r0, 1\nexit",  // equal operands
         "mov %r0, %r1\njgt %r1, %r0, big\nexit\nbig:\nmov %r0, 1\nexit",
         "mov %r0, 0\nmov %r4, 0\nmov %r2, %r1\ntop:\nadd %r0, 1\nrsh %r2, 1\nmov %r3, %r2\njgt %r3, %r4, top\nexit",
+        "mov %r2, 7\nmov %r0, %r2\njlt %r1, 0x80000000, small\nexit\nsmall:\nmov %r0, 1\nexit",
+        "mov %r0, %r1\njlt %r0, -1, small\nexit\nsmall:\nadd %r0, 1\nexit",
+        "mov %r2, 0x7fffffff\nmov32 %r0, %r1\nadd32 %r0, %r2\nexit",
+        "mov32 %r0, %r1\nadd32 %r0, %r0\nexit",
     };
     for (const std::string& text : programs) {
         const Program p = assemble_program(text);
@@ -176,6 +196,122 @@ TEST(Superinstructions, UncheckedRunsAgreeWithCheckedRuns) {
             }
         }
     }
+}
+
+// The x86-64 JIT's idioms as superinstructions: clang's big-endian byte pair (either load first)
+// and its byte fill loop (register or immediate value), with the fields the handlers read.
+TEST(Superinstructions, ByteFillLoopsAndBytePairsBecomeOneSlot) {
+    const Program p = assemble_program(
+        "loop:\nmov %r5, %r1\nadd %r5, %r2\nstxb [%r5+2], %r6\nadd %r2, 1\njne %r2, 40, loop\n"  // 0
+        "imm:\nmov %r4, %r0\nadd %r4, %r3\nstb [%r4-1], -3\nadd %r3, 1\njne %r3, 7, imm\n"       // 5
+        "ldxb %r3, [%r2+4]\nldxb %r4, [%r2+5]\nlsh %r3, 8\nor %r3, %r4\n"                      // 10: high first
+        "ldxb %r4, [%r2+7]\nldxb %r3, [%r2+6]\nlsh32 %r3, 8\nor32 %r3, %r4\n"                  // 14: low first
+        "ldxb %r3, [%r2+0]\nldxb %r2, [%r2+1]\nlsh %r3, 8\nor %r3, %r2\n"                      // 18: T is the base
+        "exit");
+    const auto slots = fused_slots(p);
+    EXPECT_EQ(slots[0].op, interp::kSuperFillReg);
+    EXPECT_EQ(slots[0].dst, 5u);
+    EXPECT_EQ(slots[0].src, 1u);
+    EXPECT_EQ(slots[0].pad, 2u);
+    EXPECT_EQ(slots[0].off, 2);
+    EXPECT_EQ(slots[0].imm, 40);
+    EXPECT_EQ(slots[2].op, static_cast<uint8_t>(Op::Stx8));  // the fallback runs the loop's own slots
+    EXPECT_EQ(slots[4].target, &slots[0]);
+    EXPECT_EQ(slots[5].op, interp::kSuperFillImm);
+    EXPECT_EQ(slots[5].off, -1);
+    EXPECT_EQ(slots[5].imm, 7);
+    for (const size_t i : {10u, 14u, 18u}) EXPECT_EQ(slots[i].op, interp::kSuperBe16Load) << i;
+    EXPECT_EQ(slots[10].dst, 3u);
+    EXPECT_EQ(slots[10].pad, 4u);
+    EXPECT_EQ(slots[10].src, 2u);
+    EXPECT_EQ(slots[10].off, 4);
+    EXPECT_EQ(slots[14].off, 6);
+    EXPECT_EQ(slots[18].pad, 2u);
+}
+
+TEST(Superinstructions, NearMissesOfTheIdiomsStayApart) {
+    const std::vector<std::string> fills = {
+        "loop:\nmov %r5, %r1\nadd %r5, %r2\nstxb [%r5+2], %r6\nadd %r2, 2\njne %r2, 40, loop\nexit",  // step 2
+        "loop:\nmov %r5, %r1\nadd %r5, %r2\nstxb [%r5+2], %r2\nadd %r2, 1\njne %r2, 40, loop\nexit",  // stores I
+        "loop:\nmov %r5, %r1\nadd %r5, %r2\nstxh [%r5+2], %r6\nadd %r2, 1\njne %r2, 40, loop\nexit",  // 2 bytes
+        "ja in\nloop:\nmov %r5, %r1\nadd %r5, %r2\nin:\nstxb [%r5+2], %r6\nadd %r2, 1\njne %r2, 40, loop\nexit",
+        "loop:\nmov %r5, %r1\nadd %r5, %r2\nstxb [%r5+2], %r6\nadd %r2, 1\njne %r2, 0, loop\nexit",  // N = 0
+    };
+    for (const std::string& text : fills)
+        for (const interp::Slot& s : fused_slots(assemble_program(text)))
+            EXPECT_TRUE(s.op != interp::kSuperFillReg && s.op != interp::kSuperFillImm) << text;
+    const std::vector<std::string> pairs = {
+        "ldxb %r3, [%r2+4]\nldxb %r4, [%r2+5]\nlsh %r3, 7\nor %r3, %r4\nexit",    // shift 7
+        "ldxb %r3, [%r2+4]\nldxb %r4, [%r2+6]\nlsh %r3, 8\nor %r3, %r4\nexit",    // not adjacent
+        "ldxb %r3, [%r2+5]\nldxb %r4, [%r2+4]\nlsh %r3, 8\nor %r3, %r4\nexit",    // the high byte is the second
+        "ldxb %r3, [%r2+4]\nldxb %r4, [%r5+5]\nlsh %r3, 8\nor %r3, %r4\nexit",    // two bases
+        "ldxb %r2, [%r2+4]\nldxb %r4, [%r2+5]\nlsh %r2, 8\nor %r2, %r4\nexit",    // the first load moves the base
+        "ja in\nldxb %r3, [%r2+4]\nldxb %r4, [%r2+5]\nin:\nlsh %r3, 8\nor %r3, %r4\nexit",
+    };
+    for (const std::string& text : pairs)
+        for (const interp::Slot& s : fused_slots(assemble_program(text))) EXPECT_NE(s.op, interp::kSuperBe16Load) << text;
+}
+
+/// r0 after `body`, run unchecked (both dispatches, which must agree) with r1 = `r1`, and
+/// expected to equal the checked run's r0 (checked mode installs no superinstructions).
+uint64_t unchecked_r0(const std::string& body, uint64_t r1) {
+    const Program p = assemble_program(body);
+    RunSpec spec;
+    spec.r1 = r1;
+    const RunResult checked = run_one(p, interp::default_dispatch(), true, spec);
+    EXPECT_EQ(checked.trap.kind, TrapKind::None) << body << "\nr1 = " << r1;
+    uint64_t r0 = 0;
+    for (const interp::Dispatch* d : {&interp::default_dispatch(), &interp::switch_dispatch()}) {
+        r0 = run_one(p, *d, false, spec).r0;
+        EXPECT_EQ(r0, checked.r0) << body << "\nr1 = " << r1 << ", " << d->name;
+    }
+    return r0;
+}
+
+TEST(Superinstructions, FillLoopsLeaveWhatTheLoopLeaves) {
+    // 64 stack bytes holding 00 01 .. 07 per dword, base r1 = r10 - 64, then the loop from index
+    // r3 (the argument) to 40 storing at base + i + 2; `tail` reads back what it left.
+    const std::string setup =
+        "mov %r3, %r1\nmov %r1, %r10\nadd %r1, -64\nlddw %r7, 0x0706050403020100\n"
+        "stxdw [%r1+0], %r7\nstxdw [%r1+8], %r7\nstxdw [%r1+16], %r7\nstxdw [%r1+24], %r7\n"
+        "stxdw [%r1+32], %r7\nstxdw [%r1+40], %r7\nstxdw [%r1+48], %r7\nstxdw [%r1+56], %r7\nmov %r6, 0x1ab\n";
+    const std::string loop = "loop:\nmov %r5, %r1\nadd %r5, %r3\nstxb [%r5+2], %r6\nadd %r3, 1\njne %r3, 40, loop\n";
+    const std::string regs = "sub %r5, %r1\nmov %r0, %r3\nmul %r0, 1000\nadd %r0, %r5\nmul %r0, 1000\nadd %r0, %r6\nexit";
+    EXPECT_EQ(unchecked_r0(setup + loop + regs, 5), (40 * 1000 + 39) * 1000 + 0x1ab);
+    EXPECT_EQ(unchecked_r0(setup + loop + "ldxdw %r0, [%r1+0]\nexit", 5), 0xab06050403020100);
+    EXPECT_EQ(unchecked_r0(setup + loop + "ldxdw %r0, [%r1+40]\nexit", 5), 0x070605040302abab);
+    EXPECT_EQ(unchecked_r0(setup + loop + "ldxdw %r0, [%r1+40]\nexit", 39), 0x070605040302ab00);  // one byte
+    // A start past N (unsigned) runs the loop's own instructions until the index wraps to 0; the
+    // superinstruction then fills the rest.
+    EXPECT_EQ(unchecked_r0(setup + loop + regs, ~uint64_t{1}), (40 * 1000 + 39) * 1000 + 0x1ab);
+    EXPECT_EQ(unchecked_r0(setup + loop + "ldxdw %r0, [%r1+0]\nexit", ~uint64_t{1}), 0xabababababababab);
+    // The value register is the base: its low byte is stored, the base stays.
+    const std::string from_base = "loop:\nmov %r5, %r1\nadd %r5, %r3\nstxb [%r5+2], %r1\nadd %r3, 1\njne %r3, 40, loop\n";
+    EXPECT_EQ(unchecked_r0(setup + from_base + "ldxb %r0, [%r1+20]\nmov %r2, %r1\nand %r2, 0xff\nsub %r0, %r2\nexit", 0), 0u);
+    // The immediate form, with a negative offset.
+    const std::string imm = "loop:\nmov %r5, %r1\nadd %r5, %r3\nstb [%r5-1], -3\nadd %r3, 1\njne %r3, 40, loop\n";
+    EXPECT_EQ(unchecked_r0(setup + "add %r3, 1\n" + imm + "ldxdw %r0, [%r1+0]\nexit", 0), 0xfdfdfdfdfdfdfdfd);
+    EXPECT_EQ(unchecked_r0(setup + imm + "ldxdw %r0, [%r1+32]\nexit", 20), 0x07fdfdfdfdfdfdfd);
+    for (const uint64_t start : {uint64_t{0}, uint64_t{1}, uint64_t{38}, ~uint64_t{0}}) {
+        unchecked_r0(setup + loop + regs, start);
+        unchecked_r0(setup + from_base + regs, start);
+    }
+}
+
+TEST(Superinstructions, ByteLoadPairsLeaveBothRegisters) {
+    // r1's bytes on the stack; r0 = D << 16 | T after the pair.
+    const std::string store = "stxdw [%r10-8], %r1\nmov %r2, %r10\n";
+    const std::string fold = "mov %r0, %r3\nlsh %r0, 16\nor %r0, %r4\nexit";
+    EXPECT_EQ(unchecked_r0(store + "ldxb %r3, [%r2-8]\nldxb %r4, [%r2-7]\nlsh %r3, 8\nor %r3, %r4\n" + fold, 0x1234),
+              0x34120012u);
+    EXPECT_EQ(unchecked_r0(store + "ldxb %r4, [%r2-3]\nldxb %r3, [%r2-4]\nlsh32 %r3, 8\nor32 %r3, %r4\n" + fold,
+                           0xfedcba9876543210),
+              0x98ba00bau);
+    // The low byte's register is the base: both loads read the base before it is overwritten.
+    EXPECT_EQ(unchecked_r0(store + "ldxb %r3, [%r2-8]\nldxb %r2, [%r2-7]\nlsh %r3, 8\nor %r3, %r2\n"
+                                   "mov %r0, %r3\nlsh %r0, 16\nor %r0, %r2\nexit",
+                           0xff80),
+              0x80ff00ffu);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <array>
 #include <optional>
 
+#include "bpfvm/idioms.hpp"
 #include "emitter.hpp"
 #include "liveness.hpp"
 
@@ -143,32 +144,15 @@ OpTables build_op_tables() {
 // initialisation.
 const OpTables kTables = build_op_tables();
 
-// A big-endian 16-bit load as clang spells `(p[k] << 8) | p[k + 1]`: two byte loads through one
-// base register, either first, then a shift and an or:
-//   rX = *(u8 *)(rA + o0); rY = *(u8 *)(rA + o1); rD <<= 8; rD |= rT
-// with {D, T} = {X, Y}, D's byte at offset `off` and T's at off + 1. The first load must leave A
-// alone (the second reads it). 32- and 64-bit shifts and ors compute the same value here: both
-// operands are below 2^16.
-struct Be16Load {
-    uint8_t dst;  // D: receives the value, zero-extended
-    uint8_t tmp;  // T: held the low byte; the caller checks it is dead afterwards
-    int32_t off;  // offset of the high byte from the base
-};
-
+// A big-endian 16-bit load from a byte pair through `base` (bpfvm::match_be16_load, shared with
+// the interpreter), which no jump enters after its first load.
 std::optional<Be16Load> match_be16(const Program& prog, const ProgramMarks& marks, uint32_t index, uint8_t base) {
     if (index + 3 >= prog.insns.size()) return std::nullopt;
     for (uint32_t k = 1; k <= 3; ++k)
         if (marks.at[index + k] & kMarkEntered) return std::nullopt;
-    const Insn* p = &prog.insns[index];
-    if (p[0].op != Op::Ldx8 || p[1].op != Op::Ldx8 || p[0].src != base || p[1].src != base || p[0].dst == base ||
-        p[0].dst == p[1].dst)
-        return std::nullopt;
-    if ((p[2].op != Op::Lsh64Imm && p[2].op != Op::Lsh32Imm) || p[2].imm != 8) return std::nullopt;
-    if ((p[3].op != Op::Or64Reg && p[3].op != Op::Or32Reg) || p[3].dst != p[2].dst) return std::nullopt;
-    const uint8_t dst = p[2].dst, tmp = p[3].src;
-    const int hi = dst == p[0].dst && tmp == p[1].dst ? 0 : dst == p[1].dst && tmp == p[0].dst ? 1 : -1;
-    if (hi < 0 || p[1 - hi].off != p[hi].off + 1) return std::nullopt;
-    return Be16Load{dst, tmp, p[hi].off};
+    auto pair = match_be16_load(prog, index);
+    if (pair && pair->base != base) return std::nullopt;
+    return pair;
 }
 
 }  // namespace

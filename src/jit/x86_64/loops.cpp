@@ -13,31 +13,19 @@
 // fast path depends only on register values at H, so other paths may enter H too.
 #include <optional>
 
+#include "bpfvm/idioms.hpp"
 #include "emitter.hpp"
 
 namespace bpfvm::jit::x86 {
 namespace {
 
-struct FillLoop {
-    uint8_t ptr, base, index, value;  // P, B, I, V (value: only for the register form)
-    bool imm;                         // *(u8 *)(...) = imm
-    int16_t off;
-    int32_t end;  // N, in [1, INT32_MAX]
-};
-
+// The shape is bpfvm::match_fill_loop's (shared with the interpreter); here only the loop's
+// back edge may enter it.
 std::optional<FillLoop> match_fill(const Program& prog, const ProgramMarks& marks, uint32_t head) {
     if (head + 4 >= prog.insns.size()) return std::nullopt;
     for (uint32_t k = 1; k <= 4; ++k)
         if (marks.at[head + k] & kMarkEntered) return std::nullopt;
-    const Insn* p = &prog.insns[head];
-    FillLoop f{p[0].dst, p[0].src, p[1].src, p[2].src, p[2].op == Op::St8, p[2].off, static_cast<int32_t>(p[4].imm)};
-    if (p[0].op != Op::Mov64Reg || p[1].op != Op::Add64Reg || p[1].dst != f.ptr) return std::nullopt;
-    if (f.ptr == f.base || f.index == f.ptr || f.index == f.base) return std::nullopt;
-    if ((p[2].op != Op::Stx8 && p[2].op != Op::St8) || p[2].dst != f.ptr) return std::nullopt;
-    if (!f.imm && (f.value == f.ptr || f.value == f.index)) return std::nullopt;
-    if (p[3].op != Op::Add64Imm || p[3].dst != f.index || p[3].imm != 1) return std::nullopt;
-    if (p[4].op != Op::Jne64Imm || p[4].dst != f.index || p[4].target != head || p[4].imm <= 0) return std::nullopt;
-    return f;
+    return match_fill_loop(prog, head);
 }
 
 }  // namespace
