@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "bpfvm/cfg.hpp"
+
 namespace bpfvm::jit {
 namespace {
 
@@ -67,10 +69,6 @@ Effect effect_on(const Program& program, const Insn& insn, uint8_t reg) {
     return Effect::Read;
 }
 
-}  // namespace
-
-namespace {
-
 // The walk behind both queries: `at` true starts at `index` itself, false at its successors.
 bool walk_dead(const Program& program, uint32_t index, uint8_t reg, bool at) {
     if (reg >= kFrameReg) return false;
@@ -80,10 +78,10 @@ bool walk_dead(const Program& program, uint32_t index, uint8_t reg, bool at) {
     uint32_t seen[kLivenessBudget];
     uint32_t top = 0, visited = 0;
     auto push_successors = [&](uint32_t i) {
-        const Insn& insn = program.insns[i];
-        const Form form = op_info(insn.op).form;
-        if (form != Form::Ja && form != Form::Gotol && form != Form::Exit && i + 1 < n) stack[top++] = i + 1;
-        if (is_jump(insn.op)) stack[top++] = insn.target;
+        uint32_t next[2];
+        const size_t count = insn_successors(program, i, next);
+        for (size_t k = 0; k < count; ++k)
+            if (next[k] < n) stack[top++] = next[k];
     };
     if (at)
         stack[top++] = index;

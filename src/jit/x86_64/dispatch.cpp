@@ -179,14 +179,14 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::Ldxs8: emit_load(insn, 1, true); break;
         case Op::Ldxs16: emit_load(insn, 2, true); break;
         case Op::Ldxs32: emit_load(insn, 4, true); break;
-        case Op::St8: emit_store_imm(insn, 1); break;
-        case Op::St16: emit_store_imm(insn, 2); break;
-        case Op::St32: emit_store_imm(insn, 4); break;
-        case Op::St64: emit_store_imm(insn, 8); break;
-        case Op::Stx8: emit_store_reg(insn, 1); break;
-        case Op::Stx16: emit_store_reg(insn, 2); break;
-        case Op::Stx32: emit_store_reg(insn, 4); break;
-        case Op::Stx64: emit_store_reg(insn, 8); break;
+        case Op::St8: emit_store(insn, 1); break;
+        case Op::St16: emit_store(insn, 2); break;
+        case Op::St32: emit_store(insn, 4); break;
+        case Op::St64: emit_store(insn, 8); break;
+        case Op::Stx8: emit_store(insn, 1); break;
+        case Op::Stx16: emit_store(insn, 2); break;
+        case Op::Stx32: emit_store(insn, 4); break;
+        case Op::Stx64: emit_store(insn, 8); break;
         case Op::AtomicAdd32:
         case Op::AtomicOr32:
         case Op::AtomicAnd32:
@@ -213,10 +213,10 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::LoadAcquire16: emit_load(insn, 2, false); break;
         case Op::LoadAcquire32: emit_load(insn, 4, false); break;
         case Op::LoadAcquire64: emit_load(insn, 8, false); break;
-        case Op::StoreRelease8: emit_store_reg(insn, 1); break;
-        case Op::StoreRelease16: emit_store_reg(insn, 2); break;
-        case Op::StoreRelease32: emit_store_reg(insn, 4); break;
-        case Op::StoreRelease64: emit_store_reg(insn, 8); break;
+        case Op::StoreRelease8: emit_store(insn, 1); break;
+        case Op::StoreRelease16: emit_store(insn, 2); break;
+        case Op::StoreRelease32: emit_store(insn, 4); break;
+        case Op::StoreRelease64: emit_store(insn, 8); break;
     }
     return true;
 }

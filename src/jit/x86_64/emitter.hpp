@@ -115,8 +115,8 @@ private:
     // memory.cpp
     ax::Mem access(uint8_t base, int16_t off, unsigned bytes, bool write, uint32_t pc);
     void emit_load(const Insn& insn, unsigned bytes, bool sign);
-    void emit_store_imm(const Insn& insn, unsigned bytes);
-    void emit_store_reg(const Insn& insn, unsigned bytes);
+    // A store of any form (St: immediate; Stx, StoreRelease: register) through insn.dst + off.
+    void emit_store(const Insn& insn, unsigned bytes);
     // A store (St, Stx or StoreRelease form) to an operand the caller computed.
     void emit_store_to(const Insn& insn, unsigned bytes, const ax::Mem& m);
     void emit_atomic(const Insn& insn, unsigned bytes);
@@ -136,11 +136,13 @@ private:
     void emit_entry_points(EmittedCode& out);
     void emit_trap_stubs();
     void call_abs(const void* fn);
-    // Branches to BPF instructions and trap stubs (branch target ids: instruction indices, then
-    // kStubId + trap stub index). Placed here rather than through Encoder labels, which would
+    // Branches to BPF instructions and trap stubs (branch target ids: instruction indices,
+    // kExitStubId for the shared ret of exits moved out of the body, then kStubId + trap stub
+    // index). Placed here rather than through Encoder labels, which would
     // cost a label per jump target: a backward branch knows its displacement (short form when it
     // fits), a forward one leaves a rel32 that patch_branches fills in once every target is placed.
     static constexpr uint32_t kStubId = 0x80000000u;
+    static constexpr uint32_t kExitStubId = kStubId - 1;
     using Branch = Encoder::Branch;
     void branch(Branch kind, uint32_t target, ax::CondCode cc = ax::CondCode::kO);
     void jmp(uint32_t target) { branch(Branch::Jmp, target); }
@@ -175,7 +177,8 @@ private:
     std::vector<TrapStub> traps_;
     std::vector<uint32_t> trap_offsets_;  // code offset of each trap stub, once emitted
     std::vector<CheckStub> checks_;
-    std::vector<uint32_t> exit_jumps_;  // rel32 fields of jumps to the out-of-line ret (fuse.cpp)
+    bool exit_moved_ = false;         // some exit's jumps go to the shared ret (fuse.cpp) ...
+    uint32_t exit_stub_offset_ = 0;   // ... placed here by emit_exit_stub
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue
     std::optional<Error> error_;  // the first instruction that cannot be compiled
 };

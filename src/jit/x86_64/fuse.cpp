@@ -243,11 +243,9 @@ bool Emitter::jumps_over_exit(uint32_t index) const {
 }
 
 void Emitter::move_exit_out(uint32_t exit) {
-    std::erase_if(fixups_, [&](const Fixup& f) {
-        if (f.target != exit) return false;
-        exit_jumps_.push_back(f.at);
-        return true;
-    });
+    for (Fixup& f : fixups_)
+        if (f.target == exit) f.target = kExitStubId;
+    exit_moved_ = true;
 }
 
 // a op= b; [one ALU instruction naming neither]; b = a  ==>  b op= a; [...]; a = b, for a

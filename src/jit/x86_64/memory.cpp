@@ -123,16 +123,11 @@ void Emitter::emit_check_stubs() {
 }
 
 // The `ret` that the exits moved out of the body (fuse.cpp: a conditional jump over an exit)
-// share; their rel32 fields are filled in here, as patch_branches does for the others.
+// share; the jumps to it are fix-ups to kExitStubId, which patch_branches fills in.
 void Emitter::emit_exit_stub() {
-    if (exit_jumps_.empty()) return;
-    const auto at = static_cast<int64_t>(as_.offset());
+    if (!exit_moved_) return;
+    exit_stub_offset_ = static_cast<uint32_t>(as_.offset());
     as_.ret();
-    uint8_t* const code = as_.bufferData();
-    for (const uint32_t field : exit_jumps_) {
-        const auto disp = static_cast<int32_t>(at - (int64_t{field} + 4));
-        std::memcpy(code + field, &disp, 4);
-    }
 }
 
 void Emitter::emit_load(const Insn& insn, unsigned bytes, bool sign) {
@@ -154,11 +149,7 @@ void Emitter::emit_load_from(const Insn& insn, unsigned bytes, bool sign, const 
     }
 }
 
-void Emitter::emit_store_imm(const Insn& insn, unsigned bytes) {
-    emit_store_to(insn, bytes, access(insn.dst, insn.off, bytes, true, insn.pc));
-}
-
-void Emitter::emit_store_reg(const Insn& insn, unsigned bytes) {
+void Emitter::emit_store(const Insn& insn, unsigned bytes) {
     emit_store_to(insn, bytes, access(insn.dst, insn.off, bytes, true, insn.pc));
 }
 
