@@ -110,6 +110,13 @@ private:
     uint32_t emit_fill_loop(uint32_t head);
     void track_upper_zero(const Insn& insn);
     bool fusible(uint32_t index) const { return index < prog_.insns.size() && !(marks_.at[index] & kMarkEntered); }
+    /// The `count` instructions after `index` are fusible: a shape starting at `index` and covering
+    /// them may be emitted as one (only its first instruction is a jump target).
+    bool fusible_after(uint32_t index, uint32_t count) const {
+        for (uint32_t k = 1; k <= count; ++k)
+            if (!fusible(index + k)) return false;
+        return true;
+    }
     bool back_jump(uint32_t index) const { return marks_.at[index] & kMarkBackJump; }
     void emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m);
     // memory.cpp

@@ -144,17 +144,6 @@ OpTables build_op_tables() {
 // initialisation.
 const OpTables kTables = build_op_tables();
 
-// A big-endian 16-bit load from a byte pair through `base` (bpfvm::match_be16_load, shared with
-// the interpreter), which no jump enters after its first load.
-std::optional<Be16Load> match_be16(const Program& prog, const ProgramMarks& marks, uint32_t index, uint8_t base) {
-    if (index + 3 >= prog.insns.size()) return std::nullopt;
-    for (uint32_t k = 1; k <= 3; ++k)
-        if (marks.at[index + k] & kMarkEntered) return std::nullopt;
-    auto pair = match_be16_load(prog, index);
-    if (pair && pair->base != base) return std::nullopt;
-    return pair;
-}
-
 }  // namespace
 
 void Emitter::track_upper_zero(const Insn& insn) {
@@ -353,7 +342,9 @@ uint32_t Emitter::emit_folded_access(uint32_t index, uint8_t base, const ax::Mem
     };
     // Each form folds only when A's value is not needed afterwards: overwritten by the access
     // itself, or dead (the liveness walk runs only once the shape has matched).
-    if (const auto pair = match_be16(prog_, marks_, index, base)) {
+    // A big-endian byte pair through A (bpfvm::match_be16_load, shared with the interpreter).
+    if (const auto pair = fusible_after(index, 3) ? match_be16_load(prog_, index) : std::nullopt;
+        pair && pair->base == base) {
         const auto m = at(pair->off, 2);
         if (m && (pair->dst == base || is_dead_after(prog_, index + 3, base)) &&
             is_dead_after(prog_, index + 3, pair->tmp)) {
@@ -381,10 +372,9 @@ uint32_t Emitter::emit_folded_access(uint32_t index, uint8_t base, const ax::Mem
 
 uint32_t Emitter::emit_fused_be16(uint32_t index) {
     if (checked_) return 0;  // one 2-byte check cannot report what the interpreter's two 1-byte checks do
-    const Insn& first = prog_.insns[index];
-    const auto pair = match_be16(prog_, marks_, index, first.src);
+    const auto pair = fusible_after(index, 3) ? match_be16_load(prog_, index) : std::nullopt;
     if (!pair || !is_dead_after(prog_, index + 3, pair->tmp)) return 0;
-    emit_be16_load(pair->dst, mem(q(first.src), pair->off, 2));
+    emit_be16_load(pair->dst, mem(q(pair->base), pair->off, 2));
     return 4;
 }
 

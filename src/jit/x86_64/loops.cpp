@@ -17,21 +17,11 @@
 #include "emitter.hpp"
 
 namespace bpfvm::jit::x86 {
-namespace {
-
-// The shape is bpfvm::match_fill_loop's (shared with the interpreter); here only the loop's
-// back edge may enter it.
-std::optional<FillLoop> match_fill(const Program& prog, const ProgramMarks& marks, uint32_t head) {
-    if (head + 4 >= prog.insns.size()) return std::nullopt;
-    for (uint32_t k = 1; k <= 4; ++k)
-        if (marks.at[head + k] & kMarkEntered) return std::nullopt;
-    return match_fill_loop(prog, head);
-}
-
-}  // namespace
 
 uint32_t Emitter::emit_fill_loop(uint32_t head) {
-    const auto fill = match_fill(prog_, marks_, head);
+    // The shape is bpfvm::match_fill_loop's (shared with the interpreter); only the loop's back
+    // edge may enter it, at its head.
+    const auto fill = fusible_after(head, 4) ? match_fill_loop(prog_, head) : std::nullopt;
     if (!fill) return 0;
     const FillLoop& f = *fill;
     const a::Label slow = as_.newLabel(), done = as_.newLabel();
