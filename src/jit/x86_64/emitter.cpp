@@ -3,7 +3,6 @@
 #include "emitter.hpp"
 
 #include <cstddef>
-#include <cstring>
 
 namespace bpfvm::jit::x86 {
 namespace {
@@ -48,13 +47,11 @@ void Emitter::branch(Branch kind, uint32_t target, ax::CondCode cc) {
 }
 
 void Emitter::patch_branches() {
-    uint8_t* const code = as_.bufferData();
     for (const Fixup& f : fixups_) {
         const uint32_t to = f.target >= kStubId       ? trap_offsets_[f.target - kStubId]
                             : f.target == kExitStubId ? exit_stub_offset_
                                                       : offsets_[f.target];
-        const auto disp = static_cast<int32_t>(int64_t{to} - (int64_t{f.at} + 4));
-        std::memcpy(code + f.at, &disp, 4);
+        as_.patch_rel32(f.at, to);
     }
 }
 

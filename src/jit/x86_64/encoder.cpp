@@ -366,8 +366,7 @@ bool Encoder::finish() {
     for (const Use& u : uses_) {
         const int64_t to = labels_[u.label];
         if (to == kUnbound) return fail("x86-64 encoder: branch to a label that was never bound");
-        const auto disp = static_cast<int32_t>(to - (int64_t{u.at} + 4));
-        std::memcpy(buf_ + u.at, &disp, 4);
+        patch_rel32(u.at, to);
     }
     uses_.clear();
     return error_ == nullptr;

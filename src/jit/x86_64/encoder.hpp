@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace bpfvm::jit::x86 {
@@ -182,6 +183,11 @@ public:
         const auto field = static_cast<uint32_t>(offset());
         for (int i = 0; i < 4; ++i) *end_++ = 0;
         return field;
+    }
+    /// Fills the rel32 field at `field` (from branch_forward) with the displacement to code offset `to`.
+    void patch_rel32(uint32_t field, int64_t to) {
+        const auto disp = static_cast<int32_t>(to - (int64_t{field} + 4));
+        std::memcpy(buf_ + field, &disp, 4);
     }
 
     /// The generic form the emitters use for a family chosen at run time: two-operand ALU
