@@ -1,5 +1,7 @@
 // x86-64 backend: the switch on Op. Every row of opcodes.def appears here (no default: a new row
 // breaks the build until it is handled).
+#include <array>
+
 #include "emitter.hpp"
 
 namespace bpfvm::jit::x86 {
@@ -7,34 +9,75 @@ namespace bpfvm::jit::x86 {
 using CC = ax::CondCode;
 using Id = ax::Inst::Id;
 
+namespace {
+
+// What the shared ALU and conditional-jump cases need of an Op, from its opcode byte (RFC 9669
+// section 4: operation code in the high four bits, source bit 0x08). Branch-dense code mixes
+// these Ops in no pattern a predictor learns; one case per Op cost a mispredicted indirect jump
+// per instruction and then mispredicted branches on what each case passes as constants.
+struct OpShape {
+    uint8_t row = 0;            // ALU: the x86 /n row (add 0, or 1, and 4, sub 5, xor 6)
+    CC cc = CC::kO;             // jumps: the condition that takes the jump
+    bool test = false;          // jumps: jset (test, not cmp)
+};
+
+constexpr std::array<OpShape, kNumOps> op_shapes() {
+    std::array<OpShape, kNumOps> out{};
+    for (size_t i = 0; i < kNumOps; ++i) {
+        const OpInfo& info = kOpInfoTable[i];
+        const unsigned code = info.opcode >> 4;
+        if (info.form == Form::AluImm || info.form == Form::AluReg) {
+            constexpr int8_t kRow[16] = {0, 5, -1, -1, 1, 4, -1, -1, -1, -1, 6, -1, -1, -1, -1, -1};
+            out[i].row = static_cast<uint8_t>(kRow[code] < 0 ? 0 : kRow[code]);
+        } else if (info.form == Form::JmpImm || info.form == Form::JmpReg) {
+            constexpr CC kCond[16] = {CC::kO,          CC::kEqual,      CC::kUnsignedGT, CC::kUnsignedGE,
+                                      CC::kNotZero,    CC::kNotEqual,   CC::kSignedGT,   CC::kSignedGE,
+                                      CC::kO,          CC::kO,          CC::kUnsignedLT, CC::kUnsignedLE,
+                                      CC::kSignedLT,   CC::kSignedLE,   CC::kO,          CC::kO};
+            out[i].cc = kCond[code];
+            out[i].test = code == 4;
+        }
+    }
+    return out;
+}
+
+constexpr std::array<OpShape, kNumOps> kShapes = op_shapes();
+
+bool has_imm(Op op) {
+    const Form form = op_info(op).form;
+    return form == Form::AluImm || form == Form::JmpImm;
+}
+
+}  // namespace
+
+void Emitter::emit_alu(const Insn& insn) {
+    const OpShape s = kShapes[static_cast<size_t>(insn.op)];
+    const bool wide = op_info(insn.op).width == 64;
+    if (has_imm(insn.op))  // imm32 is sign-extended by both the ISA (64-bit forms) and the x86 encoding
+        as_.alu_ri(s.row, kHostReg[insn.dst], wide, static_cast<int32_t>(insn.imm));
+    else
+        as_.alu_rr(s.row, kHostReg[insn.dst], kHostReg[insn.src], wide);
+}
+
+void Emitter::emit_cond_jump(const Insn& insn, uint32_t index) {
+    const OpShape s = kShapes[static_cast<size_t>(insn.op)];
+    emit_jump(insn, index, s.cc, has_imm(insn.op), op_info(insn.op).width, s.test);
+}
+
 bool Emitter::emit_insn(uint32_t index) {
     const Insn& insn = prog_.insns[index];
     switch (insn.op) {
-        // ALU, immediate and register forms.
-        case Op::Add32Imm: emit_binop(insn, 32, true, Id::kIdAdd); break;
-        case Op::Add64Imm: emit_binop(insn, 64, true, Id::kIdAdd); break;
-        case Op::Add32Reg: emit_binop(insn, 32, false, Id::kIdAdd); break;
-        case Op::Add64Reg: emit_binop(insn, 64, false, Id::kIdAdd); break;
-        case Op::Sub32Imm: emit_binop(insn, 32, true, Id::kIdSub); break;
-        case Op::Sub64Imm: emit_binop(insn, 64, true, Id::kIdSub); break;
-        case Op::Sub32Reg: emit_binop(insn, 32, false, Id::kIdSub); break;
-        case Op::Sub64Reg: emit_binop(insn, 64, false, Id::kIdSub); break;
+        // ALU, immediate and register forms. The five operations with one x86 encoding scheme share
+        // a case (emit_alu reads the operation from a table: dispatch.cpp's OpShape).
+        case Op::Add32Imm: case Op::Add64Imm: case Op::Add32Reg: case Op::Add64Reg:
+        case Op::Sub32Imm: case Op::Sub64Imm: case Op::Sub32Reg: case Op::Sub64Reg:
+        case Op::Or32Imm: case Op::Or64Imm: case Op::Or32Reg: case Op::Or64Reg:
+        case Op::And32Imm: case Op::And64Imm: case Op::And32Reg: case Op::And64Reg:
+        case Op::Xor32Imm: case Op::Xor64Imm: case Op::Xor32Reg: case Op::Xor64Reg: emit_alu(insn); break;
         case Op::Mul32Imm: emit_binop(insn, 32, true, Id::kIdImul); break;
         case Op::Mul64Imm: emit_binop(insn, 64, true, Id::kIdImul); break;
         case Op::Mul32Reg: emit_binop(insn, 32, false, Id::kIdImul); break;
         case Op::Mul64Reg: emit_binop(insn, 64, false, Id::kIdImul); break;
-        case Op::Or32Imm: emit_binop(insn, 32, true, Id::kIdOr); break;
-        case Op::Or64Imm: emit_binop(insn, 64, true, Id::kIdOr); break;
-        case Op::Or32Reg: emit_binop(insn, 32, false, Id::kIdOr); break;
-        case Op::Or64Reg: emit_binop(insn, 64, false, Id::kIdOr); break;
-        case Op::And32Imm: emit_binop(insn, 32, true, Id::kIdAnd); break;
-        case Op::And64Imm: emit_binop(insn, 64, true, Id::kIdAnd); break;
-        case Op::And32Reg: emit_binop(insn, 32, false, Id::kIdAnd); break;
-        case Op::And64Reg: emit_binop(insn, 64, false, Id::kIdAnd); break;
-        case Op::Xor32Imm: emit_binop(insn, 32, true, Id::kIdXor); break;
-        case Op::Xor64Imm: emit_binop(insn, 64, true, Id::kIdXor); break;
-        case Op::Xor32Reg: emit_binop(insn, 32, false, Id::kIdXor); break;
-        case Op::Xor64Reg: emit_binop(insn, 64, false, Id::kIdXor); break;
         case Op::Mov32Imm: emit_mov(insn, 32, true); break;
         case Op::Mov64Imm: emit_mov(insn, 64, true); break;
         case Op::Mov32Reg: emit_mov(insn, 32, false); break;
@@ -89,57 +132,25 @@ bool Emitter::emit_insn(uint32_t index) {
             jmp(trap_stub(TrapKind::Unsupported, insn.pc, static_cast<uint32_t>(insn.op)));
             break;
 
-        // Jumps: (condition, immediate, width, test instead of compare).
+        // Jumps.
         case Op::Ja:
         case Op::Gotol:
             if (checked_ && back_jump(index)) emit_budget_tick(insn.pc);
             jmp(insn.target);
             break;
         case Op::MayGoto: emit_may_goto(insn, index); break;
-        case Op::Jeq64Imm: emit_jump(insn, index, CC::kEqual, true, 64, false); break;
-        case Op::Jeq32Imm: emit_jump(insn, index, CC::kEqual, true, 32, false); break;
-        case Op::Jeq64Reg: emit_jump(insn, index, CC::kEqual, false, 64, false); break;
-        case Op::Jeq32Reg: emit_jump(insn, index, CC::kEqual, false, 32, false); break;
-        case Op::Jne64Imm: emit_jump(insn, index, CC::kNotEqual, true, 64, false); break;
-        case Op::Jne32Imm: emit_jump(insn, index, CC::kNotEqual, true, 32, false); break;
-        case Op::Jne64Reg: emit_jump(insn, index, CC::kNotEqual, false, 64, false); break;
-        case Op::Jne32Reg: emit_jump(insn, index, CC::kNotEqual, false, 32, false); break;
-        case Op::Jgt64Imm: emit_jump(insn, index, CC::kUnsignedGT, true, 64, false); break;
-        case Op::Jgt32Imm: emit_jump(insn, index, CC::kUnsignedGT, true, 32, false); break;
-        case Op::Jgt64Reg: emit_jump(insn, index, CC::kUnsignedGT, false, 64, false); break;
-        case Op::Jgt32Reg: emit_jump(insn, index, CC::kUnsignedGT, false, 32, false); break;
-        case Op::Jge64Imm: emit_jump(insn, index, CC::kUnsignedGE, true, 64, false); break;
-        case Op::Jge32Imm: emit_jump(insn, index, CC::kUnsignedGE, true, 32, false); break;
-        case Op::Jge64Reg: emit_jump(insn, index, CC::kUnsignedGE, false, 64, false); break;
-        case Op::Jge32Reg: emit_jump(insn, index, CC::kUnsignedGE, false, 32, false); break;
-        case Op::Jlt64Imm: emit_jump(insn, index, CC::kUnsignedLT, true, 64, false); break;
-        case Op::Jlt32Imm: emit_jump(insn, index, CC::kUnsignedLT, true, 32, false); break;
-        case Op::Jlt64Reg: emit_jump(insn, index, CC::kUnsignedLT, false, 64, false); break;
-        case Op::Jlt32Reg: emit_jump(insn, index, CC::kUnsignedLT, false, 32, false); break;
-        case Op::Jle64Imm: emit_jump(insn, index, CC::kUnsignedLE, true, 64, false); break;
-        case Op::Jle32Imm: emit_jump(insn, index, CC::kUnsignedLE, true, 32, false); break;
-        case Op::Jle64Reg: emit_jump(insn, index, CC::kUnsignedLE, false, 64, false); break;
-        case Op::Jle32Reg: emit_jump(insn, index, CC::kUnsignedLE, false, 32, false); break;
-        case Op::Jsgt64Imm: emit_jump(insn, index, CC::kSignedGT, true, 64, false); break;
-        case Op::Jsgt32Imm: emit_jump(insn, index, CC::kSignedGT, true, 32, false); break;
-        case Op::Jsgt64Reg: emit_jump(insn, index, CC::kSignedGT, false, 64, false); break;
-        case Op::Jsgt32Reg: emit_jump(insn, index, CC::kSignedGT, false, 32, false); break;
-        case Op::Jsge64Imm: emit_jump(insn, index, CC::kSignedGE, true, 64, false); break;
-        case Op::Jsge32Imm: emit_jump(insn, index, CC::kSignedGE, true, 32, false); break;
-        case Op::Jsge64Reg: emit_jump(insn, index, CC::kSignedGE, false, 64, false); break;
-        case Op::Jsge32Reg: emit_jump(insn, index, CC::kSignedGE, false, 32, false); break;
-        case Op::Jslt64Imm: emit_jump(insn, index, CC::kSignedLT, true, 64, false); break;
-        case Op::Jslt32Imm: emit_jump(insn, index, CC::kSignedLT, true, 32, false); break;
-        case Op::Jslt64Reg: emit_jump(insn, index, CC::kSignedLT, false, 64, false); break;
-        case Op::Jslt32Reg: emit_jump(insn, index, CC::kSignedLT, false, 32, false); break;
-        case Op::Jsle64Imm: emit_jump(insn, index, CC::kSignedLE, true, 64, false); break;
-        case Op::Jsle32Imm: emit_jump(insn, index, CC::kSignedLE, true, 32, false); break;
-        case Op::Jsle64Reg: emit_jump(insn, index, CC::kSignedLE, false, 64, false); break;
-        case Op::Jsle32Reg: emit_jump(insn, index, CC::kSignedLE, false, 32, false); break;
-        case Op::Jset64Imm: emit_jump(insn, index, CC::kNotZero, true, 64, true); break;
-        case Op::Jset32Imm: emit_jump(insn, index, CC::kNotZero, true, 32, true); break;
-        case Op::Jset64Reg: emit_jump(insn, index, CC::kNotZero, false, 64, true); break;
-        case Op::Jset32Reg: emit_jump(insn, index, CC::kNotZero, false, 32, true); break;
+        // Conditional jumps, one case (the condition, width and operand from the table).
+        case Op::Jeq64Imm: case Op::Jeq32Imm: case Op::Jeq64Reg: case Op::Jeq32Reg:
+        case Op::Jne64Imm: case Op::Jne32Imm: case Op::Jne64Reg: case Op::Jne32Reg:
+        case Op::Jgt64Imm: case Op::Jgt32Imm: case Op::Jgt64Reg: case Op::Jgt32Reg:
+        case Op::Jge64Imm: case Op::Jge32Imm: case Op::Jge64Reg: case Op::Jge32Reg:
+        case Op::Jlt64Imm: case Op::Jlt32Imm: case Op::Jlt64Reg: case Op::Jlt32Reg:
+        case Op::Jle64Imm: case Op::Jle32Imm: case Op::Jle64Reg: case Op::Jle32Reg:
+        case Op::Jsgt64Imm: case Op::Jsgt32Imm: case Op::Jsgt64Reg: case Op::Jsgt32Reg:
+        case Op::Jsge64Imm: case Op::Jsge32Imm: case Op::Jsge64Reg: case Op::Jsge32Reg:
+        case Op::Jslt64Imm: case Op::Jslt32Imm: case Op::Jslt64Reg: case Op::Jslt32Reg:
+        case Op::Jsle64Imm: case Op::Jsle32Imm: case Op::Jsle64Reg: case Op::Jsle32Reg:
+        case Op::Jset64Imm: case Op::Jset32Imm: case Op::Jset64Reg: case Op::Jset32Reg: emit_cond_jump(insn, index); break;
 
         // Calls and exit.
         case Op::CallHelper: return emit_call_helper(insn);

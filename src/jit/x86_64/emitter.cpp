@@ -66,21 +66,21 @@ void Emitter::emit_budget_tick(uint32_t pc) {
 
 void Emitter::emit_jump(const Insn& insn, uint32_t index, ax::CondCode cc, bool is_imm, unsigned width, bool test) {
     if (checked_ && back_jump(index)) emit_budget_tick(insn.pc);
-    const ax::Gp dst = sized(q(insn.dst), width);
+    const uint32_t dst = kHostReg[insn.dst];
+    const bool wide = width == 64;
     if (is_imm) {
-        const auto imm = a::Imm(static_cast<int32_t>(insn.imm));
         if (test)
-            as_.test(dst, imm);
+            as_.test(sized(q(insn.dst), width), a::Imm(static_cast<int32_t>(insn.imm)));
         else if (insn.imm == 0)
-            as_.test(dst, dst);  // same flags as cmp dst, 0 (CF = OF = 0), shorter
+            as_.test_rr(dst, dst, wide);  // same flags as cmp dst, 0 (CF = OF = 0), shorter
         else
-            as_.cmp(dst, imm);
+            as_.alu_ri(7, dst, wide, static_cast<int32_t>(insn.imm));  // cmp
     } else {
-        const ax::Gp src = sized(q(insn.src), width);
+        const uint32_t src = kHostReg[insn.src];
         if (test)
-            as_.test(dst, src);
+            as_.test_rr(dst, src, wide);
         else
-            as_.cmp(dst, src);
+            as_.alu_rr(7, dst, src, wide);  // cmp
     }
     jcc(jump_inverted_ ? ax::negateCond(cc) : cc, jump_to_ != kNoTarget ? jump_to_ : insn.target);
 }

@@ -202,6 +202,30 @@ public:
         emit_imm(id, x, y.value());
     }
     void emit(a::InstId id, const ax::Gp& x, const ax::Gp& y, const ax::Gp& z);
+    /// The ALU operation of ModRM row `row` (/n: add 0, or 1, and 4, sub 5, xor 6, cmp 7) on host
+    /// register ids, 32-bit or 64-bit (`wide`): for the emitter's hottest forms, without building
+    /// operand objects. x op= y:
+    void alu_rr(unsigned row, uint32_t x, uint32_t y, bool wide) { rr(static_cast<uint8_t>((row << 3) | 1), y, x, wide); }
+    /// x op= imm (sign-extended to 64 bits in the wide form): 83 /n ib, 81 /n id, or the
+    /// accumulator's short form n*8+5 id, as asmjit picks.
+    void alu_ri(unsigned row, uint32_t x, bool wide, int32_t imm) {
+        const bool short_imm = imm >= INT8_MIN && imm <= INT8_MAX;
+        if (!short_imm && x == 0) {
+            ensure();
+            uint8_t* p = end_;
+            *p = 0x48;
+            p += wide;
+            *p++ = static_cast<uint8_t>((row << 3) | 5);
+            std::memcpy(p, &imm, 4);
+            end_ = p + 4;
+            return;
+        }
+        rr(short_imm ? 0x83 : 0x81, row, x, wide);  // leaves room for the immediate
+        std::memcpy(end_, &imm, 4);                 // little-endian: the low byte first
+        end_ += short_imm ? 1 : 4;
+    }
+    /// test x, y on host register ids.
+    void test_rr(uint32_t x, uint32_t y, bool wide) { rr(0x85, y, x, wide); }
 
 private:
     // The register or memory operand of a ModRM byte, with the REX bits and bytes it needs.
