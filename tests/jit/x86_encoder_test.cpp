@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "jit/x86_64/encoder.hpp"
@@ -60,10 +61,16 @@ public:
 
     template <typename F>
     void same(const std::string& what, F&& emit) {
+        same(what, emit, emit);
+    }
+    /// The encoder's own entry points that asmjit lacks (raw register ids): `theirs` says it the
+    /// asmjit way, `ours` the encoder's way.
+    template <typename T, typename O>
+    void same(const std::string& what, T&& theirs, O&& ours) {
         const size_t a0 = theirs_->offset();
         const size_t b0 = ours_.offset();
-        emit(*theirs_);
-        emit(ours_);
+        theirs(*theirs_);
+        ours(ours_);
         ASSERT_EQ(errors_.count, 0) << what << ": asmjit refused it (" << errors_.text << ")";
         ASSERT_EQ(ours_.error(), nullptr) << what << ": " << ours_.error();
         const uint8_t* a = code_.textSection()->buffer().data() + a0;
@@ -290,6 +297,56 @@ TEST(X86Encoder, MemoryOperands) {
     o.same("mov word imm", [&](auto& as) { as.mov(ax::ptr(ax::r13, 300, 2), static_cast<int16_t>(-700)); });
     // Sizeless address for lea (the peephole's base + index sum).
     o.same("lea sizeless", [&](auto& as) { as.lea(ax::r14, ax::ptr(ax::r13, ax::rbp, 0, 0)); });
+}
+
+// The raw-id forms the emitter's hottest paths use (dispatch.cpp): each against the asmjit
+// instruction it stands for, on every register pair, both widths, every ALU row, and for loads and
+// stores every size, base and displacement class.
+TEST(X86Encoder, RawRegisterIdForms) {
+    Oracle o;
+    const std::pair<unsigned, a::InstId> rows[] = {{0, ax::Inst::kIdAdd}, {1, ax::Inst::kIdOr},  {4, ax::Inst::kIdAnd},
+                                                   {5, ax::Inst::kIdSub}, {6, ax::Inst::kIdXor}, {7, ax::Inst::kIdCmp}};
+    for (const bool wide : {false, true}) {
+        const unsigned bytes = wide ? 8 : 4;
+        for (uint32_t x = 0; x < 16; ++x) {
+            for (uint32_t y = 0; y < 16; ++y) {
+                const std::string w = cat(name(reg(x, bytes)), ", ", name(reg(y, bytes)));
+                for (const auto& [row, id] : rows)
+                    o.same(cat("alu_rr ", row, " ", w), [&](ax::Assembler& as) { as.emit(id, reg(x, bytes), reg(y, bytes)); },
+                           [&](Encoder& as) { as.alu_rr(row, x, y, wide); });
+                o.same("test_rr " + w, [&](ax::Assembler& as) { as.test(reg(x, bytes), reg(y, bytes)); },
+                       [&](Encoder& as) { as.test_rr(x, y, wide); });
+            }
+            for (int64_t v : kImms) {
+                if (v < INT32_MIN || v > INT32_MAX) continue;
+                for (const auto& [row, id] : rows)
+                    o.same(cat("alu_ri ", row, " ", name(reg(x, bytes)), ", ", v),
+                           [&](ax::Assembler& as) { as.emit(id, reg(x, bytes), a::Imm(v)); },
+                           [&](Encoder& as) { as.alu_ri(row, x, wide, static_cast<int32_t>(v)); });
+            }
+        }
+    }
+    const int32_t disps[] = {0, 1, -1, 127, 128, -128, -129, 32767, -32768, 0x7fffffff, -0x7fffffff - 1};
+    for (unsigned log2_bytes = 0; log2_bytes < 4; ++log2_bytes) {
+        const unsigned bytes = 1u << log2_bytes;
+        for (uint32_t r = 0; r < 16; ++r) {
+            for (uint32_t base = 0; base < 16; ++base) {
+                for (int32_t disp : disps) {
+                    const ax::Mem m = ax::ptr(ax::gpq(base), disp, bytes);
+                    const std::string w = cat(name(reg(r, bytes)), ", ", name(m));
+                    o.same("load " + w,
+                           [&](ax::Assembler& as) {
+                               if (bytes <= 2) as.movzx(reg(r, 4), m);
+                               else as.mov(reg(r, bytes), m);
+                           },
+                           [&](Encoder& as) { as.load_store(false, log2_bytes, r, base, disp); });
+                    o.same("store " + w, [&](ax::Assembler& as) { as.mov(m, reg(r, bytes)); },
+                           [&](Encoder& as) { as.load_store(true, log2_bytes, r, base, disp); });
+                }
+            }
+        }
+    }
+    EXPECT_GT(o.cases, 10000u);
 }
 
 TEST(X86Encoder, Alignment) {

@@ -1,6 +1,7 @@
 // x86-64 backend: the switch on Op. Every row of opcodes.def appears here (no default: a new row
 // breaks the build until it is handled).
 #include <array>
+#include <bit>
 
 #include "emitter.hpp"
 
@@ -57,6 +58,22 @@ void Emitter::emit_alu(const Insn& insn) {
         as_.alu_ri(s.row, kHostReg[insn.dst], wide, static_cast<int32_t>(insn.imm));
     else
         as_.alu_rr(s.row, kHostReg[insn.dst], kHostReg[insn.src], wide);
+}
+
+void Emitter::emit_load_store(const Insn& insn) {
+    const OpInfo& info = op_info(insn.op);
+    const bool store = info.form == Form::Stx;
+    const unsigned bytes = info.width / 8;
+    const uint8_t base = store ? insn.dst : insn.src;
+    if (!checked_ || static_frame_access(base, insn.off, bytes)) {
+        as_.load_store(store, static_cast<unsigned>(std::countr_zero(bytes)), kHostReg[store ? insn.src : insn.dst],
+                       kHostReg[base], insn.off);
+        return;
+    }
+    if (store)
+        emit_store(insn, bytes);
+    else
+        emit_load(insn, bytes, false);
 }
 
 void Emitter::emit_cond_jump(const Insn& insn, uint32_t index) {
@@ -183,10 +200,9 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::LdIndB: emit_packet_load(insn, 1, true); break;
         case Op::LdIndH: emit_packet_load(insn, 2, true); break;
         case Op::LdIndW: emit_packet_load(insn, 4, true); break;
-        case Op::Ldx8: emit_load(insn, 1, false); break;
-        case Op::Ldx16: emit_load(insn, 2, false); break;
-        case Op::Ldx32: emit_load(insn, 4, false); break;
-        case Op::Ldx64: emit_load(insn, 8, false); break;
+        // Plain loads and stores share a case (emit_load_store).
+        case Op::Ldx8: case Op::Ldx16: case Op::Ldx32: case Op::Ldx64:
+        case Op::Stx8: case Op::Stx16: case Op::Stx32: case Op::Stx64: emit_load_store(insn); break;
         case Op::Ldxs8: emit_load(insn, 1, true); break;
         case Op::Ldxs16: emit_load(insn, 2, true); break;
         case Op::Ldxs32: emit_load(insn, 4, true); break;
@@ -194,10 +210,6 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::St16: emit_store(insn, 2); break;
         case Op::St32: emit_store(insn, 4); break;
         case Op::St64: emit_store(insn, 8); break;
-        case Op::Stx8: emit_store(insn, 1); break;
-        case Op::Stx16: emit_store(insn, 2); break;
-        case Op::Stx32: emit_store(insn, 4); break;
-        case Op::Stx64: emit_store(insn, 8); break;
         case Op::AtomicAdd32:
         case Op::AtomicOr32:
         case Op::AtomicAnd32:

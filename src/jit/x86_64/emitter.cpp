@@ -285,11 +285,11 @@ Status Emitter::emit(EmittedCode& out) {
     emit_entry_points(out);
     for (uint32_t i = 0; i < n;) {
         const uint8_t marks = marks_.at[i];
-        if (marks & kMarkEntered) {
-            // Loop heads start on a 16-byte boundary (the padding runs once, on loop entry).
-            if (marks & kMarkLoopHead) as_.align(a::AlignMode::kCode, 16);
-            upper_zero_ = 0;  // other paths join here
-        }
+        // Loop heads start on a 16-byte boundary (the padding runs once, on loop entry).
+        if (marks & kMarkLoopHead) as_.align(a::AlignMode::kCode, 16);
+        // Other paths join at a jump target: nothing is known there. A select, not a branch (which
+        // instructions are targets follows no pattern on branch-dense code).
+        upper_zero_ = (marks & kMarkEntered) ? 0 : upper_zero_;
         offsets_[i] = static_cast<uint32_t>(as_.offset());
         placed_ = i + 1;
         uint32_t used = 0;
@@ -304,8 +304,11 @@ Status Emitter::emit(EmittedCode& out) {
             if (!emit_insn(i)) return std::move(*error_);
             used = 1;
         }
-        for (uint32_t k = 1; k < used; ++k) offsets_[i + k] = static_cast<uint32_t>(as_.offset());
-        for (uint32_t k = 0; k < used; ++k) track_upper_zero(prog_.insns[i + k]);
+        track_upper_zero(prog_.insns[i]);
+        for (uint32_t k = 1; k < used; ++k) {  // a peephole's further instructions
+            offsets_[i + k] = static_cast<uint32_t>(as_.offset());
+            track_upper_zero(prog_.insns[i + k]);
+        }
         i += used;
     }
     placed_ = n;

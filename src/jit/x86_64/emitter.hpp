@@ -87,9 +87,14 @@ private:
     // cost a 120-byte zero fill on the hot path of compilation.
     bool emit_insn(uint32_t index);
     // dispatch.cpp: the operations that share a case of the switch (add, sub, or, and, xor; the
-    // conditional jumps), operands from a per-Op table.
+    // conditional jumps; plain loads and stores), operands from a per-Op table.
     void emit_alu(const Insn& insn);
     void emit_cond_jump(const Insn& insn, uint32_t index);
+    void emit_load_store(const Insn& insn);  // ldx and stx, all sizes
+    /// A constant r10-relative access inside the current frame: checked mode needs no code for it.
+    static bool static_frame_access(uint8_t base, int16_t off, unsigned bytes) {
+        return base == kFrameReg && off >= -static_cast<int32_t>(kStackSize) && off + static_cast<int32_t>(bytes) <= 0;
+    }
     // alu.cpp
     void emit_binop(const Insn& insn, unsigned width, bool is_imm, a::InstId id);
     void emit_mov(const Insn& insn, unsigned width, bool is_imm);

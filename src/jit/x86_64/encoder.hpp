@@ -226,6 +226,44 @@ public:
     }
     /// test x, y on host register ids.
     void test_rr(uint32_t x, uint32_t y, bool wide) { rr(0x85, y, x, wide); }
+    /// A plain load (zero-extending below 4 bytes: movzx r32 / mov r32 / mov r64) or store (mov m, r
+    /// of the access size) of 1 << log2_bytes bytes between host register `reg` and [base + disp],
+    /// on host register ids and without branching on which of the eight forms it is (a program's
+    /// loads and stores follow no pattern a predictor learns). The bytes asmjit picks for them.
+    void load_store(bool store, unsigned log2_bytes, uint32_t reg, uint32_t base, int32_t disp) {
+        // Per form: [0x66] [REX] opcode(1-2 bytes) ModRM; index store * 4 + log2_bytes.
+        struct Form {
+            uint16_t opcode;  // first byte in the low bits
+            uint8_t opcode_len;
+            uint8_t rex_w;     // 8: REX.W
+            bool prefix_66;
+            bool byte_reg;     // the reg field names a byte register (spl..dil need a REX prefix)
+        };
+        static constexpr Form kForms[8] = {
+            {0xb60f, 2, 0, false, false}, {0xb70f, 2, 0, false, false}, {0x8b, 1, 0, false, false}, {0x8b, 1, 8, false, false},
+            {0x88, 1, 0, false, true},    {0x89, 1, 0, true, false},    {0x89, 1, 0, false, false}, {0x89, 1, 8, false, false},
+        };
+        const Form f = kForms[(store ? 4u : 0u) | (log2_bytes & 3)];
+        ensure();
+        uint8_t* p = end_;
+        *p = 0x66;
+        p += f.prefix_66;
+        const unsigned rex = f.rex_w | ((reg >> 1) & 4u) | (base >> 3);
+        *p = static_cast<uint8_t>(0x40 | rex);
+        p += (rex != 0) | (f.byte_reg & (reg >= 4) & (reg < 8));
+        std::memcpy(p, &f.opcode, 2);  // room for 16 bytes: the second byte may be overwritten
+        p += f.opcode_len;
+        // mod 00 (no displacement) unless the base's low bits are 101 (rbp, r13: that means
+        // rip-relative or disp32 there); a base whose low bits are 100 (rsp, r12) needs a SIB byte.
+        const bool sib = (base & 7) == 4;
+        const unsigned mod = (disp == 0) & ((base & 7) != 5) ? 0u : (disp >= INT8_MIN) & (disp <= INT8_MAX) ? 1u : 2u;
+        *p++ = static_cast<uint8_t>((mod << 6) | ((reg & 7) << 3) | (base & 7));
+        *p = 0x24;  // SIB: no index, base in its low bits (4)
+        p += sib;
+        std::memcpy(p, &disp, 4);
+        p += mod == 0 ? 0 : mod == 1 ? 1 : 4;
+        end_ = p;
+    }
 
 private:
     // The register or memory operand of a ModRM byte, with the REX bits and bytes it needs.

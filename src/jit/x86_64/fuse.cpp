@@ -43,12 +43,16 @@ bool sets_zero_flag(const Insn& insn) {
 }
 
 // What an instruction does to upper_zero_, per Op, computed once from the opcode table (this runs
-// for every instruction compiled).
+// for every instruction compiled). Masks rather than kinds, so that track_upper_zero combines them
+// without a branch: the kind of instruction follows no pattern on branch-dense code.
 struct UpperEffect {
-    enum Defines : uint8_t { kNothing, kDst, kSrc, kR0, kCall } defines = kNothing;
-    // The defined register's upper half afterwards: never known, always zero (32-bit results,
-    // zero-extending loads), or zero for some immediates (checked per instruction).
-    enum Zero : uint8_t { kNever, kAlways, kByImm } zero = kNever;
+    uint32_t dst_mask = 0;  // ~0: it defines the register named by its dst field
+    uint32_t src_mask = 0;  // ~0: ... by its src field (atomic fetch forms)
+    uint32_t fixed = 0;     // registers it defines whatever its fields: r0 (1), every one (calls)
+    // The defined registers' upper halves afterwards: ~0 always zero (32-bit results,
+    // zero-extending loads), 0 never known, or zero for some immediates (by_imm: zero_by_imm).
+    uint32_t zero = 0;
+    bool by_imm = false;
 };
 
 UpperEffect effect_of(Op op) {
@@ -56,7 +60,7 @@ UpperEffect effect_of(Op op) {
     UpperEffect e;
     if (info.form == Form::Call || info.form == Form::CallLocal || info.form == Form::Callx ||
         info.form == Form::CallKfunc) {
-        e.defines = UpperEffect::kCall;
+        e.fixed = ~0u;  // r0-r5 hold whatever the callee left
         return e;
     }
     Insn probe;
@@ -64,24 +68,26 @@ UpperEffect effect_of(Op op) {
     probe.dst = 1;
     probe.src = 2;
     const int r = defined_register(probe);
-    e.defines = r < 0 ? UpperEffect::kNothing : r == 1 ? UpperEffect::kDst : r == 2 ? UpperEffect::kSrc : UpperEffect::kR0;
+    e.dst_mask = r == 1 ? ~0u : 0u;
+    e.src_mask = r == 2 ? ~0u : 0u;
+    e.fixed = r == 0 ? 1u : 0u;
     switch (info.form) {
         case Form::AluImm:
         case Form::AluReg:
-            if (info.width == 32) e.zero = UpperEffect::kAlways;
-            else if (op == Op::Mov64Imm || op == Op::And64Imm || op == Op::Rsh64Imm) e.zero = UpperEffect::kByImm;
+            if (info.width == 32) e.zero = ~0u;
+            else e.by_imm = op == Op::Mov64Imm || op == Op::And64Imm || op == Op::Rsh64Imm;
             break;
         case Form::Neg:
         case Form::Movsx:
-            if (info.width == 32) e.zero = UpperEffect::kAlways;
+            if (info.width == 32) e.zero = ~0u;
             break;
         case Form::End:
         case Form::Ldx:
         case Form::LoadAcquire:
-            if (info.width <= 32) e.zero = UpperEffect::kAlways;
+            if (info.width <= 32) e.zero = ~0u;
             break;
         case Form::Lddw:
-            e.zero = UpperEffect::kByImm;
+            e.by_imm = true;
             break;
         default:
             break;
@@ -89,7 +95,7 @@ UpperEffect effect_of(Op op) {
     return e;
 }
 
-// The immediate cases of UpperEffect::kByImm.
+// The immediate cases of UpperEffect::by_imm.
 bool zero_by_imm(const Insn& insn) {
     switch (insn.op) {
         case Op::Mov64Imm:
@@ -111,6 +117,7 @@ enum FuseRole : uint8_t {
     kFuseMov = 16,      // r = r (then r += ...), w = w (then w += ...)
     kFuseByteLoad = 32, // r = *(u8 *)(...): the first of a big-endian 16-bit load
     kFuseAccumulate = 64,  // a op= b (commutative, 64-bit), then b = a
+    kFuseCopy = 128,       // r = r, 64-bit: the copy back that ends an accumulate shape
 };
 
 struct OpTables {
@@ -132,6 +139,7 @@ OpTables build_op_tables() {
         if (op == Op::Jeq32Imm || op == Op::Jne32Imm || op == Op::Jeq64Imm || op == Op::Jne64Imm) role |= kFuseJz;
         if (op == Op::Mov32Reg || op == Op::Le32 || op == Op::Lsh64Imm) role |= kFuseZext;
         if (op == Op::Mov64Reg || op == Op::Mov32Reg) role |= kFuseMov;
+        if (op == Op::Mov64Reg) role |= kFuseCopy;
         if (op == Op::Ldx8) role |= kFuseByteLoad;
         if (op == Op::Add64Reg || op == Op::Or64Reg || op == Op::And64Reg || op == Op::Xor64Reg) role |= kFuseAccumulate;
         t.roles[i] = role;
@@ -147,20 +155,27 @@ const OpTables kTables = build_op_tables();
 }  // namespace
 
 void Emitter::track_upper_zero(const Insn& insn) {
-    const UpperEffect e = kTables.effects[static_cast<size_t>(insn.op)];
-    // Selects instead of a switch: the kind of instruction follows no pattern a predictor learns.
-    const unsigned r = e.defines == UpperEffect::kDst ? insn.dst : e.defines == UpperEffect::kSrc ? insn.src : 0;
-    const uint32_t defined = e.defines == UpperEffect::kNothing ? 0u
-                             : e.defines == UpperEffect::kCall  ? ~0u  // r0-r5 hold whatever the callee left
-                                                                : 1u << r;
-    const bool zero = e.defines != UpperEffect::kCall &&
-                      (e.zero == UpperEffect::kAlways || (e.zero == UpperEffect::kByImm && zero_by_imm(insn)));
-    upper_zero_ = (upper_zero_ & ~defined) | (zero ? defined : 0u);
+    const UpperEffect& e = kTables.effects[static_cast<size_t>(insn.op)];
+    const uint32_t defined = (e.dst_mask & (1u << (insn.dst & 15))) | (e.src_mask & (1u << (insn.src & 15))) | e.fixed;
+    const uint32_t zero = e.by_imm ? (zero_by_imm(insn) ? ~0u : 0u) : e.zero;
+    upper_zero_ = (upper_zero_ & ~defined) | (zero & defined);
 }
 
 uint32_t Emitter::emit_fused(uint32_t index) {
-    const uint8_t role = kTables.roles[static_cast<size_t>(prog_.insns[index].op)];
-    if (role == 0) return 0;
+    // A filter before any shape is tried: what each shape needs of this instruction and the next
+    // two, from their roles, combined without a branch per role. Most instructions start no shape,
+    // and on branch-dense code which ones might follows no pattern; only a shape that could
+    // match costs a branch.
+    const size_t n = prog_.insns.size();
+    const Insn& insn = prog_.insns[index];
+    const uint8_t role = kTables.roles[static_cast<size_t>(insn.op)];
+    const uint8_t next = index + 1 < n ? kTables.roles[static_cast<size_t>(prog_.insns[index + 1].op)] : 0;
+    const uint8_t after = index + 2 < n ? kTables.roles[static_cast<size_t>(prog_.insns[index + 2].op)] : 0;
+    const bool may_match = ((role & (kFuseZext | kFuseMov | kFuseByteLoad)) != 0) |
+                           (((role & kFuseCondJump) != 0) & (insn.target == index + 2)) |
+                           (((role & kFuseSetsZf) != 0) & ((next & kFuseJz) != 0)) |
+                           (((role & kFuseAccumulate) != 0) & (((next | after) & kFuseCopy) != 0));
+    if (!may_match) return 0;
     if (role & (kFuseCondJump | kFuseSetsZf))
         if (uint32_t used = emit_fused_control(index)) return used;
     if (role & kFuseAccumulate)
@@ -186,12 +201,14 @@ uint32_t Emitter::emit_fused_control(uint32_t index) {
         move_exit_out(index + 1);
         return 2;
     }
-    if (!fusible(index + 1)) return 0;
+    // The shape is tested before fusible(): whether an instruction is a jump target follows no
+    // pattern on branch-dense code, while these shapes are rare and their tests mostly false.
+    if (index + 1 >= prog_.insns.size()) return 0;
     const Insn& next = prog_.insns[index + 1];
     // if (cond) goto +1; goto L  ==>  if (!cond) goto L. Checked mode pays the budget on a back
     // edge only when it is taken, so a backward `goto` keeps its own code there.
     if (is_cond_jump(form) && first.target == index + 2 && (next.op == Op::Ja || next.op == Op::Gotol) &&
-        !(checked_ && back_jump(index + 1))) {
+        fusible(index + 1) && !(checked_ && back_jump(index + 1))) {
         jump_to_ = next.target;
         jump_inverted_ = true;
         const bool ok = emit_insn(index);
@@ -201,7 +218,8 @@ uint32_t Emitter::emit_fused_control(uint32_t index) {
     }
     // rX op= ...; if rX ==/!= 0 goto L  ==>  op; jz/jnz L. A 64-bit test after a 32-bit op is fine
     // (the op zero-extends); a budget tick before the jump would clobber the flags.
-    if ((kTables.roles[static_cast<size_t>(next.op)] & kFuseJz) && sets_zero_flag(first) && next.imm == 0 && next.dst == first.dst && !(checked_ && back_jump(index + 1)) &&
+    if ((kTables.roles[static_cast<size_t>(next.op)] & kFuseJz) && sets_zero_flag(first) && next.imm == 0 && next.dst == first.dst &&
+        fusible(index + 1) && !(checked_ && back_jump(index + 1)) &&
         (op_info(first.op).width == 32 || op_info(next.op).width == 64)) {
         if (!emit_insn(index)) return 0;
         const bool eq = next.op == Op::Jeq32Imm || next.op == Op::Jeq64Imm;
@@ -246,18 +264,19 @@ uint32_t Emitter::emit_fused_accumulate(uint32_t index) {
     const Insn& op = prog_.insns[index];
     if (op.dst == op.src) return 0;
     auto copies_back = [&](uint32_t k) {
+        if (k >= prog_.insns.size()) return false;
         const Insn& mov = prog_.insns[k];
-        return fusible(k) && mov.op == Op::Mov64Reg && mov.dst == op.src && mov.src == op.dst;
+        return mov.op == Op::Mov64Reg && mov.dst == op.src && mov.src == op.dst && fusible(k);
     };
     uint32_t mov = index + 1;
     if (!copies_back(mov)) {
-        if (!fusible(index + 1)) return 0;
+        if (index + 2 >= prog_.insns.size()) return 0;
         const Insn& mid = prog_.insns[index + 1];
         const Op o = mid.op;
         const bool simple = o == Op::Mov64Imm || o == Op::Mov32Imm || o == Op::Add64Imm || o == Op::Add32Imm ||
                             o == Op::Sub64Imm || o == Op::Sub32Imm || o == Op::And64Imm || o == Op::And32Imm ||
                             o == Op::Or64Imm || o == Op::Or32Imm || o == Op::Xor64Imm || o == Op::Xor32Imm;
-        if (!simple || mid.dst == op.dst || mid.dst == op.src || !copies_back(index + 2)) return 0;
+        if (!simple || mid.dst == op.dst || mid.dst == op.src || !copies_back(index + 2) || !fusible(index + 1)) return 0;
         mov = index + 2;
     }
     Insn swapped = op;
@@ -288,9 +307,9 @@ uint32_t Emitter::emit_fused_zero_extension(uint32_t index) {
     const Insn& insn = prog_.insns[index];
     const bool known = (upper_zero_ >> insn.dst) & 1;
     if ((insn.op == Op::Mov32Reg && insn.src == insn.dst) || insn.op == Op::Le32) return known ? 1 : 0;
-    if (insn.op == Op::Lsh64Imm && insn.imm == 32 && fusible(index + 1)) {
+    if (insn.op == Op::Lsh64Imm && insn.imm == 32 && index + 1 < prog_.insns.size()) {
         const Insn& next = prog_.insns[index + 1];
-        if (next.op != Op::Rsh64Imm || next.imm != 32 || next.dst != insn.dst) return 0;
+        if (next.op != Op::Rsh64Imm || next.imm != 32 || next.dst != insn.dst || !fusible(index + 1)) return 0;
         if (!known) as_.mov(d(insn.dst), d(insn.dst));
         return 2;
     }
@@ -301,9 +320,9 @@ uint32_t Emitter::emit_fused_address(uint32_t index) {
     if (!checked_ && (marks_.at[index] & kMarkLoopHead))
         if (uint32_t used = emit_fill_loop(index)) return used;
     const Insn& mov = prog_.insns[index];
-    if (mov.dst == mov.src || !fusible(index + 1)) return 0;
+    if (mov.dst == mov.src || index + 1 >= prog_.insns.size()) return 0;
     const Insn& add = prog_.insns[index + 1];
-    if (add.dst != mov.dst) return 0;
+    if (add.dst != mov.dst || !fusible(index + 1)) return 0;
     // mov A, B; add A, C  ==>  A = B + C', where C' is B when C is A (A holds B after the move).
     // The 32-bit forms (w = w; w += ...) give the same sum truncated: a lea with a 32-bit
     // destination.

@@ -42,8 +42,7 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
     // Unchecked mode trusts the verifier. Checked mode: a constant r10-relative access inside the
     // frame needs no code; anything else computes the address into kTmp0 and tests it against the
     // current frame [r10 - 512, r10) inline, calling the region check out of line otherwise.
-    if (!checked_ || (base == kFrameReg && off >= -static_cast<int32_t>(kStackSize) && off + static_cast<int32_t>(bytes) <= 0))
-        return mem(q(base), off, bytes);
+    if (!checked_ || static_frame_access(base, off, bytes)) return mem(q(base), off, bytes);
     // Two inline tests: the current frame, and the region that last allowed an access of this kind
     // (JitRuntime::read_* / write_*). r10-based pointers test the frame first, others the region.
     CheckStub stub{as_.newLabel(), as_.newLabel(), pc, static_cast<uint8_t>(bytes), write};
