@@ -12,11 +12,17 @@ using Id = ax::Inst::Id;
 
 namespace {
 
-// What the shared ALU and conditional-jump cases need of an Op, from its opcode byte (RFC 9669
-// section 4: operation code in the high four bits, source bit 0x08). Branch-dense code mixes
-// these Ops in no pattern a predictor learns; one case per Op cost a mispredicted indirect jump
-// per instruction and then mispredicted branches on what each case passes as constants.
+// The three families that make up most code (the ALU operations with one x86 encoding scheme,
+// conditional jumps, plain loads and stores), each emitted by one table-driven function, and
+// what those need of an Op, from its opcode byte (RFC 9669 section 4: operation code in the high
+// four bits, source bit 0x08). Branch-dense code mixes these Ops in no pattern a predictor
+// learns: g++ compiles the switch on Op into a tree of compares on the Op's value before its jump
+// tables, and a case per Op cost mispredicted branches on every instruction. A switch on the
+// family comes first; its outcome follows the shape of the code, not the exact Op.
+enum class Family : uint8_t { kOther, kAlu, kCondJump, kLoadStore };
+
 struct OpShape {
+    Family family = Family::kOther;
     uint8_t row = 0;            // ALU: the x86 /n row (add 0, or 1, and 4, sub 5, xor 6)
     CC cc = CC::kO;             // jumps: the condition that takes the jump
     bool test = false;          // jumps: jset (test, not cmp)
@@ -29,8 +35,14 @@ constexpr std::array<OpShape, kNumOps> op_shapes() {
         const unsigned code = info.opcode >> 4;
         if (info.form == Form::AluImm || info.form == Form::AluReg) {
             constexpr int8_t kRow[16] = {0, 5, -1, -1, 1, 4, -1, -1, -1, -1, 6, -1, -1, -1, -1, -1};
-            out[i].row = static_cast<uint8_t>(kRow[code] < 0 ? 0 : kRow[code]);
+            if (kRow[code] >= 0) {
+                out[i].family = Family::kAlu;
+                out[i].row = static_cast<uint8_t>(kRow[code]);
+            }
+        } else if (info.form == Form::Ldx || info.form == Form::Stx) {
+            out[i].family = Family::kLoadStore;
         } else if (info.form == Form::JmpImm || info.form == Form::JmpReg) {
+            out[i].family = Family::kCondJump;
             constexpr CC kCond[16] = {CC::kO,          CC::kEqual,      CC::kUnsignedGT, CC::kUnsignedGE,
                                       CC::kNotZero,    CC::kNotEqual,   CC::kSignedGT,   CC::kSignedGE,
                                       CC::kO,          CC::kO,          CC::kUnsignedLT, CC::kUnsignedLE,
@@ -83,6 +95,12 @@ void Emitter::emit_cond_jump(const Insn& insn, uint32_t index) {
 
 bool Emitter::emit_insn(uint32_t index) {
     const Insn& insn = prog_.insns[index];
+    switch (kShapes[static_cast<size_t>(insn.op)].family) {
+        case Family::kAlu: emit_alu(insn); return true;
+        case Family::kCondJump: emit_cond_jump(insn, index); return true;
+        case Family::kLoadStore: emit_load_store(insn); return true;
+        case Family::kOther: break;
+    }
     switch (insn.op) {
         // ALU, immediate and register forms. The five operations with one x86 encoding scheme share
         // a case (emit_alu reads the operation from a table: dispatch.cpp's OpShape).
