@@ -9,18 +9,12 @@ namespace bpfvm::jit::x86 {
 
 using CC = ax::CondCode;
 
-void Emitter::emit_binop(const Insn& insn, unsigned width, bool is_imm, a::InstId id) {
+void Emitter::emit_mul(const Insn& insn, unsigned width, bool is_imm) {
     const ax::Gp dst = sized(q(insn.dst), width);
-    if (is_imm) {
-        // imm32 is sign-extended by both the ISA (64-bit forms) and the x86 encoding.
-        const auto imm = a::Imm(static_cast<int32_t>(insn.imm));
-        if (id == ax::Inst::kIdImul)
-            as_.imul(dst, dst, imm);
-        else
-            as_.emit(id, dst, imm);
-    } else {
-        as_.emit(id, dst, sized(q(insn.src), width));
-    }
+    if (is_imm)  // imm32 is sign-extended by both the ISA (64-bit forms) and the x86 encoding
+        as_.imul(dst, dst, a::Imm(static_cast<int32_t>(insn.imm)));
+    else
+        as_.imul(dst, sized(q(insn.src), width));
 }
 
 void Emitter::emit_mov(const Insn& insn, unsigned width, bool is_imm) {

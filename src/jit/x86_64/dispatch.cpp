@@ -109,10 +109,10 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::Or32Imm: case Op::Or64Imm: case Op::Or32Reg: case Op::Or64Reg:
         case Op::And32Imm: case Op::And64Imm: case Op::And32Reg: case Op::And64Reg:
         case Op::Xor32Imm: case Op::Xor64Imm: case Op::Xor32Reg: case Op::Xor64Reg: emit_alu(insn); break;
-        case Op::Mul32Imm: emit_binop(insn, 32, true, Id::kIdImul); break;
-        case Op::Mul64Imm: emit_binop(insn, 64, true, Id::kIdImul); break;
-        case Op::Mul32Reg: emit_binop(insn, 32, false, Id::kIdImul); break;
-        case Op::Mul64Reg: emit_binop(insn, 64, false, Id::kIdImul); break;
+        case Op::Mul32Imm: emit_mul(insn, 32, true); break;
+        case Op::Mul64Imm: emit_mul(insn, 64, true); break;
+        case Op::Mul32Reg: emit_mul(insn, 32, false); break;
+        case Op::Mul64Reg: emit_mul(insn, 64, false); break;
         case Op::Mov32Imm: emit_mov(insn, 32, true); break;
         case Op::Mov64Imm: emit_mov(insn, 64, true); break;
         case Op::Mov32Reg: emit_mov(insn, 32, false); break;

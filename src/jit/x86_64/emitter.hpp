@@ -96,7 +96,7 @@ private:
         return base == kFrameReg && off >= -static_cast<int32_t>(kStackSize) && off + static_cast<int32_t>(bytes) <= 0;
     }
     // alu.cpp
-    void emit_binop(const Insn& insn, unsigned width, bool is_imm, a::InstId id);
+    void emit_mul(const Insn& insn, unsigned width, bool is_imm);
     void emit_mov(const Insn& insn, unsigned width, bool is_imm);
     void emit_neg(const Insn& insn, unsigned width);
     void emit_divmod(const Insn& insn, unsigned width, bool is_imm, bool is_signed, bool is_mod);

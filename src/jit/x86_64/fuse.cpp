@@ -281,11 +281,7 @@ uint32_t Emitter::emit_fused_accumulate(uint32_t index) {
     }
     Insn swapped = op;
     std::swap(swapped.dst, swapped.src);
-    // The ALU emitters read only the instruction's fields.
-    emit_binop(swapped, 64, false, op.op == Op::Add64Reg   ? ax::Inst::kIdAdd
-                                   : op.op == Op::Or64Reg  ? ax::Inst::kIdOr
-                                   : op.op == Op::And64Reg ? ax::Inst::kIdAnd
-                                                           : ax::Inst::kIdXor);
+    emit_alu(swapped);  // the ALU emitters read only the instruction's fields
     if (mov == index + 2 && !emit_insn(index + 1)) return 0;
     // When a conditional jump follows whose taken side never reads a (checksum's loop back edge:
     // a is rewritten at the head), the copy moves past it, onto the fall-through path only.
