@@ -102,8 +102,9 @@ bool Emitter::emit_insn(uint32_t index) {
         case Family::kOther: break;
     }
     switch (insn.op) {
-        // ALU, immediate and register forms. The five operations with one x86 encoding scheme share
-        // a case (emit_alu reads the operation from a table: dispatch.cpp's OpShape).
+        // ALU, immediate and register forms. The families of the switch above (add, sub, or, and,
+        // xor here; below the conditional jumps and plain loads and stores) never get this far,
+        // but stay listed, so that every row appears.
         case Op::Add32Imm: case Op::Add64Imm: case Op::Add32Reg: case Op::Add64Reg:
         case Op::Sub32Imm: case Op::Sub64Imm: case Op::Sub32Reg: case Op::Sub64Reg:
         case Op::Or32Imm: case Op::Or64Imm: case Op::Or32Reg: case Op::Or64Reg:
@@ -174,7 +175,7 @@ bool Emitter::emit_insn(uint32_t index) {
             jmp(insn.target);
             break;
         case Op::MayGoto: emit_may_goto(insn, index); break;
-        // Conditional jumps, one case (the condition, width and operand from the table).
+        // Conditional jumps (a family: the condition, width and operand from the table).
         case Op::Jeq64Imm: case Op::Jeq32Imm: case Op::Jeq64Reg: case Op::Jeq32Reg:
         case Op::Jne64Imm: case Op::Jne32Imm: case Op::Jne64Reg: case Op::Jne32Reg:
         case Op::Jgt64Imm: case Op::Jgt32Imm: case Op::Jgt64Reg: case Op::Jgt32Reg:
@@ -218,7 +219,7 @@ bool Emitter::emit_insn(uint32_t index) {
         case Op::LdIndB: emit_packet_load(insn, 1, true); break;
         case Op::LdIndH: emit_packet_load(insn, 2, true); break;
         case Op::LdIndW: emit_packet_load(insn, 4, true); break;
-        // Plain loads and stores share a case (emit_load_store).
+        // Plain loads and stores (a family).
         case Op::Ldx8: case Op::Ldx16: case Op::Ldx32: case Op::Ldx64:
         case Op::Stx8: case Op::Stx16: case Op::Stx32: case Op::Stx64: emit_load_store(insn); break;
         case Op::Ldxs8: emit_load(insn, 1, true); break;
