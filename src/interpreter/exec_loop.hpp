@@ -286,6 +286,9 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperLdx8LshAdd64To, &&L_SuperLdx8LshOr32To, &&L_SuperLdx8LshOr64To, &&L_SuperMovAddRegJgtReg,
         &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg, &&L_SuperMov64JltImm,
         &&L_SuperMov32AddReg, &&L_SuperBe16Load, &&L_SuperFillReg, &&L_SuperFillImm,
+        &&L_SuperBe16Add64,   &&L_SuperBe16Add32,   &&L_SuperIdxBe16,     &&L_SuperIdxBe16Add64,
+        &&L_SuperIdxBe16Add32, &&L_SuperAddMovJeq,  &&L_SuperAddMovJne,   &&L_SuperAddMovJlt,
+        &&L_SuperAddMovJgt,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
     if (entry == nullptr) {
@@ -372,6 +375,15 @@ dispatch:
             case kSuperBe16Load: goto L_SuperBe16Load;
             case kSuperFillReg: goto L_SuperFillReg;
             case kSuperFillImm: goto L_SuperFillImm;
+            case kSuperBe16Add64: goto L_SuperBe16Add64;
+            case kSuperBe16Add32: goto L_SuperBe16Add32;
+            case kSuperIdxBe16: goto L_SuperIdxBe16;
+            case kSuperIdxBe16Add64: goto L_SuperIdxBe16Add64;
+            case kSuperIdxBe16Add32: goto L_SuperIdxBe16Add32;
+            case kSuperAddMovJeq: goto L_SuperAddMovJeq;
+            case kSuperAddMovJne: goto L_SuperAddMovJne;
+            case kSuperAddMovJlt: goto L_SuperAddMovJlt;
+            case kSuperAddMovJgt: goto L_SuperAddMovJgt;
             default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
         }
     }
@@ -760,15 +772,44 @@ L_TrapSlot:
         BPFVM_DISPATCH();
     }
 #undef BPFVM_SUPER_MOV_JMP
-    // Both bytes are read before any register is written: the second load may overwrite the base.
-    L_SuperBe16Load : {
-        const uint64_t addr = reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off});
-        const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1);
-        reg[ip->pad] = lo;
-        reg[ip->dst] = hi << 8 | lo;
-        ip += 4;
-        BPFVM_DISPATCH();
+    // The byte pair and its checksum forms. Both bytes are read before any register is written:
+    // the second load may overwrite the base. `base` is the pair's base register value (the
+    // indexed forms compute it and write rA first); `acc` adds reg[S] into D after T and D are
+    // written, so every aliasing of S reads what the plain instructions would.
+#define BPFVM_SUPER_BE16(name, base, covers, acc)                                              \
+    L_##name : {                                                                               \
+        const uint64_t addr = (base) + static_cast<uint64_t>(int64_t{ip->off});                \
+        const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1);         \
+        reg[ip->pad] = lo;                                                                     \
+        uint64_t& d = reg[ip->dst];                                                            \
+        d = hi << 8 | lo;                                                                      \
+        acc;                                                                                   \
+        ip += covers;                                                                          \
+        BPFVM_DISPATCH();                                                                      \
     }
+#define BPFVM_INDEXED_BASE (reg[(ip->imm >> 8) & 0xf] = reg[ip->src] + reg[(ip->imm >> 16) & 0xf])
+    BPFVM_SUPER_BE16(SuperBe16Load, reg[ip->src], 4, (void)0)
+    BPFVM_SUPER_BE16(SuperBe16Add64, reg[ip->src], 5, d += reg[ip->imm & 0xf])
+    BPFVM_SUPER_BE16(SuperBe16Add32, reg[ip->src], 5, d = lo32(d + reg[ip->imm & 0xf]))
+    BPFVM_SUPER_BE16(SuperIdxBe16, BPFVM_INDEXED_BASE, 6, (void)0)
+    BPFVM_SUPER_BE16(SuperIdxBe16Add64, BPFVM_INDEXED_BASE, 7, d += reg[ip->imm & 0xf])
+    BPFVM_SUPER_BE16(SuperIdxBe16Add32, BPFVM_INDEXED_BASE, 7, d = lo32(d + reg[ip->imm & 0xf]))
+#undef BPFVM_INDEXED_BASE
+#undef BPFVM_SUPER_BE16
+#define BPFVM_SUPER_ADD_MOV_JMP(name, cond)                                                    \
+    L_##name : {                                                                               \
+        reg[ip->dst] += static_cast<uint64_t>(ip->imm);                                        \
+        reg[ip[1].dst] = reg[ip[1].src];                                                       \
+        const uint64_t d = reg[ip->src];                                                       \
+        const uint64_t c = static_cast<uint64_t>(static_cast<int64_t>(ip->off));               \
+        ip = (cond) ? ip->target : ip + 3;                                                     \
+        BPFVM_DISPATCH();                                                                      \
+    }
+    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJeq, d == c)
+    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJne, d != c)
+    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJlt, d < c)
+    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJgt, d > c)
+#undef BPFVM_SUPER_ADD_MOV_JMP
 #define BPFVM_SUPER_FILL(name, value)                                                          \
     L_##name : {                                                                               \
         const uint64_t base = reg[ip->src], index = reg[ip->pad];                              \

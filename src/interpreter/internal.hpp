@@ -113,6 +113,26 @@ enum SuperOp : uint8_t {
     // slots follow. V is the store slot's (ip + 2): its register or its immediate.
     kSuperFillReg,
     kSuperFillImm,
+    // The byte pair, then `rD += rS` or `wD += wS` adding another register into the pair's value:
+    // the internet checksum's accumulate (RFC 1071, `sum += ntohs(*(u16 *)p)`). kSuperBe16Load's
+    // fields, and S in imm. S is read after the pair's writes, so S = T adds the low byte and
+    // S = D doubles the value, as the five instructions do.
+    kSuperBe16Add64,
+    kSuperBe16Add32,
+    // The byte pair indexed: rA = rB; rA += rI; then the pair through rA (`p[i]`), alone or with
+    // the accumulate: dst = D, src = B, pad = T, off = the high byte's offset from rA, imm =
+    // S | A << 8 | I << 16 (I is B when the add is rA += rA). rA is written first, then T, D: the
+    // pair's second load may land in rA, and then rA holds what that load (or the or) leaves.
+    kSuperIdxBe16,
+    kSuperIdxBe16Add64,
+    kSuperIdxBe16Add32,
+    // A counted loop's latch with a loop-carried copy rotated into it: rI += K; rX = rY; if rJ op
+    // imm goto L: kSuperAdd64Imm*'s fields with src = J; X and Y are read from the copy's own slot
+    // (ip[1], which the pass leaves as prepare filled it). Each step reads what the previous wrote.
+    kSuperAddMovJeq,
+    kSuperAddMovJne,
+    kSuperAddMovJlt,
+    kSuperAddMovJgt,
     kSuperEnd,
 };
 static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");

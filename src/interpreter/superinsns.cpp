@@ -183,15 +183,69 @@ uint8_t match_idiom(const Program& program, uint32_t i, const std::vector<bool>&
         *covers = 5;
         return f->imm ? kSuperFillImm : kSuperFillReg;
     }
+    // The checksum accumulate after a pair ending before `end`: `rD += rS` or `wD += wS` into
+    // the pair's value, S in imm's low byte; false when the next instruction is anything else.
+    auto accumulate = [&](uint32_t end, uint8_t dst) {
+        if (end >= program.insns.size() || entered[end]) return false;
+        const Insn& add = program.insns[end];
+        if ((add.op != Op::Add64Reg && add.op != Op::Add32Reg) || add.dst != dst) return false;
+        slot.imm = (slot.imm & ~int64_t{0xff}) | add.src;
+        return true;
+    };
+    auto add64 = [&](uint32_t at) { return program.insns[at].op == Op::Add64Reg; };
+    // The indexed pair: rA = rB; rA += rI, then the pair through rA. Only its first load must
+    // read rA (the shape test keeps that load's destination apart from rA).
+    const Insn& copy = program.insns[i];
+    if (copy.op == Op::Mov64Reg && size_t{i} + 2 < program.insns.size() &&
+        program.insns[i + 1].op == Op::Add64Reg && program.insns[i + 1].dst == copy.dst) {
+        if (const auto b = match_be16_load(program, i + 2); b && b->base == copy.dst && clear(6)) {
+            const uint8_t index = program.insns[i + 1].src == copy.dst ? copy.src : program.insns[i + 1].src;
+            slot.dst = b->dst;
+            slot.src = copy.src;
+            slot.pad = b->tmp;
+            slot.off = b->off;
+            slot.imm = int64_t{copy.dst} << 8 | int64_t{index} << 16;
+            if (accumulate(i + 6, b->dst)) {
+                *covers = 7;
+                return add64(i + 6) ? kSuperIdxBe16Add64 : kSuperIdxBe16Add32;
+            }
+            *covers = 6;
+            return kSuperIdxBe16;
+        }
+    }
     if (const auto b = match_be16_load(program, i); b && clear(4)) {
         slot.dst = b->dst;
         slot.src = b->base;
         slot.pad = b->tmp;
         slot.off = b->off;
+        slot.imm = 0;
+        if (accumulate(i + 4, b->dst)) {
+            *covers = 5;
+            return add64(i + 4) ? kSuperBe16Add64 : kSuperBe16Add32;
+        }
         *covers = 4;
         return kSuperBe16Load;
     }
     return 0;
+}
+
+/// A counted loop's latch with a copy rotated into it: rI += K; rX = rY; if rJ op imm goto L
+/// (64-bit compare), any registers. The superinstruction with kSuperAdd64Imm*'s fields in `slot`
+/// (src = J), or 0; the handler reads X and Y from the copy's slot.
+uint8_t match_latch_copy(const Insn& a, const Insn& b, const Insn& c, Slot* slots, Slot& slot) {
+    if (a.op != Op::Add64Imm || b.op != Op::Mov64Reg) return 0;
+    uint8_t op = 0;
+    switch (c.op) {
+        case Op::Jeq64Imm: op = kSuperAddMovJeq; break;
+        case Op::Jne64Imm: op = kSuperAddMovJne; break;
+        case Op::Jlt64Imm: op = kSuperAddMovJlt; break;
+        case Op::Jgt64Imm: op = kSuperAddMovJgt; break;
+        default: return 0;
+    }
+    slot.src = c.dst;
+    slot.off = static_cast<int32_t>(c.imm);
+    slot.target = &slots[c.target];
+    return op;
 }
 
 }  // namespace
@@ -221,6 +275,7 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
         if (i + 2 < n && !entered[i + 2] && slots[i + 2].op < kTrapSlotOp) {
             const Insn &a = program.insns[i], &b = program.insns[i + 1], &c = program.insns[i + 2];
             uint8_t op = match_bounds_check(a, b, c, slots, candidate);
+            if (op == 0) op = match_latch_copy(a, b, c, slots, candidate);
             if (op == 0 && (op = match_load_shift(a, b, c, &candidate.pad)) != 0) candidate.imm = b.imm;
             if (op != 0) {
                 candidate.op = op;
