@@ -772,10 +772,18 @@ L_TrapSlot:
         BPFVM_DISPATCH();
     }
 #undef BPFVM_SUPER_MOV_JMP
-    // The byte pair and its checksum forms. Both bytes are read before any register is written:
-    // the second load may overwrite the base. `base` is the pair's base register value (the
-    // indexed forms compute it and write rA first); `acc` adds reg[S] into D after T and D are
-    // written, so every aliasing of S reads what the plain instructions would.
+    // Both bytes are read before any register is written: the second load may overwrite the base.
+    L_SuperBe16Load : {
+        const uint64_t addr = reg[ip->src] + static_cast<uint64_t>(int64_t{ip->off});
+        const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1);
+        reg[ip->pad] = lo;
+        reg[ip->dst] = hi << 8 | lo;
+        ip += 4;
+        BPFVM_DISPATCH();
+    }
+    // The byte pair's checksum forms (internal.hpp). `base` is the pair's base register value
+    // (the indexed forms compute it and write rA first); `acc` adds reg[S] into D after T and D
+    // are written, so every aliasing of S reads what the plain instructions would.
 #define BPFVM_SUPER_BE16(name, base, covers, acc)                                              \
     L_##name : {                                                                               \
         const uint64_t addr = (base) + static_cast<uint64_t>(int64_t{ip->off});                \
@@ -787,19 +795,19 @@ L_TrapSlot:
         ip += covers;                                                                          \
         BPFVM_DISPATCH();                                                                      \
     }
-#define BPFVM_INDEXED_BASE (reg[(ip->imm >> 8) & 0xf] = reg[ip->src] + reg[(ip->imm >> 16) & 0xf])
-    BPFVM_SUPER_BE16(SuperBe16Load, reg[ip->src], 4, (void)0)
-    BPFVM_SUPER_BE16(SuperBe16Add64, reg[ip->src], 5, d += reg[ip->imm & 0xf])
-    BPFVM_SUPER_BE16(SuperBe16Add32, reg[ip->src], 5, d = lo32(d + reg[ip->imm & 0xf]))
+#define BPFVM_INDEXED_BASE (reg[imm_byte(*ip, 1)] = reg[ip->src] + reg[imm_byte(*ip, 2)])
+    BPFVM_SUPER_BE16(SuperBe16Add64, reg[ip->src], 5, d += reg[imm_byte(*ip, 0)])
+    BPFVM_SUPER_BE16(SuperBe16Add32, reg[ip->src], 5, d = lo32(d + reg[imm_byte(*ip, 0)]))
     BPFVM_SUPER_BE16(SuperIdxBe16, BPFVM_INDEXED_BASE, 6, (void)0)
-    BPFVM_SUPER_BE16(SuperIdxBe16Add64, BPFVM_INDEXED_BASE, 7, d += reg[ip->imm & 0xf])
-    BPFVM_SUPER_BE16(SuperIdxBe16Add32, BPFVM_INDEXED_BASE, 7, d = lo32(d + reg[ip->imm & 0xf]))
+    BPFVM_SUPER_BE16(SuperIdxBe16Add64, BPFVM_INDEXED_BASE, 7, d += reg[imm_byte(*ip, 0)])
+    BPFVM_SUPER_BE16(SuperIdxBe16Add32, BPFVM_INDEXED_BASE, 7, d = lo32(d + reg[imm_byte(*ip, 0)]))
 #undef BPFVM_INDEXED_BASE
 #undef BPFVM_SUPER_BE16
+    // The latches with a copy: K is imm's sign-extended low half.
 #define BPFVM_SUPER_ADD_MOV_JMP(name, cond)                                                    \
     L_##name : {                                                                               \
-        reg[ip->dst] += static_cast<uint64_t>(ip->imm);                                        \
-        reg[ip[1].dst] = reg[ip[1].src];                                                       \
+        reg[ip->dst] += static_cast<uint64_t>(int64_t{static_cast<int32_t>(ip->imm)});         \
+        reg[ip->pad] = reg[imm_byte(*ip, 4)];                                                  \
         const uint64_t d = reg[ip->src];                                                       \
         const uint64_t c = static_cast<uint64_t>(static_cast<int64_t>(ip->off));               \
         ip = (cond) ? ip->target : ip + 3;                                                     \
