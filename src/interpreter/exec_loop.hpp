@@ -286,9 +286,7 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperLdx8LshAdd64To, &&L_SuperLdx8LshOr32To, &&L_SuperLdx8LshOr64To, &&L_SuperMovAddRegJgtReg,
         &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg, &&L_SuperMov64JltImm,
         &&L_SuperMov32AddReg, &&L_SuperBe16Load, &&L_SuperFillReg, &&L_SuperFillImm,
-        &&L_SuperBe16Add64,   &&L_SuperBe16Add32,   &&L_SuperIdxBe16,     &&L_SuperIdxBe16Add64,
-        &&L_SuperIdxBe16Add32, &&L_SuperAddMovJeq,  &&L_SuperAddMovJne,   &&L_SuperAddMovJlt,
-        &&L_SuperAddMovJgt,
+        &&L_SuperAddMovJeq,   &&L_SuperAddMovJne,   &&L_SuperAddMovJlt,   &&L_SuperAddMovJgt,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
     if (entry == nullptr) {
@@ -375,11 +373,6 @@ dispatch:
             case kSuperBe16Load: goto L_SuperBe16Load;
             case kSuperFillReg: goto L_SuperFillReg;
             case kSuperFillImm: goto L_SuperFillImm;
-            case kSuperBe16Add64: goto L_SuperBe16Add64;
-            case kSuperBe16Add32: goto L_SuperBe16Add32;
-            case kSuperIdxBe16: goto L_SuperIdxBe16;
-            case kSuperIdxBe16Add64: goto L_SuperIdxBe16Add64;
-            case kSuperIdxBe16Add32: goto L_SuperIdxBe16Add32;
             case kSuperAddMovJeq: goto L_SuperAddMovJeq;
             case kSuperAddMovJne: goto L_SuperAddMovJne;
             case kSuperAddMovJlt: goto L_SuperAddMovJlt;
@@ -781,28 +774,6 @@ L_TrapSlot:
         ip += 4;
         BPFVM_DISPATCH();
     }
-    // The byte pair's checksum forms (internal.hpp). `base` is the pair's base register value
-    // (the indexed forms compute it and write rA first); `acc` adds reg[S] into D after T and D
-    // are written, so every aliasing of S reads what the plain instructions would.
-#define BPFVM_SUPER_BE16(name, base, covers, acc)                                              \
-    L_##name : {                                                                               \
-        const uint64_t addr = (base) + static_cast<uint64_t>(int64_t{ip->off});                \
-        const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1);         \
-        reg[ip->pad] = lo;                                                                     \
-        uint64_t& d = reg[ip->dst];                                                            \
-        d = hi << 8 | lo;                                                                      \
-        acc;                                                                                   \
-        ip += covers;                                                                          \
-        BPFVM_DISPATCH();                                                                      \
-    }
-#define BPFVM_INDEXED_BASE (reg[imm_byte(*ip, 1)] = reg[ip->src] + reg[imm_byte(*ip, 2)])
-    BPFVM_SUPER_BE16(SuperBe16Add64, reg[ip->src], 5, d += reg[imm_byte(*ip, 0)])
-    BPFVM_SUPER_BE16(SuperBe16Add32, reg[ip->src], 5, d = lo32(d + reg[imm_byte(*ip, 0)]))
-    BPFVM_SUPER_BE16(SuperIdxBe16, BPFVM_INDEXED_BASE, 6, (void)0)
-    BPFVM_SUPER_BE16(SuperIdxBe16Add64, BPFVM_INDEXED_BASE, 7, d += reg[imm_byte(*ip, 0)])
-    BPFVM_SUPER_BE16(SuperIdxBe16Add32, BPFVM_INDEXED_BASE, 7, d = lo32(d + reg[imm_byte(*ip, 0)]))
-#undef BPFVM_INDEXED_BASE
-#undef BPFVM_SUPER_BE16
     // The latches with a copy: K is imm's sign-extended low half.
 #define BPFVM_SUPER_ADD_MOV_JMP(name, cond)                                                    \
     L_##name : {                                                                               \

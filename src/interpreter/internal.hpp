@@ -114,22 +114,9 @@ enum SuperOp : uint8_t {
     // slots follow. V is the store slot's (ip + 2): its register or its immediate.
     kSuperFillReg,
     kSuperFillImm,
-    // The longer shapes below need more register fields than a slot has: the rest go into
-    // imm's bytes (imm_byte), read with one byte load each like dst, src and pad.
+    // The shapes below need more register fields than a slot has: the rest go into imm's bytes
+    // (imm_byte), read with one byte load each like dst, src and pad.
     //
-    // The byte pair, then `rD += rS` or `wD += wS` adding another register into the pair's value:
-    // the internet checksum's accumulate (RFC 1071, `sum += ntohs(*(u16 *)p)`). kSuperBe16Load's
-    // fields (dst = D, src = the base, pad = T, off), imm byte 0 = S. S is read after the pair's
-    // writes, so S = T adds the low byte and S = D doubles the value, as the five instructions do.
-    kSuperBe16Add64,
-    kSuperBe16Add32,
-    // The byte pair indexed: rA = rB; rA += rI; then the pair through rA (`p[i]`), alone or with
-    // the accumulate: dst = D, src = B, pad = T, off = the high byte's offset from rA, imm bytes
-    // S, A, I (I is B when the add is rA += rA). rA is written first, then T, then D: the pair's
-    // second load may land in rA, and then rA holds what that load (or the or) leaves.
-    kSuperIdxBe16,
-    kSuperIdxBe16Add64,
-    kSuperIdxBe16Add32,
     // A counted loop's latch with a loop-carried copy rotated into it: rI += K; rX = rY; if rJ op
     // imm goto L (64-bit compare): dst = I, src = J, pad = X, off = the compare's immediate, imm =
     // K in its low four bytes, Y in byte 4. Each step reads what the previous one wrote.

@@ -314,77 +314,32 @@ TEST(Superinstructions, ByteLoadPairsLeaveBothRegisters) {
               0x80ff00ffu);
 }
 
-// The checksum shapes (internal.hpp): the byte pair with the accumulate after it, the indexed pair
-// (with or without it) and the latch with a copy, with the fields their handlers read.
-TEST(Superinstructions, ChecksumShapesBecomeOneSlot) {
+// The latch with a rotated copy (internal.hpp): rI += K; rX = rY; if rJ op imm goto L, with the
+// fields its handler reads.
+TEST(Superinstructions, LatchWithACopyBecomesOneSlot) {
     const Program p = assemble_program(
-        "top:\nldxb %r3, [%r2+4]\nldxb %r4, [%r2+5]\nlsh %r3, 8\nor %r3, %r4\nadd %r3, %r6\n"  // 0: sum += pair
-        "ldxb %r4, [%r2+7]\nldxb %r3, [%r2+6]\nlsh32 %r3, 8\nor32 %r3, %r4\nadd32 %r3, %r3\n"  // 5: 32-bit, doubled
-        "mov %r2, %r1\nadd %r2, %r5\nldxb %r0, [%r2+1]\nldxb %r2, [%r2+0]\nlsh %r2, 8\nor %r2, %r0\n"
-        "add %r2, %r4\n"                                                                        // 10: checksum's p[i]
-        "mov %r5, %r1\nadd %r5, %r5\nldxb %r0, [%r5+3]\nldxb %r8, [%r5+2]\nlsh %r8, 8\nor %r8, %r0\n"  // 17: I = A
-        "add %r3, 2\nmov %r4, %r2\njlt %r5, 1498, top\n"                                      // 23: the latch
-        "add %r3, -1\nmov %r3, %r3\njgt %r3, -5, top\n"                                       // 26: all one register
+        "top:\nmov %r0, %r0\n"
+        "add %r3, 2\nmov %r4, %r2\njlt %r5, 1498, top\n"   // 1: checksum's latch
+        "add %r3, -1\nmov %r3, %r3\njgt %r3, -5, top\n"    // 4: all one register
         "exit");
     const auto slots = fused_slots(p);
-    // The pair's fields (D, base, T, the high byte's offset) and S in imm's byte 0.
-    auto expect_pair = [&](size_t i, uint8_t op, uint8_t dst, uint8_t src, uint8_t pad, int32_t off, uint8_t sum) {
-        EXPECT_EQ(slots[i].op, op) << i;
-        EXPECT_EQ(std::make_tuple(slots[i].dst, slots[i].src, slots[i].pad, slots[i].off, interp::imm_byte(slots[i], 0)),
-                  std::make_tuple(dst, src, pad, off, sum))
-            << i;
-    };
-    expect_pair(0, interp::kSuperBe16Add64, 3, 2, 4, 4, 6);
-    expect_pair(5, interp::kSuperBe16Add32, 3, 2, 4, 6, 3);
-    // Indexed: the base is B (src), A and I in imm's bytes 1 and 2, the offset from rA.
-    expect_pair(10, interp::kSuperIdxBe16Add64, 2, 1, 0, 0, 4);
-    EXPECT_EQ(interp::imm_byte(slots[10], 1), 2u);
-    EXPECT_EQ(interp::imm_byte(slots[10], 2), 5u);
-    EXPECT_EQ(slots[17].op, interp::kSuperIdxBe16);
-    EXPECT_EQ(interp::imm_byte(slots[17], 1), 5u);
-    EXPECT_EQ(interp::imm_byte(slots[17], 2), 1u);  // rA += rA after rA = rB adds rB
-    EXPECT_EQ(slots[17].off, 2);
-    EXPECT_EQ(slots[23].op, interp::kSuperAddMovJlt);
-    EXPECT_EQ(slots[23].dst, 3u);  // I
-    EXPECT_EQ(slots[23].pad, 4u);  // X
-    EXPECT_EQ(interp::imm_byte(slots[23], 4), 2u);  // Y
-    EXPECT_EQ(slots[23].src, 5u);  // J
-    EXPECT_EQ(static_cast<int32_t>(slots[23].imm), 2);
-    EXPECT_EQ(slots[23].off, 1498);
-    EXPECT_EQ(slots[23].target, &slots[0]);
-    EXPECT_EQ(slots[26].op, interp::kSuperAddMovJgt);
-    EXPECT_EQ(static_cast<int32_t>(slots[26].imm), -1);
-    EXPECT_EQ(slots[26].off, -5);
+    EXPECT_EQ(slots[1].op, interp::kSuperAddMovJlt);
+    EXPECT_EQ(slots[1].dst, 3u);                    // I
+    EXPECT_EQ(slots[1].pad, 4u);                    // X
+    EXPECT_EQ(interp::imm_byte(slots[1], 4), 2u);   // Y
+    EXPECT_EQ(slots[1].src, 5u);                    // J
+    EXPECT_EQ(static_cast<int32_t>(slots[1].imm), 2);
+    EXPECT_EQ(slots[1].off, 1498);
+    EXPECT_EQ(slots[1].target, &slots[0]);
+    EXPECT_EQ(slots[4].op, interp::kSuperAddMovJgt);
+    EXPECT_EQ(static_cast<int32_t>(slots[4].imm), -1);
+    EXPECT_EQ(slots[4].off, -5);
 }
 
-TEST(Superinstructions, NearMissesOfTheChecksumShapesStayApart) {
-    auto ops = [](const std::string& text) {
-        std::vector<uint8_t> out;
-        for (const interp::Slot& s : fused_slots(assemble_program(text))) out.push_back(s.op);
-        return out;
-    };
-    const std::string pair = "ldxb %r3, [%r2+4]\nldxb %r4, [%r2+5]\nlsh %r3, 8\nor %r3, %r4\n";
-    // The add is a jump target, adds into T rather than D, or subtracts: the pair stays alone.
-    for (const std::string& text : {"jeq %r1, 0, in\n" + pair + "in:\nadd %r3, %r6\nexit",
-                                    pair + "add %r4, %r6\nexit", pair + "sub %r3, %r6\nexit"}) {
-        const auto got = ops(text);
-        const size_t at = text[0] == 'j' ? 1 : 0;
-        EXPECT_EQ(got[at], interp::kSuperBe16Load) << text;
-    }
-    EXPECT_EQ(ops("ldxb %r3, [%r2+4]\nldxb %r4, [%r2+5]\nlsh %r3, 7\nor %r3, %r4\nadd %r3, %r6\nexit")[0],
-              static_cast<uint8_t>(Op::Ldx8));  // shift 7: no pair at all
-    // The copy-add moves another register than the pair's base, the pair's first load is a jump
-    // target, or the add is 32-bit: no indexed pair.
-    const std::vector<std::string> indexed = {
-        "mov %r6, %r1\nadd %r6, %r5\n" + pair + "exit",
-        "mov %r2, %r1\nadd %r2, %r5\nja in\nin:\n" + pair + "exit",
-        "mov %r2, %r1\njeq %r1, 0, in\nin:\nadd %r2, %r5\n" + pair + "exit",
-        "mov %r2, %r1\nadd32 %r2, %r5\n" + pair + "exit",
-    };
-    for (const std::string& text : indexed)
-        for (const uint8_t op : ops(text))
-            EXPECT_TRUE(op != interp::kSuperIdxBe16 && op != interp::kSuperIdxBe16Add64) << text;
-    // The latch: the copy is a jump target, a 32-bit add, a compare these forms leave out.
+TEST(Superinstructions, NearMissesOfTheLatchWithACopyStayApart) {
+    auto first_op = [](const std::string& text) { return fused_slots(assemble_program(text))[0].op; };
+    // The copy is a jump target, the add is 32-bit, the compare is one these forms leave out, or
+    // the copy is 32-bit.
     const std::vector<std::string> latches = {
         "top:\nadd %r3, 2\nin:\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
         "top:\nadd32 %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
@@ -392,46 +347,14 @@ TEST(Superinstructions, NearMissesOfTheChecksumShapesStayApart) {
         "top:\nadd %r3, 2\nmov32 %r4, %r2\njlt %r5, 9, top\nexit",
     };
     for (const std::string& text : latches) {
-        const uint8_t op = ops(text)[0];
+        const uint8_t op = first_op(text);
         EXPECT_TRUE(op < interp::kSuperAddMovJeq || op > interp::kSuperAddMovJgt) << text;
     }
 }
 
-TEST(Superinstructions, ChecksumShapesLeaveEveryRegister) {
-    // r1's bytes at r10 - 8 (little-endian: byte k is bits 8k..8k+7); r2 = r10 - 16.
-    const std::string store = "stxdw [%r10-8], %r1\nmov %r2, %r10\nadd %r2, -16\nmov %r6, %r1\n";
-    const uint64_t v = 0xfedcba9876543210;  // bytes 10 32 54 76 98 ba dc fe
-    // The pair then sum += value, 64-bit, with S = r6 (r1), S = T (adds the low byte) and S = D.
-    const std::string pair = "ldxb %r3, [%r2+8]\nldxb %r4, [%r2+9]\nlsh %r3, 8\nor %r3, %r4\n";
-    EXPECT_EQ(unchecked_r0(store + pair + "add %r3, %r6\nmov %r0, %r3\nexit", v), v + 0x1032);
-    EXPECT_EQ(unchecked_r0(store + pair + "add %r3, %r4\nmov %r0, %r3\nlsh %r0, 8\nor %r0, %r4\nexit", v),
-              (0x1032u + 0x32u) << 8 | 0x32u);
-    EXPECT_EQ(unchecked_r0(store + pair + "add %r3, %r3\nmov %r0, %r3\nexit", v), 2u * 0x1032u);
-    // 32-bit: the sum wraps and is zero-extended.
-    EXPECT_EQ(unchecked_r0(store + pair + "add32 %r3, %r6\nmov %r0, %r3\nexit", v), uint64_t{0x76543210u + 0x1032u});
-    EXPECT_EQ(unchecked_r0(store + pair + "add32 %r3, %r3\nmov %r0, %r3\nexit", v), 2u * 0x1032u);
-    // The indexed pair: rA = r2 + r7 (= r10 - 8 + 6). A distinct from D and T keeps the address;
-    // A = D (checksum's shape) ends with the sum; A = T ends with the low byte.
-    const std::string index = "mov %r7, 14\n";
-    const std::string a_kept = "mov %r5, %r2\nadd %r5, %r7\nldxb %r0, [%r5+1]\nldxb %r8, [%r5+0]\nlsh %r8, 8\n"
-                               "or %r8, %r0\nadd %r8, %r6\n";
-    EXPECT_EQ(unchecked_r0(store + index + a_kept + "sub %r5, %r10\nmov %r0, %r8\nadd %r0, %r5\nexit", v),
-              v + 0xdcfe - 2);
-    const std::string a_is_d = "mov %r5, %r2\nadd %r5, %r7\nldxb %r0, [%r5+1]\nldxb %r5, [%r5+0]\nlsh %r5, 8\n"
-                               "or %r5, %r0\nadd32 %r5, %r6\n";
-    EXPECT_EQ(unchecked_r0(store + index + a_is_d + "lsh %r0, 32\nor %r0, %r5\nexit", v),
-              uint64_t{0xfe} << 32 | (0x76543210u + 0xdcfeu));  // wS is r1's low half
-    const std::string a_is_t = "mov %r5, %r2\nadd %r5, %r7\nldxb %r3, [%r5+0]\nldxb %r5, [%r5+1]\nlsh %r3, 8\n"
-                               "or %r3, %r5\n";
-    EXPECT_EQ(unchecked_r0(store + index + a_is_t + "mov %r0, %r3\nlsh %r0, 16\nor %r0, %r5\nexit", v),
-              uint64_t{0xdcfe} << 16 | 0xfe);
-    // rA = rA: the copy is of the base itself, the add the index.
-    EXPECT_EQ(unchecked_r0(store + index + "mov %r2, %r2\nadd %r2, %r7\nldxb %r3, [%r2+0]\nldxb %r4, [%r2+1]\n"
-                                          "lsh32 %r3, 8\nor32 %r3, %r4\nadd %r3, %r3\nsub %r2, %r10\n"
-                                          "mov %r0, %r3\nlsh %r0, 8\nadd %r0, %r2\nexit",
-                           v),
-              (uint64_t{2 * 0xdcfe} << 8) - 2);
-    // The latch with a copy: Y = I reads the added value, J = X compares the copy, J = I.
+TEST(Superinstructions, LatchWithACopyLeavesEveryRegister) {
+    // Y = I reads the added value, J = X compares the copy, J = I; unchecked_r0 holds the fused
+    // run to the plain one.
     const std::string fold = "mov %r0, %r3\nlsh %r0, 16\nor %r0, %r4\nexit\nbig:\nmov %r0, 1\nexit";
     for (const uint64_t r1 : {uint64_t{0}, uint64_t{997}, uint64_t{998}, ~uint64_t{0}, uint64_t{0x7ffffffe}}) {
         unchecked_r0("mov %r3, %r1\nmov %r2, 7\nadd %r3, 2\nmov %r4, %r3\njlt %r4, 1000, big\n" + fold, r1);
@@ -441,9 +364,9 @@ TEST(Superinstructions, ChecksumShapesLeaveEveryRegister) {
     }
 }
 
-TEST(Superinstructions, ChecksumLoopRunsAsThreeSlotsAndSumsTheWords) {
+TEST(Superinstructions, ChecksumLoopSumsTheWords) {
     // bench/programs/checksum.c's loop over r1's eight bytes on the stack: four 16-bit
-    // big-endian words added into r4.
+    // big-endian words added into r4; its latch is one slot.
     const std::string text =
         "stxdw [%r10-8], %r1\nmov %r1, %r10\nadd %r1, -8\nmov %r3, 0\nmov %r4, 0\n"
         "top:\nmov %r5, %r3\nmov %r2, %r1\nadd %r2, %r5\nldxb %r0, [%r2+1]\nldxb %r2, [%r2+0]\nlsh %r2, 8\n"
@@ -451,7 +374,6 @@ TEST(Superinstructions, ChecksumLoopRunsAsThreeSlotsAndSumsTheWords) {
         "mov %r0, %r2\nlsh %r0, 8\nor %r0, %r3\nlsh %r0, 8\nor %r0, %r5\nexit";
     const auto slots = fused_slots(assemble_program(text));
     EXPECT_EQ(slots[5].op, static_cast<uint8_t>(Op::Mov64Reg));  // the loop head, a jump target
-    EXPECT_EQ(slots[6].op, interp::kSuperIdxBe16Add64);
     EXPECT_EQ(slots[13].op, interp::kSuperAddMovJlt);
     const uint64_t v = 0x0123456789abcdef;  // bytes ef cd ab 89 67 45 23 01
     const uint64_t sum = 0xefcd + 0xab89 + 0x6745 + 0x2301;
