@@ -11,7 +11,11 @@ instruction is not a jump target, so the pair always runs together):
 - opcode pairs, by mnemonic class (`mov64 reg -> alu64 imm`);
 - the shapes the interpreter can fuse, with their register conditions:
   `rX = rY; rX op= K` (copy then ALU on the copy), load then ALU on the loaded register,
-  ALU then a conditional jump on the result, and compare-then-branch forms.
+  ALU then a conditional jump on the result, and compare-then-branch forms;
+- longer idioms (every instruction after the first is not a jump target): clang's big-endian
+  byte pair (bpfvm::match_be16_load) alone, followed by an add into its result (the checksum
+  accumulate), and preceded by the copy-add that indexes it; a counter's add, a copy, then a
+  compare of a register with an immediate (a rotated loop latch).
 """
 import collections
 import os
@@ -48,7 +52,7 @@ def describe(op):
 
 
 def functions(path, tool):
-    """Yields lists of (opcode, dst, src, off) per function of `path`."""
+    """Yields lists of (opcode, dst, src, off, imm) per function of `path`."""
     out = subprocess.run([tool, "-d", path], capture_output=True, text=True).stdout
     current = []
     for line in out.splitlines():
@@ -64,9 +68,70 @@ def functions(path, tool):
         off = b[2] | (b[3] << 8)
         if off >= 0x8000:
             off -= 0x10000
-        current.append((b[0], b[1] & 0xf, b[1] >> 4, off))
+        imm = b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)
+        if imm >= 0x80000000:
+            imm -= 0x100000000
+        current.append((b[0], b[1] & 0xf, b[1] >> 4, off, imm))
     if current:
         yield current
+
+
+LDX8, LSH64, LSH32, OR64, OR32 = 0x71, 0x67, 0x64, 0x4f, 0x4c
+ADD64_REG, ADD32_REG, ADD64_IMM, MOV64_REG = 0x0f, 0x0c, 0x07, 0xbf
+
+
+def byte_pair(insns, i):
+    """Two byte loads through one base, a shift by 8 and an or at i: (base, dst, endian) or None.
+    "be" is bpfvm::match_be16_load (src/isa/idioms.cpp, same conditions: the shifted byte is the
+    lower address); "le" is the same four instructions with the shifted byte one address higher
+    (a little-endian u16 read byte by byte), counted for comparison only."""
+    if i + 3 >= len(insns):
+        return None
+    p = insns[i:i + 4]
+    base = p[0][2]
+    if p[0][0] != LDX8 or p[1][0] != LDX8 or p[1][2] != base or p[0][1] == base or p[0][1] == p[1][1]:
+        return None
+    if p[2][0] not in (LSH64, LSH32) or p[2][4] != 8 or p[3][0] not in (OR64, OR32) or p[3][1] != p[2][1]:
+        return None
+    dst, tmp = p[2][1], p[3][2]
+    if dst == p[0][1] and tmp == p[1][1]:
+        hi = 0
+    elif dst == p[1][1] and tmp == p[0][1]:
+        hi = 1
+    else:
+        return None
+    if p[1 - hi][3] == p[hi][3] + 1:
+        return base, dst, "be"
+    if p[1 - hi][3] == p[hi][3] - 1:
+        return base, dst, "le"
+    return None
+
+
+def idioms(insns, targets, shapes):
+    """Counts the longer idioms of one function into `shapes`."""
+    def clear(i, n):  # nothing enters instructions i+1 .. i+n-1
+        return i + n <= len(insns) and not any(k in targets for k in range(i + 1, i + n))
+
+    for i in range(len(insns)):
+        pair = byte_pair(insns, i)
+        if pair and clear(i, 4):
+            base, dst, endian = pair
+            shapes[f"{endian}16 byte pair: rX = u8[rA+o]; rY = u8[rA+o+1]; rD <<= 8; rD |= rT"] += 1
+            if clear(i, 5) and insns[i + 4][0] in (ADD64_REG, ADD32_REG) and insns[i + 4][1] == dst:
+                shapes[f"{endian}16 byte pair; rD += rS  (checksum accumulate, 32- or 64-bit add)"] += 1
+            if clear(i, 5) and insns[i + 4][0] in (ADD64_REG, ADD32_REG) and insns[i + 4][2] == dst \
+                    and insns[i + 4][1] != dst:
+                shapes[f"{endian}16 byte pair; rS += rD  (the sum is the add's destination)"] += 1
+            if i >= 2 and clear(i - 2, 6) and insns[i - 2][0] == MOV64_REG and insns[i - 1][0] == ADD64_REG \
+                    and insns[i - 2][1] == base and insns[i - 1][1] == base and insns[i][1] != base:
+                shapes[f"rA = rB; rA += rI; {endian}16 byte pair through rA  (indexed p[i])"] += 1
+        a, b, c = insns[i:i + 3] if i + 3 <= len(insns) else (None, None, None)
+        if a and clear(i, 3) and a[0] == ADD64_IMM and b[0] == MOV64_REG and c[0] & 7 in (5, 6) \
+                and not c[0] & 8 and JMP.get(c[0] & 0xf0) not in ("ja", "call", "exit"):
+            shapes["rI += K; rX = rY; if rJ cmp imm goto  (" + describe(c[0]) + ")"] += 1
+        if a and clear(i, 2) and a[0] == MOV64_REG and insns[i + 1][0] == ADD64_REG and a[1] == insns[i + 1][1] \
+                and insns[i + 2][0] in (LDX8, 0x69, 0x61, 0x79) and insns[i + 2][2] == a[1] and clear(i, 3):
+            shapes["rA = rB; rA += rI; any load through rA  (indexed p[i], for comparison)"] += 1
 
 
 def main():
@@ -85,17 +150,18 @@ def main():
     tool = objdump()
     pairs = collections.Counter()
     shapes = collections.Counter()
+    longer = collections.Counter()
     total = 0
     for path in sorted(paths):
         for insns in functions(path, tool):
             targets = set()
-            for i, (op, _, _, off) in enumerate(insns):
+            for i, (op, _, _, off, _) in enumerate(insns):
                 if op & 7 in (5, 6) and JMP.get(op & 0xf0) not in ("call", "exit"):
                     targets.add(i + 1 + off)
             for i in range(len(insns) - 1):
                 if i + 1 in targets or insns[i][0] == 0x18:  # jump target, or the lddw second slot
                     continue
-                (a, ad, as_, _), (b, bd, bs, _) = insns[i], insns[i + 1]
+                (a, ad, as_, _, _), (b, bd, bs, _, _) = insns[i], insns[i + 1]
                 total += 1
                 pairs[(describe(a), describe(b))] += 1
                 ca, cb = a & 7, b & 7
@@ -105,12 +171,16 @@ def main():
                     shapes["rX = *(size *)(rY + off); rX op= ...  (" + describe(b) + ")"] += 1
                 if ca in (4, 7) and cb in (5, 6) and bd == ad and JMP.get(b & 0xf0) not in ("ja", "call", "exit"):
                     shapes["rX op= ...; if rX cmp ... goto  (" + describe(a) + ", " + describe(b) + ")"] += 1
+            idioms(insns, targets, longer)
     print(f"{len(paths)} objects, {total} straight-line pairs\n")
     print(f"top {top} opcode pairs:")
     for (a, b), n in pairs.most_common(top):
         print(f"  {n:7d}  {100.0 * n / total:5.2f}%  {a} -> {b}")
     print(f"\ntop {top} fusible shapes (same register):")
     for s, n in shapes.most_common(top):
+        print(f"  {n:7d}  {100.0 * n / total:5.2f}%  {s}")
+    print("\nlonger idioms (static count; % of straight-line pairs):")
+    for s, n in sorted(longer.items(), key=lambda kv: -kv[1]):
         print(f"  {n:7d}  {100.0 * n / total:5.2f}%  {s}")
 
 

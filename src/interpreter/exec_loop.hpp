@@ -286,6 +286,7 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperLdx8LshAdd64To, &&L_SuperLdx8LshOr32To, &&L_SuperLdx8LshOr64To, &&L_SuperMovAddRegJgtReg,
         &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg, &&L_SuperMov64JltImm,
         &&L_SuperMov32AddReg, &&L_SuperBe16Load, &&L_SuperFillReg, &&L_SuperFillImm,
+        &&L_SuperAddMovJeq,   &&L_SuperAddMovJne,   &&L_SuperAddMovJlt,   &&L_SuperAddMovJgt,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
     if (entry == nullptr) {
@@ -372,6 +373,10 @@ dispatch:
             case kSuperBe16Load: goto L_SuperBe16Load;
             case kSuperFillReg: goto L_SuperFillReg;
             case kSuperFillImm: goto L_SuperFillImm;
+            case kSuperAddMovJeq: goto L_SuperAddMovJeq;
+            case kSuperAddMovJne: goto L_SuperAddMovJne;
+            case kSuperAddMovJlt: goto L_SuperAddMovJlt;
+            case kSuperAddMovJgt: goto L_SuperAddMovJgt;
             default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
         }
     }
@@ -769,6 +774,21 @@ L_TrapSlot:
         ip += 4;
         BPFVM_DISPATCH();
     }
+    // The latches with a copy: K is imm's sign-extended low half.
+#define BPFVM_SUPER_ADD_MOV_JMP(name, cond)                                                    \
+    L_##name : {                                                                               \
+        reg[ip->dst] += static_cast<uint64_t>(int64_t{static_cast<int32_t>(ip->imm)});         \
+        reg[ip->pad] = reg[imm_byte(*ip, 4)];                                                  \
+        const uint64_t d = reg[ip->src];                                                       \
+        const uint64_t c = static_cast<uint64_t>(static_cast<int64_t>(ip->off));               \
+        ip = (cond) ? ip->target : ip + 3;                                                     \
+        BPFVM_DISPATCH();                                                                      \
+    }
+    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJeq, d == c)
+    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJne, d != c)
+    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJlt, d < c)
+    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJgt, d > c)
+#undef BPFVM_SUPER_ADD_MOV_JMP
 #define BPFVM_SUPER_FILL(name, value)                                                          \
     L_##name : {                                                                               \
         const uint64_t base = reg[ip->src], index = reg[ip->pad];                              \

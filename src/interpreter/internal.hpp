@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 
 #include "bpfvm/detail/runtime.hpp"
@@ -113,10 +114,31 @@ enum SuperOp : uint8_t {
     // slots follow. V is the store slot's (ip + 2): its register or its immediate.
     kSuperFillReg,
     kSuperFillImm,
+    // The shapes below need more register fields than a slot has: the rest go into imm's bytes
+    // (imm_byte), read with one byte load each like dst, src and pad.
+    //
+    // A counted loop's latch with a loop-carried copy rotated into it: rI += K; rX = rY; if rJ op
+    // imm goto L (64-bit compare): dst = I, src = J, pad = X, off = the compare's immediate, imm =
+    // K in its low four bytes, Y in byte 4. Each step reads what the previous one wrote.
+    kSuperAddMovJeq,
+    kSuperAddMovJne,
+    kSuperAddMovJlt,
+    kSuperAddMovJgt,
     kSuperEnd,
 };
 static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");
 inline constexpr size_t kNumSlotOps = kSuperEnd;  // label table size: Ops, the trap slot, superinstructions
+
+/// Byte `k` of a slot's imm (k = 0 the lowest): the extra register fields of the longer
+/// superinstructions. Read as a byte load, one instruction like the other byte fields.
+inline uint8_t imm_byte(const Slot& slot, unsigned k) { return reinterpret_cast<const unsigned char*>(&slot.imm)[k]; }
+/// The value whose bytes first, first + 1, ... hold `regs` (the inverse of imm_byte).
+inline int64_t pack_bytes(std::initializer_list<uint8_t> regs, unsigned first) {
+    int64_t packed = 0;
+    auto* bytes = reinterpret_cast<unsigned char*>(&packed);
+    for (const uint8_t r : regs) bytes[first++] = r;
+    return packed;
+}
 
 struct RunState;
 

@@ -314,5 +314,71 @@ TEST(Superinstructions, ByteLoadPairsLeaveBothRegisters) {
               0x80ff00ffu);
 }
 
+// The latch with a rotated copy (internal.hpp): rI += K; rX = rY; if rJ op imm goto L, with the
+// fields its handler reads.
+TEST(Superinstructions, LatchWithACopyBecomesOneSlot) {
+    const Program p = assemble_program(
+        "top:\nmov %r0, %r0\n"
+        "add %r3, 2\nmov %r4, %r2\njlt %r5, 1498, top\n"   // 1: checksum's latch
+        "add %r3, -1\nmov %r3, %r3\njgt %r3, -5, top\n"    // 4: all one register
+        "exit");
+    const auto slots = fused_slots(p);
+    EXPECT_EQ(slots[1].op, interp::kSuperAddMovJlt);
+    EXPECT_EQ(slots[1].dst, 3u);                    // I
+    EXPECT_EQ(slots[1].pad, 4u);                    // X
+    EXPECT_EQ(interp::imm_byte(slots[1], 4), 2u);   // Y
+    EXPECT_EQ(slots[1].src, 5u);                    // J
+    EXPECT_EQ(static_cast<int32_t>(slots[1].imm), 2);
+    EXPECT_EQ(slots[1].off, 1498);
+    EXPECT_EQ(slots[1].target, &slots[0]);
+    EXPECT_EQ(slots[4].op, interp::kSuperAddMovJgt);
+    EXPECT_EQ(static_cast<int32_t>(slots[4].imm), -1);
+    EXPECT_EQ(slots[4].off, -5);
+}
+
+TEST(Superinstructions, NearMissesOfTheLatchWithACopyStayApart) {
+    auto first_op = [](const std::string& text) { return fused_slots(assemble_program(text))[0].op; };
+    // The copy is a jump target, the add is 32-bit, the compare is one these forms leave out, or
+    // the copy is 32-bit.
+    const std::vector<std::string> latches = {
+        "top:\nadd %r3, 2\nin:\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
+        "top:\nadd32 %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
+        "top:\nadd %r3, 2\nmov %r4, %r2\njge %r5, 9, top\nexit",
+        "top:\nadd %r3, 2\nmov32 %r4, %r2\njlt %r5, 9, top\nexit",
+    };
+    for (const std::string& text : latches) {
+        const uint8_t op = first_op(text);
+        EXPECT_TRUE(op < interp::kSuperAddMovJeq || op > interp::kSuperAddMovJgt) << text;
+    }
+}
+
+TEST(Superinstructions, LatchWithACopyLeavesEveryRegister) {
+    // Y = I reads the added value, J = X compares the copy, J = I; unchecked_r0 holds the fused
+    // run to the plain one.
+    const std::string fold = "mov %r0, %r3\nlsh %r0, 16\nor %r0, %r4\nexit\nbig:\nmov %r0, 1\nexit";
+    for (const uint64_t r1 : {uint64_t{0}, uint64_t{997}, uint64_t{998}, ~uint64_t{0}, uint64_t{0x7ffffffe}}) {
+        unchecked_r0("mov %r3, %r1\nmov %r2, 7\nadd %r3, 2\nmov %r4, %r3\njlt %r4, 1000, big\n" + fold, r1);
+        unchecked_r0("mov %r3, %r1\nmov %r2, 7\nadd %r3, 2\nmov %r4, %r2\njgt %r3, 1000, big\n" + fold, r1);
+        unchecked_r0("mov %r3, %r1\nmov %r4, %r1\nadd %r3, -3\nmov %r3, %r4\njeq %r3, -1, big\n" + fold, r1);
+        unchecked_r0("mov %r3, %r1\nmov %r4, %r1\nadd %r3, 1\nmov %r2, %r4\njne %r4, 0, big\n" + fold, r1);
+    }
+}
+
+TEST(Superinstructions, ChecksumLoopSumsTheWords) {
+    // bench/programs/checksum.c's loop over r1's eight bytes on the stack: four 16-bit
+    // big-endian words added into r4; its latch is one slot.
+    const std::string text =
+        "stxdw [%r10-8], %r1\nmov %r1, %r10\nadd %r1, -8\nmov %r3, 0\nmov %r4, 0\n"
+        "top:\nmov %r5, %r3\nmov %r2, %r1\nadd %r2, %r5\nldxb %r0, [%r2+1]\nldxb %r2, [%r2+0]\nlsh %r2, 8\n"
+        "or %r2, %r0\nadd %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 6, top\n"
+        "mov %r0, %r2\nlsh %r0, 8\nor %r0, %r3\nlsh %r0, 8\nor %r0, %r5\nexit";
+    const auto slots = fused_slots(assemble_program(text));
+    EXPECT_EQ(slots[5].op, static_cast<uint8_t>(Op::Mov64Reg));  // the loop head, a jump target
+    EXPECT_EQ(slots[13].op, interp::kSuperAddMovJlt);
+    const uint64_t v = 0x0123456789abcdef;  // bytes ef cd ab 89 67 45 23 01
+    const uint64_t sum = 0xefcd + 0xab89 + 0x6745 + 0x2301;
+    EXPECT_EQ(unchecked_r0(text, v), (sum << 8 | 8) << 8 | 6);
+}
+
 }  // namespace
 }  // namespace bpfvm::itest
