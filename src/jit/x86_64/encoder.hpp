@@ -256,7 +256,9 @@ public:
         // mod 00 (no displacement) unless the base's low bits are 101 (rbp, r13: that means
         // rip-relative or disp32 there); a base whose low bits are 100 (rsp, r12) needs a SIB byte.
         const bool sib = (base & 7) == 4;
-        const unsigned mod = (disp == 0) & ((base & 7) != 5) ? 0u : (disp >= INT8_MIN) & (disp <= INT8_MAX) ? 1u : 2u;
+        const bool no_disp = (disp == 0) & ((base & 7) != 5);
+        const bool disp8 = (disp >= INT8_MIN) & (disp <= INT8_MAX);
+        const unsigned mod = no_disp ? 0u : disp8 ? 1u : 2u;
         *p++ = static_cast<uint8_t>((mod << 6) | ((reg & 7) << 3) | (base & 7));
         *p = 0x24;  // SIB: no index, base in its low bits (4)
         p += sib;
