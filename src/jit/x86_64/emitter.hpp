@@ -86,7 +86,7 @@ private:
     // dispatch.cpp. Returns false after storing the error in error_: a Status per instruction would
     // cost a 120-byte zero fill on the hot path of compilation.
     bool emit_insn(uint32_t index);
-    // dispatch.cpp: the operations that share a case of the switch (add, sub, or, and, xor; the
+    // dispatch.cpp: the families emit_insn switches on before the Op (add, sub, or, and, xor; the
     // conditional jumps; plain loads and stores), operands from a per-Op table.
     void emit_alu(const Insn& insn);
     void emit_cond_jump(const Insn& insn, uint32_t index);
