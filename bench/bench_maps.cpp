@@ -103,7 +103,13 @@ void BM_PlainTableLookup(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 
-void lookup(benchmark::State& state, MapType type) {
+// One instantiation per map type, so that each benchmark calls lookup_elem / update_elem from a
+// call site of its own. With one shared site the indirect call sees several targets, and this
+// machine's predictor then predicts it from the branch history, which the chain walk's
+// data-dependent branches scramble: LRU lookups measured 2.1 ns alone, 2.9 ns after the array
+// benchmark had run through the same site.
+template <MapType type>
+void lookup(benchmark::State& state) {
     Map& m = shared_map(type);
     uint32_t k = static_cast<uint32_t>(state.thread_index()) * 97;
     for (auto _ : state) {
@@ -114,7 +120,8 @@ void lookup(benchmark::State& state, MapType type) {
     state.SetItemsProcessed(state.iterations());
 }
 
-void update(benchmark::State& state, MapType type) {
+template <MapType type>
+void update(benchmark::State& state) {
     Map& m = shared_map(type);
     uint32_t k = static_cast<uint32_t>(state.thread_index()) * 97;
     uint64_t v = 0;
@@ -127,12 +134,12 @@ void update(benchmark::State& state, MapType type) {
     state.SetItemsProcessed(state.iterations());
 }
 
-void BM_ArrayLookup(benchmark::State& s) { lookup(s, MapType::Array); }
-void BM_ArrayUpdate(benchmark::State& s) { update(s, MapType::Array); }
-void BM_HashLookup(benchmark::State& s) { lookup(s, MapType::Hash); }
-void BM_HashUpdate(benchmark::State& s) { update(s, MapType::Hash); }
-void BM_LruHashLookup(benchmark::State& s) { lookup(s, MapType::LruHash); }
-void BM_LruHashUpdate(benchmark::State& s) { update(s, MapType::LruHash); }
+void BM_ArrayLookup(benchmark::State& s) { lookup<MapType::Array>(s); }
+void BM_ArrayUpdate(benchmark::State& s) { update<MapType::Array>(s); }
+void BM_HashLookup(benchmark::State& s) { lookup<MapType::Hash>(s); }
+void BM_HashUpdate(benchmark::State& s) { update<MapType::Hash>(s); }
+void BM_LruHashLookup(benchmark::State& s) { lookup<MapType::LruHash>(s); }
+void BM_LruHashUpdate(benchmark::State& s) { update<MapType::LruHash>(s); }
 
 BENCHMARK(BM_PlainTableLookup)->Threads(1)->Threads(2);
 BENCHMARK(BM_ArrayLookup)->Threads(1)->Threads(2);

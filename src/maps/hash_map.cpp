@@ -1,8 +1,11 @@
 // Hash maps: hash, percpu_hash, lru_hash, lru_percpu_hash and hash_of_maps.
 //
-// Design. Buckets are singly linked chains. Writers (update, delete, eviction) hold the bucket's
-// striped spin lock (one of up to 256, bucket index modulo the stripe count). Lookups from programs
-// take no lock, as the kernel's do under RCU:
+// Design. Buckets are singly linked chains, at least twice as many as max_entries (a power of two;
+// the kernel has as many as max_entries): with keys spread at random, a full map's lookup then
+// finds its key first in its chain 79% of the time instead of 63%, and a lookup that walks on pays
+// a mispredicted branch that costs as much as the rest of the lookup (8 bytes per entry). Writers
+// (update, delete, eviction) hold the bucket's striped spin lock (one of up to 256, bucket index
+// modulo the stripe count). Lookups from programs take no lock, as the kernel's do under RCU:
 //
 // - Elements ("nodes": header, key, then the value or one value per CPU) come from a BlockPool that
 //   never hands memory back to the allocator while the map lives, so a node a reader holds stays
@@ -82,7 +85,7 @@ public:
           val_stride_(round_up8(vsize_)),
           pool_(kHeader + key_stride_ + (kLru ? kLruBytes : 0) + val_stride_ * cpus_, attr.max_entries) {
         uint64_t n = 1;
-        while (n < attr.max_entries && n < kMaxBuckets) n <<= 1;
+        while (n < 2 * uint64_t{attr.max_entries} && n < kMaxBuckets) n <<= 1;
         buckets_ = std::vector<std::atomic<uintptr_t>>(n);
         for (uint64_t b = 0; b < n; ++b) buckets_[b].store(nulls(b), std::memory_order_relaxed);
         mask_ = n - 1;
