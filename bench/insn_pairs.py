@@ -15,7 +15,8 @@ instruction is not a jump target, so the pair always runs together):
 - longer idioms (every instruction after the first is not a jump target): clang's big-endian
   byte pair (bpfvm::match_be16_load) alone, followed by an add into its result (the checksum
   accumulate), and preceded by the copy-add that indexes it; a counter's add, a copy, then a
-  compare of a register with an immediate (a rotated loop latch).
+  compare of a register with an immediate (a rotated loop latch), and that latch after an add of
+  a register into the copied one (a loop-carried sum).
 """
 import collections
 import os
@@ -129,6 +130,10 @@ def idioms(insns, targets, shapes):
         if a and clear(i, 3) and a[0] == ADD64_IMM and b[0] == MOV64_REG and c[0] & 7 in (5, 6) \
                 and not c[0] & 8 and JMP.get(c[0] & 0xf0) not in ("ja", "call", "exit"):
             shapes["rI += K; rX = rY; if rJ cmp imm goto  (" + describe(c[0]) + ")"] += 1
+            s = insns[i - 1] if i > 0 else None
+            if s and i not in targets and s[0] == ADD64_REG and s[1] == b[2]:
+                which = "I = Y" if a[1] == s[1] else "I != Y"
+                shapes[f"rY += rS; rI += K; rX = rY; if rJ cmp imm goto  ({which}; " + describe(c[0]) + ")"] += 1
         if a and clear(i, 2) and a[0] == MOV64_REG and insns[i + 1][0] == ADD64_REG and a[1] == insns[i + 1][1] \
                 and insns[i + 2][0] in (LDX8, 0x69, 0x61, 0x79) and insns[i + 2][2] == a[1] and clear(i, 3):
             shapes["rA = rB; rA += rI; any load through rA  (indexed p[i], for comparison)"] += 1

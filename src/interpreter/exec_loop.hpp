@@ -287,6 +287,8 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg, &&L_SuperMov64JltImm,
         &&L_SuperMov32AddReg, &&L_SuperBe16Load, &&L_SuperFillReg, &&L_SuperFillImm,
         &&L_SuperAddMovJeq,   &&L_SuperAddMovJne,   &&L_SuperAddMovJlt,   &&L_SuperAddMovJgt,
+        &&L_SuperAddAddMovJeq, &&L_SuperAddAddMovJne, &&L_SuperAddAddMovJlt, &&L_SuperAddAddMovJgt,
+        &&L_SuperAddRegImmMovJeq, &&L_SuperAddRegImmMovJne, &&L_SuperAddRegImmMovJlt, &&L_SuperAddRegImmMovJgt,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
     if (entry == nullptr) {
@@ -377,6 +379,14 @@ dispatch:
             case kSuperAddMovJne: goto L_SuperAddMovJne;
             case kSuperAddMovJlt: goto L_SuperAddMovJlt;
             case kSuperAddMovJgt: goto L_SuperAddMovJgt;
+            case kSuperAddAddMovJeq: goto L_SuperAddAddMovJeq;
+            case kSuperAddAddMovJne: goto L_SuperAddAddMovJne;
+            case kSuperAddAddMovJlt: goto L_SuperAddAddMovJlt;
+            case kSuperAddAddMovJgt: goto L_SuperAddAddMovJgt;
+            case kSuperAddRegImmMovJeq: goto L_SuperAddRegImmMovJeq;
+            case kSuperAddRegImmMovJne: goto L_SuperAddRegImmMovJne;
+            case kSuperAddRegImmMovJlt: goto L_SuperAddRegImmMovJlt;
+            case kSuperAddRegImmMovJgt: goto L_SuperAddRegImmMovJgt;
             default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
         }
     }
@@ -774,21 +784,50 @@ L_TrapSlot:
         ip += 4;
         BPFVM_DISPATCH();
     }
-    // The latches with a copy: K is imm's sign-extended low half.
-#define BPFVM_SUPER_ADD_MOV_JMP(name, cond)                                                    \
+    // The latches with a copy, each with the four compares of a family; `covers` slots fall
+    // through. The body (the variadic arguments) runs first; the compare reads rJ after it. K is
+    // imm's sign-extended low half.
+#define BPFVM_LATCH(name, cond, covers, ...)                                                   \
     L_##name : {                                                                               \
-        reg[ip->dst] += static_cast<uint64_t>(int64_t{static_cast<int32_t>(ip->imm)});         \
-        reg[ip->pad] = reg[imm_byte(*ip, 4)];                                                  \
+        __VA_ARGS__                                                                            \
         const uint64_t d = reg[ip->src];                                                       \
         const uint64_t c = static_cast<uint64_t>(static_cast<int64_t>(ip->off));               \
-        ip = (cond) ? ip->target : ip + 3;                                                     \
+        ip = (cond) ? ip->target : ip + (covers);                                              \
         BPFVM_DISPATCH();                                                                      \
     }
-    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJeq, d == c)
-    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJne, d != c)
-    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJlt, d < c)
-    BPFVM_SUPER_ADD_MOV_JMP(SuperAddMovJgt, d > c)
-#undef BPFVM_SUPER_ADD_MOV_JMP
+#define BPFVM_LATCHES(family, covers, ...)                                                     \
+    BPFVM_LATCH(family##Jeq, d == c, covers, __VA_ARGS__)                                      \
+    BPFVM_LATCH(family##Jne, d != c, covers, __VA_ARGS__)                                      \
+    BPFVM_LATCH(family##Jlt, d < c, covers, __VA_ARGS__)                                       \
+    BPFVM_LATCH(family##Jgt, d > c, covers, __VA_ARGS__)
+#define BPFVM_LATCH_K static_cast<uint64_t>(int64_t{static_cast<int32_t>(ip->imm)})
+    // rI += K; rX = rY.
+#define BPFVM_ADD_MOV                                                                          \
+    reg[ip->dst] += BPFVM_LATCH_K;                                                             \
+    reg[ip->pad] = reg[imm_byte(*ip, 4)];
+    // After the add into the copied register, with I != Y: the sum is still rY's value when it
+    // is copied. The register numbers are read before any register is written.
+#define BPFVM_ADD_ADD_MOV                                                                      \
+    const uint8_t y = imm_byte(*ip, 4), s = imm_byte(*ip, 5), i = ip->dst, x = ip->pad;        \
+    const uint64_t sum = reg[y] + reg[s];                                                      \
+    reg[y] = sum;                                                                              \
+    reg[i] += BPFVM_LATCH_K;                                                                   \
+    reg[x] = sum;
+    // With I = Y: rY += rS + K, then the copy.
+#define BPFVM_ADD_REG_IMM_MOV                                                                  \
+    const uint8_t y = ip->dst, s = imm_byte(*ip, 5), x = ip->pad;                              \
+    const uint64_t v = reg[y] + reg[s] + BPFVM_LATCH_K;                                        \
+    reg[y] = v;                                                                                \
+    reg[x] = v;
+    BPFVM_LATCHES(SuperAddMov, 3, BPFVM_ADD_MOV)
+    BPFVM_LATCHES(SuperAddAddMov, 4, BPFVM_ADD_ADD_MOV)
+    BPFVM_LATCHES(SuperAddRegImmMov, 4, BPFVM_ADD_REG_IMM_MOV)
+#undef BPFVM_ADD_REG_IMM_MOV
+#undef BPFVM_ADD_ADD_MOV
+#undef BPFVM_ADD_MOV
+#undef BPFVM_LATCH_K
+#undef BPFVM_LATCHES
+#undef BPFVM_LATCH
 #define BPFVM_SUPER_FILL(name, value)                                                          \
     L_##name : {                                                                               \
         const uint64_t base = reg[ip->src], index = reg[ip->pad];                              \

@@ -124,6 +124,21 @@ enum SuperOp : uint8_t {
     kSuperAddMovJne,
     kSuperAddMovJlt,
     kSuperAddMovJgt,
+    // Four instructions, that latch after the add that makes the copied value: rY += rS; rI += K;
+    // rX = rY; if rJ op imm goto L (59 of the 67 latches with a copy in ../shared/corpus, all with
+    // I = Y, a pointer moved by a register and a constant; checksum's loop-carried sum, I != Y).
+    // Fields as kSuperAddMov*, with S in imm's byte 5. The new rY goes to rX from a host register:
+    // a loop-carried sum passes through the register file once per iteration, not twice. I = Y
+    // has its own handlers (rY += rS + K), so that the copy of the sum waits for no more than the
+    // add.
+    kSuperAddAddMovJeq,  // I != Y
+    kSuperAddAddMovJne,
+    kSuperAddAddMovJlt,
+    kSuperAddAddMovJgt,
+    kSuperAddRegImmMovJeq,  // I = Y
+    kSuperAddRegImmMovJne,
+    kSuperAddRegImmMovJlt,
+    kSuperAddRegImmMovJgt,
     kSuperEnd,
 };
 static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");

@@ -10,7 +10,12 @@
 // sieve), which keep the interpreter's time per instruction within reach of the JIT's.
 // One more shape comes from the corpus counts of three-instruction sequences (bench/insn_pairs.py):
 // a counted loop's latch with a loop-carried copy rotated into it, `rI += K; rX = rY; if rJ op
-// imm goto L` (67 in ../shared/corpus: 60 jgt, 4 jeq, 2 jlt, 1 jne; checksum's loop has one).
+// imm goto L` (67 in ../shared/corpus: 60 jgt, 4 jeq, 2 jlt, 1 jne; checksum's loop has one),
+// and from the four-instruction counts, that latch after the add that makes the copied value,
+// `rY += rS; rI += K; rX = rY; if rJ op imm goto L` (59 of those 67, all with I = Y: cilium's
+// pointers moved by a register and a constant; checksum's sum has I != Y): its handler copies the
+// sum from a host register, so a loop-carried sum makes one trip through the register file per
+// iteration instead of two.
 // Checksum's other candidates, the byte pair followed by `sum += pair` and the pair indexed
 // through `rA = rB; rA += rI`, occur nowhere in the corpus (it has no big-endian byte pair at
 // all). Fused as well (tried on 2026-11-30), they took checksum from 16.4x the JIT to
@@ -29,6 +34,10 @@ static_assert(kSuperAdd64ImmJne == kSuperAdd64ImmJeq + 1 && kSuperAdd64ImmJlt ==
               kSuperAdd64ImmJgt == kSuperAdd64ImmJeq + 3);
 static_assert(kSuperAddMovJne == kSuperAddMovJeq + 1 && kSuperAddMovJlt == kSuperAddMovJeq + 2 &&
               kSuperAddMovJgt == kSuperAddMovJeq + 3);
+static_assert(kSuperAddAddMovJne == kSuperAddAddMovJeq + 1 && kSuperAddAddMovJlt == kSuperAddAddMovJeq + 2 &&
+              kSuperAddAddMovJgt == kSuperAddAddMovJeq + 3);
+static_assert(kSuperAddRegImmMovJne == kSuperAddRegImmMovJeq + 1 &&
+              kSuperAddRegImmMovJlt == kSuperAddRegImmMovJeq + 2 && kSuperAddRegImmMovJgt == kSuperAddRegImmMovJeq + 3);
 
 /// The member of a family (`first` = its Jeq form) for a 64-bit compare with an immediate:
 /// ==, !=, < or > (unsigned), else 0.
@@ -226,51 +235,72 @@ uint8_t match_latch_copy(const Insn& a, const Insn& b, const Insn& c, Slot* slot
     return op;
 }
 
+/// That latch after the add that makes the copied value: rY += rS; rI += K; rX = rY; if rJ op imm
+/// goto L, any registers (kSuperAddRegImmMov* when I is Y, kSuperAddAddMov* otherwise). The
+/// superinstruction with its fields in `slot`, or 0.
+uint8_t match_sum_latch(const Insn& a, const Insn& b, const Insn& c, const Insn& d, Slot* slots, Slot& slot) {
+    if (a.op != Op::Add64Reg || c.op != Op::Mov64Reg || c.src != a.dst) return 0;
+    const uint8_t op = match_latch_copy(b, c, d, slots, slot);
+    if (op == 0) return 0;
+    slot.dst = b.dst;  // I (the slot held the first add's fields)
+    slot.imm |= pack_bytes({a.src}, 5);
+    return static_cast<uint8_t>(op - kSuperAddMovJeq + (b.dst == a.dst ? kSuperAddRegImmMovJeq : kSuperAddAddMovJeq));
+}
+
 }  // namespace
 
 void install_superinstructions(const Program& program, Slot* slots, const void* const* labels) {
     const size_t n = program.insns.size();
-    // A pair's second half is skipped, so nothing may jump or call into it.
+    // A superinstruction's later instructions are skipped, so nothing may jump or call into them,
+    // and none of its instructions may be a trap slot (which has to trap, not be skipped).
     std::vector<bool> entered(n, false);
     for (const Insn& insn : program.insns)
         if (has_target(insn)) entered[insn.target] = true;
     for (size_t i = 0; i + 1 < n; ++i) {
-        if (entered[i + 1] || slots[i].op >= kTrapSlotOp || slots[i + 1].op >= kTrapSlotOp) continue;
+        auto runs_whole = [&](size_t covers) {
+            if (i + covers > n) return false;
+            for (size_t k = 0; k < covers; ++k)
+                if ((k > 0 && entered[i + k]) || slots[i + k].op >= kTrapSlotOp) return false;
+            return true;
+        };
+        if (!runs_whole(2)) continue;
         Slot candidate = slots[i];
+        // Installs `op` covering `covers` slots from i (the rest only run inside it now).
+        auto install = [&](uint8_t op, size_t covers) {
+            candidate.op = op;
+            candidate.label = labels != nullptr ? labels[op] : nullptr;
+            slots[i] = candidate;
+            i += covers - 1;
+        };
         uint32_t covers = 0;
         if (const uint8_t op = match_idiom(program, static_cast<uint32_t>(i), entered, candidate, &covers)) {
-            bool plain = true;  // a trap slot inside would have to trap, not be skipped
-            for (uint32_t k = 0; k < covers; ++k) plain = plain && slots[i + k].op < kTrapSlotOp;
-            if (plain) {
-                candidate.op = op;
-                candidate.label = labels != nullptr ? labels[op] : nullptr;
-                slots[i] = candidate;
-                i += covers - 1;  // the rest only run inside the superinstruction (or its fallback)
+            if (runs_whole(covers)) {
+                install(op, covers);
                 continue;
             }
             candidate = slots[i];
         }
-        if (i + 2 < n && !entered[i + 2] && slots[i + 2].op < kTrapSlotOp) {
-            const Insn &a = program.insns[i], &b = program.insns[i + 1], &c = program.insns[i + 2];
-            uint8_t op = match_bounds_check(a, b, c, slots, candidate);
-            if (op == 0) op = match_latch_copy(a, b, c, slots, candidate);
-            if (op == 0 && (op = match_load_shift(a, b, c, &candidate.pad)) != 0) candidate.imm = b.imm;
+        const Insn* q = &program.insns[i];
+        if (runs_whole(4)) {
+            if (const uint8_t op = match_sum_latch(q[0], q[1], q[2], q[3], slots, candidate)) {
+                install(op, 4);
+                continue;
+            }
+            candidate = slots[i];
+        }
+        if (runs_whole(3)) {
+            uint8_t op = match_bounds_check(q[0], q[1], q[2], slots, candidate);
+            if (op == 0) op = match_latch_copy(q[0], q[1], q[2], slots, candidate);
+            if (op == 0 && (op = match_load_shift(q[0], q[1], q[2], &candidate.pad)) != 0) candidate.imm = q[1].imm;
             if (op != 0) {
-                candidate.op = op;
-                candidate.label = labels != nullptr ? labels[op] : nullptr;
-                slots[i] = candidate;
-                i += 2;  // the other two only run inside the triple now
+                install(op, 3);
                 continue;
             }
             candidate = slots[i];
         }
-        uint8_t op = match_load_pair(program.insns[i], program.insns[i + 1], slots, candidate);
-        if (op == 0) op = match_pair(program.insns[i], program.insns[i + 1], slots, candidate);
-        if (op == 0) continue;
-        candidate.op = op;
-        candidate.label = labels != nullptr ? labels[op] : nullptr;
-        slots[i] = candidate;
-        ++i;  // the second half only runs inside the pair now
+        uint8_t op = match_load_pair(q[0], q[1], slots, candidate);
+        if (op == 0) op = match_pair(q[0], q[1], slots, candidate);
+        if (op != 0) install(op, 2);
     }
 }
 

@@ -364,9 +364,78 @@ TEST(Superinstructions, LatchWithACopyLeavesEveryRegister) {
     }
 }
 
+// The same latch after the add into the copied register: rY += rS; rI += K; rX = rY; if rJ op
+// imm goto L, with the fields its handler reads.
+TEST(Superinstructions, LatchAfterTheSumsAddBecomesOneSlot) {
+    const Program p = assemble_program(
+        "top:\nmov %r0, %r0\n"
+        "add %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 1498, top\n"  // 1: checksum's
+        "add %r6, %r6\nadd %r7, -1\nmov %r6, %r6\njne %r7, 0, top\n"     // 5: S = Y = X
+        "add %r9, %r2\nadd %r9, 56\nmov %r2, %r9\njgt %r1, 60, top\n"    // 9: I = Y (cilium's)
+        "exit");
+    const auto slots = fused_slots(p);
+    EXPECT_EQ(slots[1].op, interp::kSuperAddAddMovJlt);
+    EXPECT_EQ(slots[1].dst, 3u);                   // I
+    EXPECT_EQ(slots[1].pad, 4u);                   // X
+    EXPECT_EQ(interp::imm_byte(slots[1], 4), 2u);  // Y
+    EXPECT_EQ(interp::imm_byte(slots[1], 5), 4u);  // S
+    EXPECT_EQ(slots[1].src, 5u);                   // J
+    EXPECT_EQ(static_cast<int32_t>(slots[1].imm), 2);
+    EXPECT_EQ(slots[1].off, 1498);
+    EXPECT_EQ(slots[1].target, &slots[0]);
+    EXPECT_EQ(slots[5].op, interp::kSuperAddAddMovJne);
+    EXPECT_EQ(static_cast<int32_t>(slots[5].imm), -1);
+    EXPECT_EQ(interp::imm_byte(slots[5], 5), 6u);
+    EXPECT_EQ(slots[9].op, interp::kSuperAddRegImmMovJgt);  // I is Y: the copy gets the sum plus K
+    EXPECT_EQ(slots[9].dst, 9u);
+    EXPECT_EQ(interp::imm_byte(slots[9], 5), 2u);
+    EXPECT_EQ(static_cast<int32_t>(slots[9].imm), 56);
+}
+
+TEST(Superinstructions, NearMissesOfTheLatchAfterTheSumStayApart) {
+    auto first_op = [](const std::string& text) { return fused_slots(assemble_program(text))[0].op; };
+    // The copy is of another register, the add is 32-bit or an immediate, or an instruction after
+    // the first is a jump target.
+    const std::vector<std::string> latches = {
+        "top:\nadd %r2, %r4\nadd %r3, 2\nmov %r4, %r6\njlt %r5, 9, top\nexit",
+        "top:\nadd32 %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
+        "top:\nadd %r2, 4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
+        "top:\nadd %r2, %r4\nin:\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
+        "top:\nadd %r2, %r4\nadd %r3, 2\nin:\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
+    };
+    for (const std::string& text : latches) {
+        const uint8_t op = first_op(text);
+        EXPECT_TRUE(op < interp::kSuperAddAddMovJeq || op > interp::kSuperAddRegImmMovJgt) << text;
+    }
+}
+
+TEST(Superinstructions, LatchAfterTheSumLeavesEveryRegister) {
+    // Every aliasing the shape allows: S = X (checksum), S = Y, S = I, X = Y, X = I, J = Y, J = X,
+    // J = I, J = S, I = Y (with X = S, as cilium's, and with J = Y); unchecked_r0 holds the fused
+    // run to the plain one, both dispatches.
+    const std::string fold =
+        "mov %r0, %r3\nlsh %r0, 16\nxor %r0, %r4\nlsh %r0, 16\nxor %r0, %r2\nexit\nbig:\nmov %r0, 1\nexit";
+    const std::string init = "mov %r3, %r1\nmov %r2, 7\nmov %r4, %r1\nrsh %r4, 3\n";
+    const std::vector<std::string> latches = {
+        "add %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 1000, big\n",
+        "add %r2, %r2\nadd %r3, 2\nmov %r4, %r2\njgt %r3, 1000, big\n",
+        "add %r2, %r3\nadd %r3, -3\nmov %r4, %r2\njeq %r2, 0, big\n",
+        "add %r2, %r4\nadd %r3, 1\nmov %r2, %r2\njne %r4, 0, big\n",
+        "add %r2, %r4\nadd %r3, 1\nmov %r3, %r2\njlt %r3, 1000, big\n",
+        "add %r4, %r1\nadd %r3, 5\nmov %r2, %r4\njgt %r2, 0x7fffffff, big\n",
+        "add %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njeq %r4, 0, big\n",
+        "add %r2, %r4\nadd %r2, 56\nmov %r4, %r2\njgt %r5, 60, big\n",
+        "add %r2, %r3\nadd %r2, -9\nmov %r4, %r2\njeq %r2, 0, big\n",
+        "add %r3, %r3\nadd %r3, 1\nmov %r3, %r3\njne %r3, 1, big\n",
+    };
+    for (const std::string& latch : latches)
+        for (const uint64_t r1 : {uint64_t{0}, uint64_t{997}, uint64_t{998}, ~uint64_t{0}, uint64_t{0x7ffffffe}})
+            unchecked_r0("mov %r5, %r1\n" + init + latch + fold, r1);
+}
+
 TEST(Superinstructions, ChecksumLoopSumsTheWords) {
     // bench/programs/checksum.c's loop over r1's eight bytes on the stack: four 16-bit
-    // big-endian words added into r4; its latch is one slot.
+    // big-endian words added into r4; its latch, with the sum's add, is one slot.
     const std::string text =
         "stxdw [%r10-8], %r1\nmov %r1, %r10\nadd %r1, -8\nmov %r3, 0\nmov %r4, 0\n"
         "top:\nmov %r5, %r3\nmov %r2, %r1\nadd %r2, %r5\nldxb %r0, [%r2+1]\nldxb %r2, [%r2+0]\nlsh %r2, 8\n"
@@ -374,7 +443,7 @@ TEST(Superinstructions, ChecksumLoopSumsTheWords) {
         "mov %r0, %r2\nlsh %r0, 8\nor %r0, %r3\nlsh %r0, 8\nor %r0, %r5\nexit";
     const auto slots = fused_slots(assemble_program(text));
     EXPECT_EQ(slots[5].op, static_cast<uint8_t>(Op::Mov64Reg));  // the loop head, a jump target
-    EXPECT_EQ(slots[13].op, interp::kSuperAddMovJlt);
+    EXPECT_EQ(slots[12].op, interp::kSuperAddAddMovJlt);
     const uint64_t v = 0x0123456789abcdef;  // bytes ef cd ab 89 67 45 23 01
     const uint64_t sum = 0xefcd + 0xab89 + 0x6745 + 0x2301;
     EXPECT_EQ(unchecked_r0(text, v), (sum << 8 | 8) << 8 | 6);
