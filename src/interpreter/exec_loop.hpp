@@ -176,7 +176,7 @@ inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
 
 // Instruction bodies. `d` is the destination register, `s` the source register value and `k` the
 // sign-extended immediate; unused ones cost nothing (plain loads of a local array).
-#define BPFVM_ALU(name, stmt)                            \
+#define BPFVM_ALU_ONLY(name, stmt)                       \
     BPFVM_CASE(name) {                                   \
         uint64_t& d = reg[ip->dst];                      \
         [[maybe_unused]] const uint64_t s = reg[ip->src]; \
@@ -184,6 +184,34 @@ inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
         stmt;                                            \
         BPFVM_NEXT();                                    \
     }
+#if BPFVM_INTERP_THREADED
+// Register chains (internal.hpp, ChainStep): the same body on `acc`, the chain's register held in
+// a host register. The head loads it, the tail stores it back; no step of a chain reads its own
+// register through `s` after the head (install_chains sees to that). Unchecked mode only: the
+// checked loop's copies are never installed and compile to nothing.
+#define BPFVM_CHAIN_STEP(where, load, stmt, store)                        \
+    where : {                                                             \
+        if constexpr (kChecked) {                                         \
+            __builtin_unreachable();                                      \
+        } else {                                                          \
+            load;                                                         \
+            uint64_t& d = acc;                                            \
+            [[maybe_unused]] const uint64_t s = reg[ip->src];             \
+            [[maybe_unused]] const uint64_t k = static_cast<uint64_t>(ip->imm); \
+            stmt;                                                         \
+            store;                                                        \
+            ++ip;                                                         \
+            goto* ip->label;                                              \
+        }                                                                 \
+    }
+#define BPFVM_ALU(name, stmt)                                                           \
+    BPFVM_ALU_ONLY(name, stmt)                                                          \
+    BPFVM_CHAIN_STEP(L_ChainHead_##name, acc = reg[ip->dst], stmt, (void)0)             \
+    BPFVM_CHAIN_STEP(L_ChainMid_##name, (void)0, stmt, (void)0)                         \
+    BPFVM_CHAIN_STEP(L_ChainTail_##name, (void)0, stmt, reg[ip->dst] = acc)
+#else
+#define BPFVM_ALU(name, stmt) BPFVM_ALU_ONLY(name, stmt)
+#endif
 #define BPFVM_JMP(name, cond)                            \
     BPFVM_CASE(name) {                                   \
         const uint64_t d = reg[ip->dst];                 \
@@ -291,13 +319,55 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperAddRegImmMovJeq, &&L_SuperAddRegImmMovJne, &&L_SuperAddRegImmMovJlt, &&L_SuperAddRegImmMovJgt,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
+    // Indexed by ChainStep * kNumOps + Op: the chain steps of the ALU forms, null for the rest.
+#define BPFVM_CHAIN_AluImm(step, name) &&L_Chain##step##_##name
+#define BPFVM_CHAIN_AluReg(step, name) &&L_Chain##step##_##name
+#define BPFVM_CHAIN_Neg(step, name) &&L_Chain##step##_##name
+#define BPFVM_CHAIN_Movsx(step, name) &&L_Chain##step##_##name
+#define BPFVM_CHAIN_End(step, name) &&L_Chain##step##_##name
+#define BPFVM_CHAIN_NONE(step, name) nullptr
+#define BPFVM_CHAIN_AddrSpaceCast BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Ja BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Gotol BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_JmpImm BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_JmpReg BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_MayGoto BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Call BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_CallLocal BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_CallKfunc BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Callx BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Exit BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Lddw BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_LdAbs BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_LdInd BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Ldx BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Ldxs BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_St BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Stx BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_Atomic BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_LoadAcquire BPFVM_CHAIN_NONE
+#define BPFVM_CHAIN_StoreRelease BPFVM_CHAIN_NONE
+    static const void* const kChainLabels[] = {
+#define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Head, name),
+#include "bpfvm/opcodes.def"
+#undef BPFVM_OP
+#define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Mid, name),
+#include "bpfvm/opcodes.def"
+#undef BPFVM_OP
+#define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Tail, name),
+#include "bpfvm/opcodes.def"
+#undef BPFVM_OP
+    };
+    static_assert(std::size(kChainLabels) == 3 * kNumOps);
     if (entry == nullptr) {
         st.labels = kLabels;
+        st.chain_labels = kChainLabels;
         return 0;
     }
 #else
     if (entry == nullptr) {
         st.labels = nullptr;
+        st.chain_labels = nullptr;
         return 0;
     }
 #endif
@@ -314,6 +384,7 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
     const uint32_t base_depth = depth;
     RunContext& ctx = *st.ctx;
     uint64_t reg[kNumRegs] = {};
+    [[maybe_unused]] uint64_t acc = 0;  // a register chain's register (threaded dispatch, unchecked)
     for (int i = 0; i < 5; ++i) reg[1 + i] = args[i];
     reg[kFrameReg] = st.frame_top(depth);
     [[maybe_unused]] uint64_t n = st.insns;
@@ -465,7 +536,7 @@ dispatch:
     BPFVM_ALU(Bswap32, d = sem::byte_swap(d, 32))
     BPFVM_ALU(Bswap64, d = sem::byte_swap(d, 64))
     // lddw: prepare stored the constant, or the target instruction index of a function reference.
-    BPFVM_ALU(Lddw, d = k)
+    BPFVM_ALU_ONLY(Lddw, d = k)
 
     BPFVM_CASE(Ja) {
         ip = ip->target;

@@ -179,6 +179,7 @@ struct RunState {
     Trap trap{};
     bool tail_call = false;
     const void* const* labels = nullptr;  // output of the label-table query
+    const void* const* chain_labels = nullptr;  // and its chain steps (ChainStep * kNumOps + Op)
     alignas(16) uint8_t stack[kMaxCallDepth * kStackSize];
 
     /// r10 of frame `depth`: frames grow downwards from the top of `stack`.
@@ -207,9 +208,23 @@ const Dispatch& switch_dispatch();
 Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const HelperTable& helpers,
                                                  const EngineOptions& options, const Dispatch& dispatch);
 
+/// Register chains (threaded dispatch, unchecked mode): a run of two or more ALU instructions that
+/// all write one register, none of them entered by a jump, keeps that register in a host register
+/// from the first to the last. The first runs its Head step (loads the register, then the
+/// instruction), the middle ones their Mid step, the last its Tail step (stores it back); each step
+/// dispatches to the next slot's label as usual. A step after the head reads its source operand
+/// from the register file, so an instruction whose source is the chain's own register can only
+/// head a chain. Chains take the slots the superinstructions left: a dependent run then makes one
+/// trip through memory instead of one per instruction (store-to-load forwarding is the latency of
+/// a plain ALU handler).
+enum ChainStep : uint8_t { kChainHead, kChainMid, kChainTail };
+
 /// Turns matching instruction pairs of an unchecked program's filled slots into superinstructions
-/// (superinsns.cpp); `labels` is the dispatch's label table (null for the switch dispatch).
-void install_superinstructions(const Program& program, Slot* slots, const void* const* labels);
+/// (superinsns.cpp), then the remaining ALU runs into register chains; `labels` and `chain_labels`
+/// are the dispatch's label tables (null for the switch dispatch, which gets neither chains nor
+/// labels).
+void install_superinstructions(const Program& program, Slot* slots, const void* const* labels,
+                               const void* const* chain_labels = nullptr);
 
 /// Runs the BPF function at instruction index `func` for RunContext::call_function.
 uint64_t call_function(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,

@@ -252,7 +252,7 @@ Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const H
         exe->pcs()[i] = program.insns[i].pc;
     }
     // Checked mode counts and budgets every instruction on its own: pairs only run unchecked.
-    if (!options.checked) install_superinstructions(program, slots, labels);
+    if (!options.checked) install_superinstructions(program, slots, labels, query->chain_labels);
     return std::unique_ptr<Executable>(std::move(exe));
 }
 

@@ -247,15 +247,48 @@ uint8_t match_sum_latch(const Insn& a, const Insn& b, const Insn& c, const Insn&
     return static_cast<uint8_t>(op - kSuperAddMovJeq + (b.dst == a.dst ? kSuperAddRegImmMovJeq : kSuperAddAddMovJeq));
 }
 
+/// Whether `insn` reads register `r` as its source operand.
+bool reads_source(const Insn& insn, uint8_t r) {
+    const Form form = op_info(insn.op).form;
+    return (form == Form::AluReg || form == Form::Movsx) && insn.src == r;
+}
+
+/// The register chains (internal.hpp, ChainStep) over the slots no superinstruction took.
+void install_chains(const Program& program, Slot* slots, const std::vector<bool>& entered,
+                    const std::vector<bool>& covered, const void* const* chain_labels) {
+    const size_t n = program.insns.size();
+    auto step = [&](ChainStep s, size_t k) { return chain_labels[s * kNumOps + static_cast<size_t>(program.insns[k].op)]; };
+    auto chainable = [&](size_t k) { return !covered[k] && slots[k].op < kTrapSlotOp && step(kChainHead, k) != nullptr; };
+    for (size_t i = 0; i < n;) {
+        if (!chainable(i)) {
+            ++i;
+            continue;
+        }
+        const uint8_t r = program.insns[i].dst;
+        size_t end = i + 1;
+        while (end < n && !entered[end] && chainable(end) && program.insns[end].dst == r &&
+               !reads_source(program.insns[end], r))
+            ++end;
+        if (end - i >= 2) {
+            slots[i].label = step(kChainHead, i);
+            for (size_t k = i + 1; k + 1 < end; ++k) slots[k].label = step(kChainMid, k);
+            slots[end - 1].label = step(kChainTail, end - 1);
+        }
+        i = end;
+    }
+}
+
 }  // namespace
 
-void install_superinstructions(const Program& program, Slot* slots, const void* const* labels) {
+void install_superinstructions(const Program& program, Slot* slots, const void* const* labels,
+                               const void* const* chain_labels) {
     const size_t n = program.insns.size();
     // A superinstruction's later instructions are skipped, so nothing may jump or call into them,
     // and none of its instructions may be a trap slot (which has to trap, not be skipped).
     std::vector<bool> entered(n, false);
     for (const Insn& insn : program.insns)
         if (has_target(insn)) entered[insn.target] = true;
+    std::vector<bool> covered(n, false);  // a superinstruction's later slots
     for (size_t i = 0; i + 1 < n; ++i) {
         auto runs_whole = [&](size_t covers) {
             if (i + covers > n) return false;
@@ -270,6 +303,7 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
             candidate.op = op;
             candidate.label = labels != nullptr ? labels[op] : nullptr;
             slots[i] = candidate;
+            for (size_t k = 1; k < covers; ++k) covered[i + k] = true;
             i += covers - 1;
         };
         uint32_t covers = 0;
@@ -302,6 +336,7 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
         if (op == 0) op = match_pair(q[0], q[1], slots, candidate);
         if (op != 0) install(op, 2);
     }
+    if (chain_labels != nullptr) install_chains(program, slots, entered, covered, chain_labels);
 }
 
 }  // namespace bpfvm::interp

@@ -123,6 +123,25 @@ inline RunResult run_all(const Code& code, const RunSpec& spec = {}) {
     return ref;
 }
 
+/// Slots as prepare fills them (op and fields; targets resolved; labels from `labels` when given),
+/// then the superinstruction pass (and the register chains when `chain_labels` is given).
+inline std::vector<interp::Slot> fused_slots(const Program& program, const void* const* labels = nullptr,
+                                             const void* const* chain_labels = nullptr) {
+    std::vector<interp::Slot> slots(program.insns.size());
+    for (size_t i = 0; i < slots.size(); ++i) {
+        const Insn& insn = program.insns[i];
+        slots[i].op = static_cast<uint8_t>(insn.op);
+        slots[i].dst = insn.dst;
+        slots[i].src = insn.src;
+        slots[i].off = insn.off;
+        slots[i].imm = insn.imm;
+        slots[i].label = labels != nullptr ? labels[slots[i].op] : nullptr;
+        if (is_jump(insn.op)) slots[i].target = &slots[insn.target];
+    }
+    interp::install_superinstructions(program, slots.data(), labels, chain_labels);
+    return slots;
+}
+
 /// Runs `code` and expects it to finish without a trap and return `expected`.
 inline void expect_r0(const Code& code, uint64_t expected, const RunSpec& spec = {}) {
     const RunResult r = run_all(code, spec);

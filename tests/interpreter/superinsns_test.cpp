@@ -13,22 +13,6 @@
 namespace bpfvm::itest {
 namespace {
 
-/// Slots as prepare fills them (op and fields; targets resolved), then the pass.
-std::vector<interp::Slot> fused_slots(const Program& program) {
-    std::vector<interp::Slot> slots(program.insns.size());
-    for (size_t i = 0; i < slots.size(); ++i) {
-        const Insn& insn = program.insns[i];
-        slots[i].op = static_cast<uint8_t>(insn.op);
-        slots[i].dst = insn.dst;
-        slots[i].src = insn.src;
-        slots[i].off = insn.off;
-        slots[i].imm = insn.imm;
-        if (is_jump(insn.op)) slots[i].target = &slots[insn.target];
-    }
-    interp::install_superinstructions(program, slots.data(), nullptr);
-    return slots;
-}
-
 TEST(Superinstructions, ClangPairsBecomeOneSlot) {
     const Program p = assemble_program(
         "mov %r2, %r1\nadd %r2, 14\n"         // 0: copy then add

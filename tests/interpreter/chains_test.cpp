@@ -1,0 +1,133 @@
+// Register chains (src/interpreter/superinsns.cpp, internal.hpp ChainStep): which runs of ALU
+// instructions become chains and where they break, and that every ALU instruction gives the same
+// result as a chain's head, middle and tail step as it does alone (unchecked runs, which carry
+// the chains, against checked runs, which never do).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "interp_test_util.hpp"
+#include "program_util.hpp"
+
+namespace bpfvm::itest {
+namespace {
+
+/// The computed-goto loop's label tables (null when this build has only the switch dispatch).
+struct Labels {
+    const void* const* plain = nullptr;
+    const void* const* chain = nullptr;
+    const void* step(interp::ChainStep s, Op op) const { return chain[s * kNumOps + static_cast<size_t>(op)]; }
+};
+Labels unchecked_labels() {
+    auto query = std::make_unique<interp::RunState>();
+    interp::default_dispatch().unchecked(*query, nullptr, nullptr, 0);
+    return {query->labels, query->chain_labels};
+}
+
+/// Which chain step each slot runs ('H', 'M', 'T'), '.' for none.
+std::string steps(const Program& program, const Labels& l) {
+    const auto slots = fused_slots(program, l.plain, l.chain);
+    std::string out;
+    for (size_t i = 0; i < slots.size(); ++i) {
+        const Op op = program.insns[i].op;
+        char c = '.';
+        if (slots[i].op < interp::kTrapSlotOp && l.step(interp::kChainHead, op) != nullptr) {
+            if (slots[i].label == l.step(interp::kChainHead, op)) c = 'H';
+            if (slots[i].label == l.step(interp::kChainMid, op)) c = 'M';
+            if (slots[i].label == l.step(interp::kChainTail, op)) c = 'T';
+        }
+        out += c;
+    }
+    return out;
+}
+
+TEST(RegisterChains, RunsOfOneRegisterBecomeChains) {
+    const Labels l = unchecked_labels();
+    if (l.chain == nullptr) GTEST_SKIP() << "this build has no computed-goto dispatch (no chains)";
+    const Program p = assemble_program(
+        "xor %r0, %r1\nadd %r0, 3\nxor32 %r0, %r2\nrsh %r0, 1\n"  // 0-3: one chain, mixed widths
+        "mul %r3, 5\nadd %r3, %r3\nsub %r3, 1\n"                  // 4-6: r3 read as a source breaks it
+        "arsh %r4, 1\nneg %r4\nbe16 %r4\nmovsx32 %r4, %r2\n"      // 7-10: unary and sign-extending steps
+        "jeq %r4, 0, skip\n"
+        "add %r5, 1\nskip:\nadd %r5, 2\n"                         // 12-13: a jump target splits it
+        "mov %r6, %r1\nadd %r6, 7\n"                              // 14-15: a superinstruction pair
+        "lddw %r7, 0x100000000\nadd %r7, 1\n"                     // 16-18: lddw is not an ALU step
+        "mov %r0, 0\nexit");
+    EXPECT_EQ(steps(p, l), "HMMT" ".HT" "HMMT" "." ".." ".." ".." "..");
+}
+
+/// One instruction of `op` on r0 (sources r2), with the fields its row requires.
+RawInsn instance(Op op, int32_t imm) {
+    const OpInfo& info = op_info(op);
+    int16_t off = 0;
+    if (info.match == Match::Off) off = static_cast<int16_t>(info.match_value);
+    if (info.match == Match::Imm) imm = info.match_value;
+    if (info.form == Form::Neg) imm = 0;
+    const bool reg = info.form == Form::AluReg || info.form == Form::Movsx;
+    return RawInsn::make(info.opcode, 0, reg ? 2 : 0, off, reg ? 0 : imm);
+}
+
+TEST(RegisterChains, EveryAluInstructionAgreesAsEveryStep) {
+    const Labels l = unchecked_labels();
+    size_t chained = 0;
+    for (size_t o = 0; o < kNumOps; ++o) {
+        const Op op = static_cast<Op>(o);
+        const Form form = op_info(op).form;
+        if (form != Form::AluImm && form != Form::AluReg && form != Form::Neg && form != Form::Movsx &&
+            form != Form::End)
+            continue;
+        for (const int32_t imm : {0, -1, 3, 31, 33, 63, 0x7fffffff}) {
+            // r0 = r1, r2 = r1 >> 5 (another value), then three steps of `op` on r0 between two
+            // instructions of other registers (no superinstruction takes them), then r0 mixed with r2.
+            Code code = cat({mov64r(0, 1), mov64r(2, 1), alu64(kRsh, 2, 5), alu64(kAdd, 3, 1)});
+            for (int k = 0; k < 3; ++k) code.push_back(instance(op, imm));
+            code = cat({code, alu64(kAdd, 3, 1), alu64r(kXor, 0, 2), exit_()});
+            if (l.chain != nullptr) {
+                const std::string s = steps(decode_or_die(code), l);
+                EXPECT_EQ(s.substr(4, 3), "HMT") << op_info(op).name << " imm " << imm;
+                chained += s.substr(4, 3) == "HMT";
+            }
+            for (const uint64_t r1 : {uint64_t{0}, uint64_t{1}, uint64_t{0x80000000}, uint64_t{0xffffffff},
+                                      uint64_t{0x123456789abcdef0}, ~uint64_t{0}, uint64_t{1} << 63}) {
+                RunSpec spec;
+                spec.r1 = r1;
+                SCOPED_TRACE(std::string(op_info(op).name) + " imm " + std::to_string(imm) + " r1 " + std::to_string(r1));
+                run_all(code, spec);
+            }
+        }
+    }
+    if (l.chain != nullptr) {
+        EXPECT_EQ(chained, 72u * 7u);  // every ALU row, every immediate
+    }
+}
+
+TEST(RegisterChains, ChainsAgreeInLoopsAndAroundJumps) {
+    // A bitwise CRC-32 (how clang compiles bench/programs/crc32.c's inner step, unrolled twice),
+    // a chain whose register a jump tests right after its tail, jumps into a run (which then is
+    // two chains or none), and steps whose source is the chain's own register.
+    const std::vector<std::string> programs = {
+        "mov %r3, %r1\nmov %r2, 0\n"
+        "top:\nmov32 %r4, %r3\nrsh32 %r4, 1\nand32 %r3, 1\nmul32 %r3, -306674912\nxor32 %r3, %r4\n"
+        "mov32 %r0, %r3\nrsh32 %r0, 1\nand32 %r3, 1\nmul32 %r3, -306674912\nxor32 %r3, %r0\n"
+        "add %r2, 1\njne %r2, 16, top\nmov %r0, %r3\nexit",
+        "mov %r0, %r1\nxor %r0, 7\nmul %r0, 3\nand %r0, 15\njgt %r0, 7, big\nmov %r0, 1\nexit\nbig:\nexit",
+        "mov %r0, %r1\njset %r1, 1, mid\nadd %r0, 1\nmul %r0, 5\nmid:\nxor %r0, 9\nlsh %r0, 2\nrsh %r0, 1\nexit",
+        "mov %r0, %r1\nadd %r0, %r0\nadd %r0, %r0\nsub %r0, %r1\nexit",
+        "xor %r0, %r1\nadd %r0, %r0\nor %r0, 1\nmul32 %r0, %r0\nexit",  // own register as a source
+    };
+    for (const std::string& text : programs) {
+        const Program p = assemble_program(text);
+        for (const uint64_t r1 : {uint64_t{0}, uint64_t{2}, uint64_t{0xdeadbeef}, ~uint64_t{0}}) {
+            RunSpec spec;
+            spec.r1 = r1;
+            for (const interp::Dispatch* d : {&interp::default_dispatch(), &interp::switch_dispatch()}) {
+                EXPECT_EQ(run_one(p, *d, false, spec).r0, run_one(p, interp::default_dispatch(), true, spec).r0)
+                    << text << "\nr1 = " << r1 << ", " << d->name;
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace bpfvm::itest
