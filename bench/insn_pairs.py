@@ -11,7 +11,8 @@ instruction is not a jump target, so the pair always runs together):
 - opcode pairs, by mnemonic class (`mov64 reg -> alu64 imm`);
 - the shapes the interpreter can fuse, with their register conditions:
   `rX = rY; rX op= K` (copy then ALU on the copy), load then ALU on the loaded register,
-  ALU then a conditional jump on the result, and compare-then-branch forms;
+  ALU then a conditional jump on the result, compare-then-branch forms, and any two ALU
+  instructions on one register (what the interpreter's register chains keep in a host register);
 - longer idioms (every instruction after the first is not a jump target): clang's big-endian
   byte pair (bpfvm::match_be16_load) alone, followed by an add into its result (the checksum
   accumulate), and preceded by the copy-add that indexes it; a counter's add, a copy, then a
@@ -174,6 +175,8 @@ def main():
                     shapes["rX = rY; rX op= (K|rZ)  (" + describe(b) + ")"] += 1
                 if ca == 1 and cb in (4, 7) and bd == ad and (b & 0xf0) != 0xb0:
                     shapes["rX = *(size *)(rY + off); rX op= ...  (" + describe(b) + ")"] += 1
+                if ca in (4, 7) and cb in (4, 7) and bd == ad and (a & 0xf0) != 0xb0 and (b & 0xf0) != 0xb0:
+                    shapes["rX op= ...; rX op= ...  (two ALU on one register, no copy: a register chain)"] += 1
                 if ca in (4, 7) and cb in (5, 6) and bd == ad and JMP.get(b & 0xf0) not in ("ja", "call", "exit"):
                     shapes["rX op= ...; if rX cmp ... goto  (" + describe(a) + ", " + describe(b) + ")"] += 1
             idioms(insns, targets, longer)
