@@ -507,5 +507,36 @@ TEST(Codegen, AnAccumulatorCopiedBackIsComputedInTheCopy) {
     }
 }
 
+TEST(Codegen, ShiftsOrEdIntoARotateBecomeOneRol) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 peephole";
+    // t = x; t >>= W - k; x <<= k; x |= t (r0 is rax, r1 rdi): one rol of x, and t keeps its value
+    // (the xor after reads both).
+    const std::vector<uint64_t> values = {0, 1, 0x8000000000000001, 0x123456789abcdef0, 0xffffffff, ~uint64_t{0}};
+    const std::vector<std::pair<std::string, std::string>> rotates = {
+        {"mov %r0, %r1\nrsh %r0, 57\nlsh %r1, 7\nor %r1, %r0\nxor %r0, %r1\nexit", "rol rdi, 7"},
+        {"mov %r0, %r1\nlsh %r0, 13\nrsh %r1, 51\nor %r1, %r0\nxor %r0, %r1\nexit", "rol rdi, 0xd"},
+        {"mov32 %r0, %r1\nrsh32 %r0, 25\nlsh32 %r1, 7\nor32 %r1, %r0\nxor %r0, %r1\nexit", "rol edi, 7"},
+        {"mov32 %r0, %r1\nlsh32 %r0, 1\nrsh32 %r1, 31\nor32 %r1, %r0\nxor %r0, %r1\nexit", "rol edi, 1"},
+    };
+    for (const auto& [text, rol] : rotates) {
+        const auto code = host_body(text);
+        if (code.empty()) GTEST_SKIP() << "built without capstone";
+        EXPECT_EQ(count_mnemonic(code, rol), 1u) << text;
+        EXPECT_EQ(count_mnemonic(code, "or "), 0u) << text;
+        expect_same_as_interpreter(text, values);
+    }
+    // Amounts that do not add up to the width, the or the other way round, widths mixed, a jump
+    // into the middle: as written.
+    for (const std::string kept : {
+             "mov %r0, %r1\nrsh %r0, 56\nlsh %r1, 7\nor %r1, %r0\nxor %r0, %r1\nexit",
+             "mov %r0, %r1\nrsh %r0, 57\nlsh %r1, 7\nor %r0, %r1\nxor %r0, %r1\nexit",
+             "mov %r0, %r1\nrsh32 %r0, 25\nlsh32 %r1, 7\nor32 %r1, %r0\nxor %r0, %r1\nexit",
+             "jeq %r1, 3, in\nmov %r0, %r1\nrsh %r0, 57\nin:\nlsh %r1, 7\nor %r1, %r0\nxor %r0, %r1\nexit",
+         }) {
+        EXPECT_EQ(count_mnemonic(host_body(kept), "rol "), 0u) << kept;
+        expect_same_as_interpreter(kept, values);
+    }
+}
+
 }  // namespace
 }  // namespace bpfvm

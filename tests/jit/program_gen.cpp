@@ -247,10 +247,27 @@ private:
 
     // Shapes clang emits that the engines treat specially: zero-extensions of a register, an ALU
     // result tested against zero, a copy then an ALU immediate on the copy, a byte load then a
-    // shift (JIT peepholes, interpreter superinstructions).
+    // shift, a rotate (JIT peepholes, interpreter superinstructions).
     void idiom(int depth) {
         const uint8_t r = data_reg();
-        switch (rnd(9)) {
+        switch (rnd(10)) {
+            case 9: {
+                // A rotate written as two shifts and an or (`t = x; t >>= W - k; x <<= k; x |= t`,
+                // or the shifts the other way round): the x86-64 JIT emits one rol. Sometimes the
+                // amounts do not add up to the width, which is no rotate.
+                const bool wide = chance(0.5);
+                const int64_t w = wide ? 64 : 32;
+                uint8_t t = data_reg();
+                if (t == r) t = static_cast<uint8_t>((r + 1) % (in_loop_ ? 8 : 9));
+                const int64_t k = 1 + static_cast<int64_t>(rnd(static_cast<uint64_t>(w - 1)));
+                const bool left = chance(0.5);
+                const Op lsh = wide ? Op::Lsh64Imm : Op::Lsh32Imm, rsh = wide ? Op::Rsh64Imm : Op::Rsh32Imm;
+                emit(wide ? Op::Mov64Reg : Op::Mov32Reg, t, r);
+                emit(left ? rsh : lsh, t, 0, 0, w - k);
+                emit(left ? lsh : rsh, r, 0, 0, chance(0.9) ? k : (k + 1) % w);
+                emit(wide ? Op::Or64Reg : Op::Or32Reg, r, t);
+                break;
+            }
             case 8: {
                 // An accumulator copied back (`a += b; [c += k]; b = a`): the JIT computes it in b.
                 static constexpr Op kOps[] = {Op::Add64Reg, Op::Or64Reg, Op::And64Reg, Op::Xor64Reg};

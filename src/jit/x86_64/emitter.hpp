@@ -114,6 +114,7 @@ private:
     uint32_t emit_fused_zero_extension(uint32_t index);
     uint32_t emit_fused_accumulate(uint32_t index);
     uint32_t emit_fused_address(uint32_t index);
+    uint32_t emit_fused_rotate(uint32_t index);
     bool jumps_over_exit(uint32_t index) const;
     void move_exit_out(uint32_t exit);
     uint32_t emit_folded_access(uint32_t index, uint8_t base, const ax::Mem& sum);
