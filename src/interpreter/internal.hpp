@@ -170,6 +170,7 @@ struct RunState {
     const Slot* slots = nullptr;    // slot 0 of the program
     const uint32_t* pcs = nullptr;  // slot index -> original instruction slot (pc), for traps
     uint32_t num_slots = 0;
+    const std::vector<uint32_t>* entries = nullptr;  // Program::subprog_entries: where callbacks may start
     ExecFn exec = nullptr;
     const HelperTable* helpers = nullptr;  // callx looks helper ids up at run time
     const Slot* call_site = nullptr;       // the helper call running now (callbacks report traps here)
@@ -209,8 +210,8 @@ Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const H
                                                  const EngineOptions& options, const Dispatch& dispatch);
 
 /// Register chains (threaded dispatch, unchecked mode): a run of two or more ALU instructions that
-/// all write one register, none of them entered by a jump, keeps that register in a host register
-/// from the first to the last. The first runs its Head step (loads the register, then the
+/// all write one register, none after the first entered by a jump, keeps that register in a host
+/// register from the first to the last. The first runs its Head step (loads the register, then the
 /// instruction), the middle ones their Mid step, the last its Tail step (stores it back); each step
 /// dispatches to the next slot's label as usual. A step after the head reads its source operand
 /// from the register file, so an instruction whose source is the chain's own register can only

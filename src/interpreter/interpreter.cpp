@@ -48,6 +48,7 @@ public:
 
     std::vector<Slot>& slots() { return slots_; }
     std::vector<uint32_t>& pcs() { return pcs_; }
+    std::vector<uint32_t>& entries() { return entries_; }
 
 private:
     void read_stop(const RunContext& ctx, RunResult& result) const override {
@@ -65,6 +66,7 @@ private:
         st.slots = slots_.data();
         st.pcs = pcs_.data();
         st.num_slots = static_cast<uint32_t>(slots_.size());
+        st.entries = &entries_;
         st.exec = exec_;
         st.helpers = helpers_;
         st.budget = options_.insn_budget;
@@ -121,6 +123,7 @@ private:
 
     std::vector<Slot> slots_;  // never resized after construction: Slot::target points into it
     std::vector<uint32_t> pcs_;
+    std::vector<uint32_t> entries_;  // Program::subprog_entries: where callbacks may start
     const HelperTable* helpers_;
     EngineOptions options_;
     ExecFn exec_;
@@ -210,10 +213,7 @@ Status fill_slot(const Program& program, size_t i, const HelperTable& helpers, S
 uint64_t call_function(RunContext* ctx, uint64_t func, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                        uint64_t r5) {
     auto* st = static_cast<RunState*>(ctx->engine);
-    if (func >= st->num_slots) {
-        ctx->fault("callback is not a function of this program (instruction index " + std::to_string(func) + ")");
-        return 0;
-    }
+    if (!callback_entry_ok(ctx, *st->entries, func)) return 0;
     // The callback gets a fresh frame below the frame of the helper's caller.
     const uint32_t caller_depth = st->depth;
     const Slot* const call_site = st->call_site;
@@ -245,6 +245,7 @@ Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const H
     const void* const* labels = query->labels;
 
     auto exe = std::make_unique<InterpExecutable>(n, helpers, options, exec);
+    exe->entries() = program.subprog_entries;
     Slot* slots = exe->slots().data();
     for (size_t i = 0; i < n; ++i) {
         BPFVM_TRY(fill_slot(program, i, helpers, slots));

@@ -88,8 +88,9 @@ constexpr uint64_t kNoInsns = 0;
 
 class JitExecutable final : public Executable {
 public:
-    JitExecutable(ExecMemory memory, EmittedCode code, const HelperTable& helpers, EngineOptions options)
-        : memory_(std::move(memory)), code_(std::move(code)), helpers_(&helpers), options_(options) {}
+    JitExecutable(ExecMemory memory, EmittedCode code, const HelperTable& helpers, EngineOptions options,
+                  std::vector<uint32_t> entries)
+        : memory_(std::move(memory)), code_(std::move(code)), helpers_(&helpers), options_(options), entries_(std::move(entries)) {}
 
     const char* engine_name() const override {
 #if defined(__x86_64__)
@@ -189,10 +190,7 @@ private:
                                   uint64_t r5) {
         auto* frame = static_cast<RunFrame*>(ctx->engine);
         const JitExecutable* self = frame->self;
-        if (func >= self->code_.insn_offsets.size()) {
-            ctx->fault("callback is not a function of this program (instruction index " + std::to_string(func) + ")");
-            return 0;
-        }
+        if (!callback_entry_ok(ctx, self->entries_, func)) return 0;
         JitRuntime* outer = frame->rt;
         // A backend that does not record the caller's frame gets a fresh stack area per callback.
         alignas(16) uint8_t fresh[kStackBytes];
@@ -236,6 +234,7 @@ private:
     EmittedCode code_;
     const HelperTable* helpers_;
     EngineOptions options_;
+    std::vector<uint32_t> entries_;  // Program::subprog_entries: where callbacks may start
 };
 
 Result<EmittedCode> emit_host(const Program& program, const HelperTable& helpers, const EngineOptions& options,
@@ -332,7 +331,7 @@ Result<std::unique_ptr<Executable>> compile(const Program& program, const Helper
         return code.error();
     }
     return std::unique_ptr<Executable>(
-        std::make_unique<JitExecutable>(ExecMemory(sink.block), std::move(*code), helpers, options));
+        std::make_unique<JitExecutable>(ExecMemory(sink.block), std::move(*code), helpers, options, program.subprog_entries));
 }
 
 namespace {

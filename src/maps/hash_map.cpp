@@ -1,9 +1,10 @@
 // Hash maps: hash, percpu_hash, lru_hash, lru_percpu_hash and hash_of_maps.
 //
-// Design. Buckets are singly linked chains, at least twice as many as max_entries (a power of two;
-// the kernel has as many as max_entries): with keys spread at random, a full map's lookup then
-// finds its key first in its chain 79% of the time instead of 63%, and a lookup that walks on pays
-// a mispredicted branch that costs as much as the rest of the lookup (8 bytes per entry). Writers
+// Design. Buckets are singly linked chains, at least twice as many as max_entries up to 2^20 (a
+// power of two; the kernel has as many as max_entries): with keys spread at random, a full map's
+// lookup then finds its key first in its chain 79% of the time instead of 63%, and a lookup that
+// walks on pays a mispredicted branch that costs as much as the rest of the lookup (8 to 16 bytes
+// more per entry). Writers
 // (update, delete, eviction) hold the bucket's striped spin lock (one of up to 256, bucket index
 // modulo the stripe count). Lookups from programs take no lock, as the kernel's do under RCU:
 //

@@ -51,10 +51,10 @@ TEST(RegisterChains, RunsOfOneRegisterBecomeChains) {
         "arsh %r4, 1\nneg %r4\nbe16 %r4\nmovsx32 %r4, %r2\n"      // 7-10: unary and sign-extending steps
         "jeq %r4, 0, skip\n"
         "add %r5, 1\nskip:\nadd %r5, 2\n"                         // 12-13: a jump target splits it
-        "mov %r6, %r1\nadd %r6, 7\n"                              // 14-15: a superinstruction pair
-        "lddw %r7, 0x100000000\nadd %r7, 1\n"                     // 16-18: lddw is not an ALU step
+        "mov %r6, %r1\nadd %r6, 7\nadd %r6, 1\n"                  // 14-16: a superinstruction pair, then one
+        "lddw %r7, 0x100000000\nadd %r7, 1\n"                     // 17-18: lddw is not an ALU step
         "mov %r0, 0\nexit");
-    EXPECT_EQ(steps(p, l), "HMMT" ".HT" "HMMT" "." ".." ".." ".." "..");
+    EXPECT_EQ(steps(p, l), "HMMT" ".HT" "HMMT" "." ".." "..." ".." "..");
 }
 
 /// One instruction of `op` on r0 (sources r2), with the fields its row requires.

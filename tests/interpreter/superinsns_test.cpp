@@ -411,10 +411,16 @@ TEST(Superinstructions, LatchAfterTheSumLeavesEveryRegister) {
         "add %r2, %r4\nadd %r2, 56\nmov %r4, %r2\njgt %r5, 60, big\n",
         "add %r2, %r3\nadd %r2, -9\nmov %r4, %r2\njeq %r2, 0, big\n",
         "add %r3, %r3\nadd %r3, 1\nmov %r3, %r3\njne %r3, 1, big\n",
+        "add %r2, %r4\nadd %r3, -2\nmov %r4, %r2\njgt %r5, -3, big\n",  // a negative compare immediate
+        "add %r2, %r4\nadd %r2, -1\nmov %r4, %r2\njlt %r2, -2, big\n",
     };
-    for (const std::string& latch : latches)
+    for (const std::string& latch : latches) {
+        const std::string text = "mov %r5, %r1\n" + init + latch + fold;
+        const uint8_t op = fused_slots(assemble_program(text))[5].op;  // the latch is one slot
+        EXPECT_TRUE(op >= interp::kSuperAddAddMovJeq && op <= interp::kSuperAddRegImmMovJgt) << latch;
         for (const uint64_t r1 : {uint64_t{0}, uint64_t{997}, uint64_t{998}, ~uint64_t{0}, uint64_t{0x7ffffffe}})
-            unchecked_r0("mov %r5, %r1\n" + init + latch + fold, r1);
+            unchecked_r0(text, r1);
+    }
 }
 
 TEST(Superinstructions, ChecksumLoopSumsTheWords) {

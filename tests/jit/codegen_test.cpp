@@ -522,7 +522,7 @@ TEST(Codegen, ShiftsOrEdIntoARotateBecomeOneRol) {
         const auto code = host_body(text);
         if (code.empty()) GTEST_SKIP() << "built without capstone";
         EXPECT_EQ(count_mnemonic(code, rol), 1u) << text;
-        EXPECT_EQ(count_mnemonic(code, "or "), 0u) << text;
+        EXPECT_EQ(count_mnemonic(code, "or"), 0u) << text;
         expect_same_as_interpreter(text, values);
     }
     // Amounts that do not add up to the width, the or the other way round, widths mixed, a jump
@@ -533,7 +533,7 @@ TEST(Codegen, ShiftsOrEdIntoARotateBecomeOneRol) {
              "mov %r0, %r1\nrsh32 %r0, 25\nlsh32 %r1, 7\nor32 %r1, %r0\nxor %r0, %r1\nexit",
              "jeq %r1, 3, in\nmov %r0, %r1\nrsh %r0, 57\nin:\nlsh %r1, 7\nor %r1, %r0\nxor %r0, %r1\nexit",
          }) {
-        EXPECT_EQ(count_mnemonic(host_body(kept), "rol "), 0u) << kept;
+        EXPECT_EQ(count_mnemonic(host_body(kept), "rol"), 0u) << kept;
         expect_same_as_interpreter(kept, values);
     }
 }

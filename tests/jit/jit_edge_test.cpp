@@ -319,6 +319,24 @@ TEST(JitEdge, CallbacksThroughCallFunction) {
     }
 }
 
+TEST(JitEdge, CallbacksStartOnlyWhereAFunctionStarts) {
+    // helper_loop's callback is r1, here a plain number: the middle of a run the interpreter keeps
+    // in a host register (slot 4), the start of code no call or function reference names (slot 3),
+    // and past the end. Every engine faults at the helper call, as the kernel refuses such a
+    // callback, instead of entering fused code half-way.
+    for (const char* func : {"4", "3", "7", "1000"}) {
+        const std::string text = std::string("mov %r1, ") + func +
+                                 "\ncall 3\nexit\nadd %r2, 1\nadd %r2, 2\nmov %r0, %r2\nexit";
+        for (const bool checked : {true, false}) {
+            Options o;
+            o.checked = checked;
+            const Outcome out = run(text, o);
+            EXPECT_EQ(out.trap.kind, TrapKind::HelperFault) << text;
+            EXPECT_EQ(out.trap.pc, 1u) << text;
+        }
+    }
+}
+
 TEST(JitEdge, CallbackRecursionTrapsCallDepthLikeTheInterpreter) {
     // main: r1 = &cb; call helper_loop. cb: r1 = &cb; call helper_loop (unbounded recursion).
     std::vector<RawInsn> raw;

@@ -196,6 +196,14 @@ TEST(FrameWrite, EveryEngineTrapsOnAWriteToR10) {
               "insn 2: write to the read-only frame pointer r10");
     EXPECT_EQ(run("call local f\nexit\nf:\nmov %r10, 0\nexit").trap_text,
               "insn 2: write to the read-only frame pointer r10");
+    // Inside shapes the engines fuse (the x86-64 JIT's rotate and accumulator, the interpreter's
+    // register chains): it still traps where it stands.
+    EXPECT_EQ(run("mov %r0, %r10\nrsh %r0, 32\nlsh %r10, 32\nor %r10, %r0\nexit").trap_text,
+              "insn 2: write to the read-only frame pointer r10");
+    EXPECT_EQ(run("mov %r1, 8\nadd %r1, %r10\nmov %r10, %r1\nexit").trap_text,
+              "insn 2: write to the read-only frame pointer r10");
+    EXPECT_EQ(run("mov %r0, 1\nxor %r0, 3\nadd %r10, 1\nadd %r10, 2\nexit").trap_text,
+              "insn 2: write to the read-only frame pointer r10");
     // In code that never runs, as the kernel's selftests have it, nothing happens.
     EXPECT_EQ(r0_of("mov %r0, 7\nja +1\nmov %r10, %r0\nexit"), 7u);
 }

@@ -2,6 +2,7 @@
 // the Executable interface. Engines depend on this header, never on each other.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -201,6 +202,17 @@ struct RunContext {
         return false;
     }
 };
+
+/// For the engines' RunContext::call_function: whether `func` is a function of the program (one of
+/// Program::subprog_entries, which are sorted), as the kernel requires of a callback; otherwise
+/// faults the run and returns false. An engine may start a function only where one starts: its
+/// fused code (superinstructions, register chains, JIT peepholes) is entered at the first
+/// instruction of a run only.
+inline bool callback_entry_ok(RunContext* ctx, const std::vector<uint32_t>& entries, uint64_t func) {
+    if (std::binary_search(entries.begin(), entries.end(), func)) return true;
+    ctx->fault("callback is not a function of this program (instruction index " + std::to_string(func) + ")");
+    return false;
+}
 
 /// The outcome of one run.
 struct RunResult {

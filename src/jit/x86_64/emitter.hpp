@@ -123,7 +123,11 @@ private:
     // loops.cpp: whole loops as one host idiom (unchecked mode); returns the instructions used.
     uint32_t emit_fill_loop(uint32_t head);
     void track_upper_zero(const Insn& insn);
-    bool fusible(uint32_t index) const { return index < prog_.insns.size() && !(marks_.at[index] & kMarkEntered); }
+    /// Whether instruction `index` may be emitted inside a shape that starts before it: no path
+    /// enters it, and it is not a write to r10 (which has to trap where it stands).
+    bool fusible(uint32_t index) const {
+        return index < prog_.insns.size() && !(marks_.at[index] & (kMarkEntered | kMarkFrameWrite));
+    }
     /// The `count` instructions after `index` are fusible: a shape starting at `index` and covering
     /// them may be emitted as one (only its first instruction is a jump target).
     bool fusible_after(uint32_t index, uint32_t count) const {
