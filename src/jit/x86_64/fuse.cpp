@@ -1,5 +1,6 @@
 // x86-64 backend: peepholes over short instruction sequences. A sequence is fused only when none
-// of its later instructions is a jump target, so no path can enter it in the middle.
+// of its later instructions is a jump target, so no path can enter it in the middle, or a write to
+// r10, which has to trap where it stands (fusible()).
 //
 // - Copy then add (`r7 = r1; r7 += r3`), then a load through the sum (`r7 = *(u8 *)(r7 + 0)`): one
 //   lea, or one load with a base+index address.
@@ -11,6 +12,11 @@
 // - Zero-extensions (`w1 = w1`, `r1 <<= 32; r1 >>= 32`, le32) of a register whose upper half is
 //   already zero (upper_zero_: tracked along straight-line code) emit nothing; the shift pair
 //   otherwise becomes one 32-bit move.
+// - A rotate written as two shifts and an or (`t = x; t >>= 57; x <<= 7; x |= t`): one rol of x
+//   after t's own copy and shift.
+// - An accumulator copied back (`a += b; [one more]; b = a`): computed in b (emit_fused_accumulate).
+// - clang's big-endian byte pair: one 16-bit load and a rotate, folded into the access when the
+//   pointer dies there (emit_fused_address, emit_fused_be16).
 #include <algorithm>
 #include <array>
 #include <optional>
