@@ -10,10 +10,12 @@
 
 namespace bpfvm::interp {
 
-/// One pre-decoded instruction, 32 bytes so that two share a cache line. Everything the hot loop
-/// needs is precomputed at prepare time; the original slot index lives in a side table
-/// (`RunState::pcs`) because only traps need it.
-struct Slot {
+/// One pre-decoded instruction, 32 bytes and 32-byte aligned so that two share a cache line and
+/// none straddles two (the allocator's 16-byte alignment left every other slot across a line
+/// boundary, so a dispatch could touch two lines). Everything the hot loop needs is precomputed at
+/// prepare time; the original slot index lives in a side table (`RunState::pcs`) because only
+/// traps need it.
+struct alignas(32) Slot {
     const void* label = nullptr;  // computed-goto dispatch: address of this op's handler
     int64_t imm = 0;              // sign-extended imm32, the lddw constant, or a function's insn index
     union {
@@ -28,7 +30,7 @@ struct Slot {
 
     Slot() : target(nullptr) {}
 };
-static_assert(sizeof(Slot) == 32);
+static_assert(sizeof(Slot) == 32 && alignof(Slot) == 32);
 
 /// Slot::op of a trap slot: an instruction that must not run (one that writes r10) traps with
 /// TrapKind Slot::imm. One past the last Op, so the goto label table has one extra entry.
