@@ -11,10 +11,10 @@
 namespace bpfvm::interp {
 
 /// One pre-decoded instruction, 32 bytes and 32-byte aligned so that two share a cache line and
-/// none straddles two (the allocator's 16-byte alignment left every other slot across a line
-/// boundary, so a dispatch could touch two lines). Everything the hot loop needs is precomputed at
-/// prepare time; the original slot index lives in a side table (`RunState::pcs`) because only
-/// traps need it.
+/// none straddles two (with the allocator's 16-byte alignment, an array starting 16 bytes past a
+/// 32-byte boundary has every other slot across a line boundary: a dispatch touching two lines).
+/// Everything the hot loop needs is precomputed at prepare time; the original slot index lives in
+/// a side table (`RunState::pcs`) because only traps need it.
 struct alignas(32) Slot {
     const void* label = nullptr;  // computed-goto dispatch: address of this op's handler
     int64_t imm = 0;              // sign-extended imm32, the lddw constant, or a function's insn index
