@@ -196,17 +196,12 @@ uint8_t match_bounds_check(const Insn& a, const Insn& b, const Insn& c, Slot* sl
     return kSuperMovAddRegJgtReg;
 }
 
-/// The fill loop or the big-endian byte pair at `i` when none of the instructions it covers after
-/// its first is entered (the fill loop's own back edge goes to its first): the superinstruction
-/// with its fields in `slot`, and the number of instructions it covers in `*covers`; else 0.
-uint8_t match_idiom(const Program& program, uint32_t i, const std::vector<bool>& entered, Slot& slot,
-                    uint32_t* covers) {
-    auto clear = [&](uint32_t n) {
-        for (uint32_t k = 1; k < n; ++k)
-            if (entered[i + k]) return false;
-        return true;
-    };
-    if (const auto f = match_fill_loop(program, i); f && clear(5)) {
+/// The fill loop or the big-endian byte pair at `i`, shape only (the caller checks that nothing
+/// enters the instructions it covers after its first; the fill loop's own back edge goes to its
+/// first): the superinstruction with its fields in `slot`, and the number of instructions it
+/// covers in `*covers`; else 0.
+uint8_t match_idiom(const Program& program, uint32_t i, Slot& slot, uint32_t* covers) {
+    if (const auto f = match_fill_loop(program, i)) {
         slot.dst = f->ptr;
         slot.src = f->base;
         slot.pad = f->index;
@@ -215,7 +210,7 @@ uint8_t match_idiom(const Program& program, uint32_t i, const std::vector<bool>&
         *covers = 5;
         return f->imm ? kSuperFillImm : kSuperFillReg;
     }
-    if (const auto b = match_be16_load(program, i); b && clear(4)) {
+    if (const auto b = match_be16_load(program, i)) {
         slot.dst = b->dst;
         slot.src = b->base;
         slot.pad = b->tmp;
@@ -311,7 +306,7 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
             i += covers - 1;
         };
         uint32_t covers = 0;
-        if (const uint8_t op = match_idiom(program, static_cast<uint32_t>(i), entered, candidate, &covers)) {
+        if (const uint8_t op = match_idiom(program, static_cast<uint32_t>(i), candidate, &covers)) {
             if (runs_whole(covers)) {
                 install(op, covers);
                 continue;
