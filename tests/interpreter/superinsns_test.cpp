@@ -298,6 +298,14 @@ TEST(Superinstructions, ByteLoadPairsLeaveBothRegisters) {
               0x80ff00ffu);
 }
 
+/// Expects each program's first slot to be none of the superinstructions first..last.
+void expect_first_slot_outside(const std::vector<std::string>& programs, uint8_t first, uint8_t last) {
+    for (const std::string& text : programs) {
+        const uint8_t op = fused_slots(assemble_program(text))[0].op;
+        EXPECT_TRUE(op < first || op > last) << text;
+    }
+}
+
 // The latch with a rotated copy (internal.hpp): rI += K; rX = rY; if rJ op imm goto L, with the
 // fields its handler reads.
 TEST(Superinstructions, LatchWithACopyBecomesOneSlot) {
@@ -321,19 +329,16 @@ TEST(Superinstructions, LatchWithACopyBecomesOneSlot) {
 }
 
 TEST(Superinstructions, NearMissesOfTheLatchWithACopyStayApart) {
-    auto first_op = [](const std::string& text) { return fused_slots(assemble_program(text))[0].op; };
     // The copy is a jump target, the add is 32-bit, the compare is one these forms leave out, or
     // the copy is 32-bit.
-    const std::vector<std::string> latches = {
-        "top:\nadd %r3, 2\nin:\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
-        "top:\nadd32 %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
-        "top:\nadd %r3, 2\nmov %r4, %r2\njge %r5, 9, top\nexit",
-        "top:\nadd %r3, 2\nmov32 %r4, %r2\njlt %r5, 9, top\nexit",
-    };
-    for (const std::string& text : latches) {
-        const uint8_t op = first_op(text);
-        EXPECT_TRUE(op < interp::kSuperAddMovJeq || op > interp::kSuperAddMovJgt) << text;
-    }
+    expect_first_slot_outside(
+        {
+            "top:\nadd %r3, 2\nin:\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
+            "top:\nadd32 %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
+            "top:\nadd %r3, 2\nmov %r4, %r2\njge %r5, 9, top\nexit",
+            "top:\nadd %r3, 2\nmov32 %r4, %r2\njlt %r5, 9, top\nexit",
+        },
+        interp::kSuperAddMovJeq, interp::kSuperAddMovJgt);
 }
 
 TEST(Superinstructions, LatchWithACopyLeavesEveryRegister) {
@@ -377,20 +382,17 @@ TEST(Superinstructions, LatchAfterTheSumsAddBecomesOneSlot) {
 }
 
 TEST(Superinstructions, NearMissesOfTheLatchAfterTheSumStayApart) {
-    auto first_op = [](const std::string& text) { return fused_slots(assemble_program(text))[0].op; };
     // The copy is of another register, the add is 32-bit or an immediate, or an instruction after
     // the first is a jump target.
-    const std::vector<std::string> latches = {
-        "top:\nadd %r2, %r4\nadd %r3, 2\nmov %r4, %r6\njlt %r5, 9, top\nexit",
-        "top:\nadd32 %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
-        "top:\nadd %r2, 4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
-        "top:\nadd %r2, %r4\nin:\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
-        "top:\nadd %r2, %r4\nadd %r3, 2\nin:\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
-    };
-    for (const std::string& text : latches) {
-        const uint8_t op = first_op(text);
-        EXPECT_TRUE(op < interp::kSuperAddAddMovJeq || op > interp::kSuperAddRegImmMovJgt) << text;
-    }
+    expect_first_slot_outside(
+        {
+            "top:\nadd %r2, %r4\nadd %r3, 2\nmov %r4, %r6\njlt %r5, 9, top\nexit",
+            "top:\nadd32 %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
+            "top:\nadd %r2, 4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nexit",
+            "top:\nadd %r2, %r4\nin:\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
+            "top:\nadd %r2, %r4\nadd %r3, 2\nin:\nmov %r4, %r2\njlt %r5, 9, top\nja in\nexit",
+        },
+        interp::kSuperAddAddMovJeq, interp::kSuperAddRegImmMovJgt);
 }
 
 TEST(Superinstructions, LatchAfterTheSumLeavesEveryRegister) {
