@@ -306,14 +306,17 @@ TEST(Codegen, BackwardBranchesUseTheShortFormWhenInRange) {
 
 /// Runs `text` after `mov %r3, v` for each v of `r3_values`, with r1 = a 16-byte buffer (bytes
 /// 0x11, 0x22, ... with the high bit flipped in every third), in the JIT and the interpreter,
-/// checked and unchecked; expects the same r0, the same trap and the same buffer afterwards.
-void expect_same_on_buffer(const std::string& text, const std::vector<uint64_t>& r3_values) {
+/// checked and unchecked (checked only with `checked_only`: accesses outside the buffer read
+/// whatever lies there in unchecked mode); expects the same r0, the same trap and the same
+/// buffer afterwards.
+void expect_same_on_buffer(const std::string& text, const std::vector<uint64_t>& r3_values, bool checked_only = false) {
     testing::GenProgram gp;
     for (uint8_t i = 0; i < 16; ++i) gp.buffer.push_back(static_cast<uint8_t>((0x11 * (i + 1)) ^ (i % 3 == 0 ? 0x80 : 0)));
     for (uint64_t v : r3_values) {
         const std::string full = "mov %r3, " + std::to_string(v) + "\n" + text;
         const Program program = assemble_program(full);
         for (bool checked : {false, true}) {
+            if (checked_only && !checked) continue;
             EngineOptions o;
             o.checked = checked;
             auto jit = jit::compile(program, no_helpers(), o);
@@ -346,9 +349,11 @@ TEST(Codegen, BytePairsBecomeOneBigEndianLoad) {
         bool word = false;
         for (const std::string& line : code) word = word || line.find("word ptr") != std::string::npos;
         EXPECT_TRUE(word) << text;
-        // Checked mode keeps the two byte loads: each must trap where the interpreter's does.
-        EXPECT_EQ(count_mnemonic(host_body(text, true), "rol"), 0u) << text;
-        expect_same_on_buffer(text, {0, 3, 14});
+        // Checked mode too: the two byte loads share one check (whose slow path traps at the
+        // byte load that has it, as the interpreter does: the buffer is 16 bytes).
+        EXPECT_EQ(count_mnemonic(host_body(text, true), "rol"), 1u) << text;
+        expect_same_on_buffer(text, {0, 3, 10});
+        expect_same_on_buffer(text, {11, 12, 14, 15, 16}, true);
     }
     // Near misses, each computing its own value: the low byte's register read afterwards, bytes
     // not adjacent or in the other order, another shift, a base the first load overwrites, the
@@ -535,6 +540,84 @@ TEST(Codegen, ShiftsOrEdIntoARotateBecomeOneRol) {
          }) {
         EXPECT_EQ(count_mnemonic(host_body(kept), "rol"), 0u) << kept;
         expect_same_as_interpreter(kept, values);
+    }
+}
+
+// ---- Checked mode: loads through one base share one check (src/jit/check_groups.hpp).
+
+/// The inline access checks of the checked code of `text`: each has one frame test, which
+/// computes the address relative to the frame's bottom (`lea r10, [r11 + 0x200]`).
+size_t inline_checks(const std::string& text) {
+    return count_mnemonic(host_body(text, true), "lea r10, [r11 + 0x200]");
+}
+
+TEST(Codegen, LoadsThroughOneBaseShareOneCheck) {
+    if (jit::host_arch() != jit::Arch::X86_64) GTEST_SKIP() << "x86-64 code";
+    if (host_body("exit").empty()) GTEST_SKIP() << "built without capstone";
+    // Three loads through r4 = buffer + r3 spanning 8 bytes, arithmetic and a store into the frame
+    // between them: one check. The 16-byte buffer makes the second (first program) or the third
+    // (second program) load the first one outside for r3 = 9 and 10, the first one for r3 >= 15:
+    // each traps at that load's pc, size and address, as the interpreter does.
+    const std::string head = "mov %r4, %r1\nadd %r4, %r3\n";
+    const std::string tail = "add %r0, %r2\nadd %r0, %r5\nexit";
+    const std::vector<std::string> shared = {
+        head + "ldxb %r0, [%r4+0]\nadd %r0, 7\nldxh %r2, [%r4+6]\nstxdw [%r10-8], %r2\nmul %r2, 3\n"
+               "ldxw %r5, [%r4+2]\n" + tail,
+        head + "ldxb %r0, [%r4+0]\nldxw %r5, [%r4+2]\nlsh %r5, 1\nldxh %r2, [%r4+6]\n" + tail,
+        // The last load may overwrite the base.
+        head + "ldxb %r0, [%r4+3]\nldxb %r2, [%r4+1]\nldxh %r4, [%r4+0]\nmov %r5, %r4\n" + tail,
+    };
+    const std::vector<uint64_t> inside = {0, 5, 7}, outside = {8, 9, 10, 11, 13, 14, 15, 16, 40};
+    for (const std::string& text : shared) {
+        EXPECT_EQ(inline_checks(text), 1u) << text;
+        expect_same_on_buffer(text, inside);
+        expect_same_on_buffer(text, outside, true);
+    }
+    // Each load keeps its own check when something between them could trap, leave the group, or
+    // change the base, or when the span passes 8 bytes: a conditional jump, a jump target, a store
+    // or a load through another pointer, a write to the base, a span of 9 bytes.
+    const std::vector<std::string> separate = {
+        head + "ldxb %r0, [%r4+0]\njgt %r0, 5, out\nldxh %r2, [%r4+6]\nout:\nmov %r5, 1\n" + tail,
+        head + "ldxb %r0, [%r4+0]\njgt %r3, 5, in\nmov %r2, 1\nin:\nldxh %r2, [%r4+6]\nmov %r5, 1\n" + tail,
+        head + "ldxb %r0, [%r4+0]\nstb [%r1+1], 9\nldxh %r2, [%r4+6]\nmov %r5, 1\n" + tail,
+        head + "ldxb %r0, [%r4+0]\nldxb %r5, [%r1+1]\nldxh %r2, [%r4+6]\n" + tail,
+        head + "ldxb %r0, [%r4+0]\nadd %r4, 1\nldxh %r2, [%r4+6]\nmov %r5, 1\n" + tail,
+        head + "ldxb %r0, [%r4+0]\nldxb %r2, [%r4+8]\nmov %r5, 1\n" + tail,
+    };
+    for (const std::string& text : separate) {
+        EXPECT_EQ(inline_checks(text), text.find("[%r1+1]") != std::string::npos ? 3u : 2u) << text;
+        expect_same_on_buffer(text, inside);
+        expect_same_on_buffer(text, outside, true);
+    }
+}
+
+TEST(Codegen, SharedCheckAcrossTwoRegionsChecksEachLoad) {
+    // Two loads whose span crosses from one region into the next: the span is in neither, each
+    // load is in one. The group's slow path checks them one by one and lets the run go on.
+    const Program program = assemble_program("ldxw %r0, [%r1+4]\nldxw %r2, [%r1+8]\nadd %r0, %r2\nexit");
+    std::vector<uint8_t> buffer(16);
+    for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = static_cast<uint8_t>(i + 1);
+    const auto begin = reinterpret_cast<uint64_t>(buffer.data());
+    for (bool split : {true, false}) {
+        auto jit = jit::compile(program, no_helpers(), EngineOptions{});
+        ASSERT_TRUE(jit.has_value()) << jit.error().to_string();
+        RunContext ctx;
+        if (split) {
+            ctx.regions.push_back({begin, begin + 8, true});
+            ctx.regions.push_back({begin + 8, begin + 16, true});
+        } else {
+            ctx.regions.push_back({begin + 8, begin + 16, true});  // the first load is outside
+        }
+        const RunResult r = (*jit)->run(ctx, begin);
+        if (split) {
+            EXPECT_EQ(r.trap.kind, TrapKind::None);
+            EXPECT_EQ(r.r0, 0x08070605u + 0x0c0b0a09u);
+        } else {
+            EXPECT_EQ(r.trap.kind, TrapKind::OutOfBounds);
+            EXPECT_EQ(r.trap.pc, 0u);
+            EXPECT_EQ(r.trap.addr, begin + 4);
+            EXPECT_EQ(r.trap.size, 4u);
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "check_groups.hpp"
 #include "encoder.hpp"
 #include "features.hpp"
 #include "marks.hpp"
@@ -65,11 +66,13 @@ struct TrapStub {  // UnknownHelper stubs also store kTmp0 (the helper id) as th
     uint32_t addr;  // other kinds: a constant trap address (Unsupported: the Op)
 };
 struct CheckStub {  // checked mode: address in kTmp0 not in the current frame
+    static constexpr uint32_t kNoGroup = UINT32_MAX;
     a::Label label;
     a::Label resume;
     uint32_t pc;
     uint8_t size;
     bool write;
+    uint32_t group = kNoGroup;  // a group's span (index into CheckGroups::groups): check each member
 };
 
 /// Emits one program. Methods are spread over emitter.cpp (driver, control flow, calls),
@@ -139,6 +142,12 @@ private:
     void emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m);
     // memory.cpp
     ax::Mem access(uint8_t base, int16_t off, unsigned bytes, bool write, uint32_t pc);
+    /// The operand of a load (Ldx, Ldxs or LoadAcquire form, an element of prog_.insns), checked
+    /// alone, as its group's lead for the group's span, or not at all when its lead checked it.
+    ax::Mem load_access(const Insn& insn, unsigned bytes);
+    /// The inline tests of [base + off, base + off + bytes), address left in kTmp0, and the
+    /// out-of-line stub they jump to.
+    void check_range(uint8_t base, int16_t off, unsigned bytes, bool write, const CheckStub& stub);
     void emit_load(const Insn& insn, unsigned bytes, bool sign);
     // A store of any form (St: immediate; Stx, StoreRelease: register) through insn.dst + off.
     void emit_store(const Insn& insn, unsigned bytes);
@@ -202,6 +211,11 @@ private:
     std::vector<TrapStub> traps_;
     std::vector<uint32_t> trap_offsets_;  // code offset of each trap stub, once emitted
     std::vector<CheckStub> checks_;
+    // Checked mode: loads that share a check (check_groups.hpp), the next group to be emitted, and
+    // the last member of the group whose lead was emitted (its other members need no check).
+    CheckGroups groups_;
+    uint32_t next_group_ = 0;
+    uint32_t group_end_ = 0;
     bool exit_moved_ = false;         // some exit's jumps go to the shared ret (fuse.cpp) ...
     uint32_t exit_stub_offset_ = 0;   // ... placed here by emit_exit_stub
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue

@@ -417,9 +417,13 @@ uint32_t Emitter::emit_folded_access(uint32_t index, uint8_t base, const ax::Mem
 }
 
 uint32_t Emitter::emit_fused_be16(uint32_t index) {
-    if (checked_) return 0;  // one 2-byte check cannot report what the interpreter's two 1-byte checks do
+    // Checked mode: only when both byte loads share one check (check_groups.hpp), whose slow path
+    // still reports a trap at the byte load that has it, as the interpreter's two checks do.
     const auto pair = fusible_after(index, 3) ? match_be16_load(prog_, index) : std::nullopt;
-    if (!pair || !is_dead_after(prog_, index + 3, pair->tmp)) return 0;
+    if (!pair || (checked_ && !((marks_.at[index] & kMarkCheckLead) && (marks_.at[index + 1] & kMarkCheckCovered))) ||
+        !is_dead_after(prog_, index + 3, pair->tmp))
+        return 0;
+    if (checked_) load_access(prog_.insns[index], 1);  // the group's check; the operand is the pair's
     emit_be16_load(pair->dst, mem(q(pair->base), pair->off, 2));
     return 4;
 }

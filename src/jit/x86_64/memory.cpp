@@ -43,9 +43,29 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
     // frame needs no code; anything else computes the address into kTmp0 and tests it against the
     // current frame [r10 - 512, r10) inline, calling the region check out of line otherwise.
     if (!checked_ || static_frame_access(base, off, bytes)) return mem(q(base), off, bytes);
+    check_range(base, off, bytes, write, CheckStub{as_.newLabel(), as_.newLabel(), pc, static_cast<uint8_t>(bytes), write});
+    return mem(kTmp0, 0, bytes);
+}
+
+ax::Mem Emitter::load_access(const Insn& insn, unsigned bytes) {
+    const auto index = static_cast<uint32_t>(&insn - prog_.insns.data());
+    const uint8_t marks = checked_ ? marks_.at[index] : 0;
+    // A load its group's lead checked (check_groups.hpp). The test against the lead's last member
+    // keeps a load whose lead was not emitted as one checked on its own.
+    if ((marks & kMarkCheckCovered) && index <= group_end_) return mem(q(insn.src), insn.off, bytes);
+    if (!(marks & kMarkCheckLead)) return access(insn.src, insn.off, bytes, false, insn.pc);
+    while (groups_.groups[next_group_].lead < index) ++next_group_;
+    const CheckGroup& g = groups_.groups[next_group_];
+    BPFVM_ASSERT(g.lead == index);
+    check_range(insn.src, static_cast<int16_t>(g.lo), g.span, false,
+                CheckStub{as_.newLabel(), as_.newLabel(), insn.pc, g.span, false, next_group_});
+    group_end_ = groups_.members[g.first_member + g.member_count - 1];
+    return mem(q(insn.src), insn.off, bytes);
+}
+
+void Emitter::check_range(uint8_t base, int16_t off, unsigned bytes, bool write, const CheckStub& stub) {
     // Two inline tests: the current frame, and the region that last allowed an access of this kind
     // (JitRuntime::read_* / write_*). r10-based pointers test the frame first, others the region.
-    CheckStub stub{as_.newLabel(), as_.newLabel(), pc, static_cast<uint8_t>(bytes), write};
     as_.lea(kTmp0, ax::qword_ptr(q(base), off));
     auto frame_test = [&] {
         as_.lea(kTmp1, ax::qword_ptr(kTmp0, static_cast<int32_t>(kStackSize)));
@@ -70,7 +90,6 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
     }
     as_.bind(stub.resume);
     checks_.push_back(stub);
-    return mem(kTmp0, 0, bytes);
 }
 
 // The out-of-line part of a checked access. Each site has a three-instruction stub that loads a
@@ -82,8 +101,21 @@ void Emitter::emit_check_stubs() {
     const a::Label shared = as_.newLabel();
     for (const CheckStub& s : checks_) {
         as_.bind(s.label);
-        as_.mov(kTmp1.r32(), (s.pc << 8) | (uint32_t{s.size} << 1) | (s.write ? 1u : 0u));
-        as_.call(shared);
+        if (s.group == CheckStub::kNoGroup) {
+            as_.mov(kTmp1.r32(), (s.pc << 8) | (uint32_t{s.size} << 1) | (s.write ? 1u : 0u));
+            as_.call(shared);
+        } else {
+            // The group's span failed the inline tests: each member on its own, in program order,
+            // so that the first one outside traps with its own pc and address.
+            const CheckGroup& g = groups_.groups[s.group];
+            for (uint32_t k = 0; k < g.member_count; ++k) {
+                const Insn& m = prog_.insns[groups_.members[g.first_member + k]];
+                const uint32_t size = op_info(m.op).width / 8;
+                as_.lea(kTmp0, ax::qword_ptr(q(m.src), m.off));
+                as_.mov(kTmp1.r32(), (m.pc << 8) | (size << 1));
+                as_.call(shared);
+            }
+        }
         as_.jmp(s.resume);
     }
     // Entered by `call` from BPF code (rsp 8 mod 16): nine slots restore the alignment.
@@ -130,7 +162,7 @@ void Emitter::emit_exit_stub() {
 }
 
 void Emitter::emit_load(const Insn& insn, unsigned bytes, bool sign) {
-    emit_load_from(insn, bytes, sign, access(insn.src, insn.off, bytes, false, insn.pc));
+    emit_load_from(insn, bytes, sign, load_access(insn, bytes));
 }
 
 void Emitter::emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m) {
