@@ -1,5 +1,5 @@
-// Loads that share one access check in checked mode (check_groups.hpp): one scan forward from
-// each checked load, over the straight-line code after it.
+// Accesses that share one access check in checked mode (check_groups.hpp): one scan forward from
+// each checked access, over the straight-line code after it.
 #include "check_groups.hpp"
 
 #include <algorithm>
@@ -7,83 +7,73 @@
 namespace bpfvm::jit {
 namespace {
 
-/// What an instruction after a group's lead does to the group of loads through `base`.
-enum class Step : uint8_t {
-    kMember,   // a checked load through base: joins the group
-    kLast,     // the same, loading into base itself: joins, and the group ends after it
-    kNeutral,  // cannot trap, writes no observable memory, leaves base alone: the group goes on
-    kStop,     // anything else: the group ends before it
-};
-
-Step classify(const Insn& insn, uint8_t base, bool (*frame_access)(uint8_t, int16_t, unsigned)) {
-    const Form form = op_info(insn.op).form;
-    const unsigned bytes = op_info(insn.op).width / 8;
+/// Whether the code after an instruction of this form is always the next instruction (it may
+/// trap, which ends the run). ld_abs and ld_ind may end the run normally (r0 = 0), like an exit.
+bool straight(Form form) {
     switch (form) {
         case Form::AluImm:
         case Form::AluReg:
         case Form::Neg:
         case Form::End:
         case Form::Movsx:
+        case Form::AddrSpaceCast:
         case Form::Lddw:
-            // BPF arithmetic never traps (division by zero has a defined result); a write to r10
-            // does, but the caller stops at those (kMarkFrameWrite).
-            return insn.dst == base ? Step::kStop : Step::kNeutral;
         case Form::Ldx:
         case Form::Ldxs:
-            if (frame_access(insn.src, insn.off, bytes)) return insn.dst == base ? Step::kStop : Step::kNeutral;
-            if (insn.src != base) return Step::kStop;
-            return insn.dst == base ? Step::kLast : Step::kMember;
         case Form::St:
         case Form::Stx:
-            // A store into the frame at a constant offset cannot trap, and the stack is gone once
-            // a run traps, so a trap reported early loses nothing by skipping it.
-            return frame_access(insn.dst, insn.off, bytes) ? Step::kNeutral : Step::kStop;
+        case Form::Atomic:
+        case Form::LoadAcquire:
+        case Form::StoreRelease:
+            return true;
         default:
-            return Step::kStop;
+            return false;
     }
 }
 
-bool checked_load(const Insn& insn, bool (*frame_access)(uint8_t, int16_t, unsigned)) {
+/// A plain load or store that checked mode checks: its base register, else -1.
+int checked_base(const Insn& insn, bool (*frame_access)(uint8_t, int16_t, unsigned)) {
     const Form form = op_info(insn.op).form;
-    return (form == Form::Ldx || form == Form::Ldxs) &&
-           !frame_access(insn.src, insn.off, op_info(insn.op).width / 8);
+    const bool load = form == Form::Ldx || form == Form::Ldxs;
+    if (!load && form != Form::St && form != Form::Stx) return -1;
+    const uint8_t base = load ? insn.src : insn.dst;
+    return frame_access(base, insn.off, op_info(insn.op).width / 8) ? -1 : base;
 }
 
 }  // namespace
 
-CheckGroups find_check_groups(const Program& program, ProgramMarks& marks,
-                              bool (*frame_access)(uint8_t base, int16_t off, unsigned bytes)) {
-    CheckGroups out;
+std::vector<CheckGroup> find_check_groups(const Program& program, ProgramMarks& marks,
+                                          bool (*frame_access)(uint8_t base, int16_t off, unsigned bytes)) {
+    std::vector<CheckGroup> out;
     const auto n = static_cast<uint32_t>(program.insns.size());
-    std::vector<uint32_t> members;
     for (uint32_t i = 0; i < n; ++i) {
         const Insn& lead = program.insns[i];
-        if (!checked_load(lead, frame_access) || lead.dst == lead.src) continue;
-        const uint8_t base = lead.src;
-        int32_t lo = lead.off;
+        const int base = checked_base(lead, frame_access);
+        if (base < 0 || defined_register(lead) == base) continue;  // a load into its own base leads nothing
+        CheckGroup g{i, i, lead.off, 0, op_info(lead.op).form == Form::St || op_info(lead.op).form == Form::Stx};
         int32_t hi = lead.off + static_cast<int32_t>(op_info(lead.op).width / 8);
-        members.assign(1, i);
-        uint32_t j = i + 1;
-        for (; j < n && !(marks.at[j] & (kMarkEntered | kMarkFrameWrite)); ++j) {
+        for (uint32_t j = i + 1; j < n && !(marks.at[j] & (kMarkEntered | kMarkFrameWrite)); ++j) {
             const Insn& insn = program.insns[j];
-            const Step step = classify(insn, base, frame_access);
-            if (step == Step::kStop) break;
-            if (step == Step::kNeutral) continue;
-            const int32_t new_lo = std::min<int32_t>(lo, insn.off);
-            const int32_t new_hi = std::max<int32_t>(hi, insn.off + static_cast<int32_t>(op_info(insn.op).width / 8));
-            if (new_hi - new_lo > kMaxCheckSpan) break;
-            lo = new_lo;
-            hi = new_hi;
-            members.push_back(j);
-            if (step == Step::kLast) break;
+            if (!straight(op_info(insn.op).form)) break;
+            if (checked_base(insn, frame_access) == base) {
+                // Past the span it is an access like any other, with its own check.
+                const int32_t new_lo = std::min<int32_t>(g.lo, insn.off);
+                const int32_t new_hi = std::max<int32_t>(hi, insn.off + static_cast<int32_t>(op_info(insn.op).width / 8));
+                if (new_hi - new_lo <= kMaxCheckSpan) {
+                    g.lo = new_lo;
+                    hi = new_hi;
+                    g.last = j;
+                    g.write = g.write || defined_register(insn) < 0;  // a store defines no register
+                    marks.at[j] |= kMarkCheckCovered;
+                }
+            }
+            if (defined_register(insn) == base) break;  // the base changes (a member may be the last)
         }
-        if (members.size() < 2) continue;
-        out.groups.push_back(CheckGroup{i, static_cast<uint32_t>(out.members.size()),
-                                        static_cast<uint32_t>(members.size()), lo, static_cast<uint8_t>(hi - lo)});
-        out.members.insert(out.members.end(), members.begin(), members.end());
+        if (g.last == i) continue;
+        g.span = static_cast<uint8_t>(hi - g.lo);
         marks.at[i] |= kMarkCheckLead;
-        for (size_t k = 1; k < members.size(); ++k) marks.at[members[k]] |= kMarkCheckCovered;
-        i = members.back();  // nothing between the lead and the last member starts a group
+        out.push_back(g);
+        i = g.last;  // the members' accesses are the group's; nothing before the last starts one
     }
     return out;
 }

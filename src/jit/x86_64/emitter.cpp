@@ -311,6 +311,12 @@ Status Emitter::emit(EmittedCode& out) {
             track_upper_zero(prog_.insns[i + k]);
         }
         i += used;
+        if (open_group_stub_ != kNoStub && i > group_last_) {
+            // The code of an access group is placed: its second copy runs up to here.
+            as_.bind(checks_[open_group_stub_].after);
+            checks_[open_group_stub_].last = i - 1;
+            open_group_stub_ = kNoStub;
+        }
     }
     placed_ = n;
     out.body_end_offset = as_.offset();

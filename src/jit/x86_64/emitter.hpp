@@ -72,7 +72,12 @@ struct CheckStub {  // checked mode: address in kTmp0 not in the current frame
     uint32_t pc;
     uint8_t size;
     bool write;
-    uint32_t group = kNoGroup;  // a group's span (index into CheckGroups::groups): check each member
+    // A group's span (check_groups.hpp): the index of the group, the label after the code the
+    // group's lead started (its last member, or the end of a peephole that took it), and the
+    // instruction index there: the stub runs instructions [lead, last] with every access checked.
+    uint32_t group = kNoGroup;
+    a::Label after{};
+    uint32_t last = 0;
 };
 
 /// Emits one program. Methods are spread over emitter.cpp (driver, control flow, calls),
@@ -142,9 +147,10 @@ private:
     void emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m);
     // memory.cpp
     ax::Mem access(uint8_t base, int16_t off, unsigned bytes, bool write, uint32_t pc);
-    /// The operand of a load (Ldx, Ldxs or LoadAcquire form, an element of prog_.insns), checked
-    /// alone, as its group's lead for the group's span, or not at all when its lead checked it.
-    ax::Mem load_access(const Insn& insn, unsigned bytes);
+    /// The operand of a load or store through `base` (`insn` is an element of prog_.insns),
+    /// checked alone, as its group's lead for the group's span, or not at all when its lead
+    /// checked it.
+    ax::Mem member_access(const Insn& insn, uint8_t base, unsigned bytes, bool write);
     /// The inline tests of [base + off, base + off + bytes), address left in kTmp0, and the
     /// out-of-line stub they jump to.
     void check_range(uint8_t base, int16_t off, unsigned bytes, bool write, const CheckStub& stub);
@@ -211,11 +217,16 @@ private:
     std::vector<TrapStub> traps_;
     std::vector<uint32_t> trap_offsets_;  // code offset of each trap stub, once emitted
     std::vector<CheckStub> checks_;
-    // Checked mode: loads that share a check (check_groups.hpp), the next group to be emitted, and
-    // the last member of the group whose lead was emitted (its other members need no check).
-    CheckGroups groups_;
+    // Checked mode: accesses that share a check (check_groups.hpp), the next group to be emitted,
+    // the last member of the group whose lead was emitted last (its other members need no check),
+    // that group's stub in checks_ until the code it covers is placed, and whether a group's
+    // second copy is being emitted (every access checked on its own).
+    std::vector<CheckGroup> groups_;
     uint32_t next_group_ = 0;
-    uint32_t group_end_ = 0;
+    uint32_t group_last_ = 0;
+    static constexpr uint32_t kNoStub = UINT32_MAX;
+    uint32_t open_group_stub_ = kNoStub;
+    bool each_access_ = false;
     bool exit_moved_ = false;         // some exit's jumps go to the shared ret (fuse.cpp) ...
     uint32_t exit_stub_offset_ = 0;   // ... placed here by emit_exit_stub
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue

@@ -418,12 +418,12 @@ uint32_t Emitter::emit_folded_access(uint32_t index, uint8_t base, const ax::Mem
 
 uint32_t Emitter::emit_fused_be16(uint32_t index) {
     // Checked mode: only when both byte loads share one check (check_groups.hpp), whose slow path
-    // still reports a trap at the byte load that has it, as the interpreter's two checks do.
+    // runs the two byte loads, each checked, so a trap names the one the interpreter's does.
     const auto pair = fusible_after(index, 3) ? match_be16_load(prog_, index) : std::nullopt;
     if (!pair || (checked_ && !((marks_.at[index] & kMarkCheckLead) && (marks_.at[index + 1] & kMarkCheckCovered))) ||
         !is_dead_after(prog_, index + 3, pair->tmp))
         return 0;
-    if (checked_) load_access(prog_.insns[index], 1);  // the group's check; the operand is the pair's
+    if (checked_) member_access(prog_.insns[index], pair->base, 1, false);  // the group's check; the operand is the pair's
     emit_be16_load(pair->dst, mem(q(pair->base), pair->off, 2));
     return 4;
 }

@@ -47,20 +47,23 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
     return mem(kTmp0, 0, bytes);
 }
 
-ax::Mem Emitter::load_access(const Insn& insn, unsigned bytes) {
+ax::Mem Emitter::member_access(const Insn& insn, uint8_t base, unsigned bytes, bool write) {
     const auto index = static_cast<uint32_t>(&insn - prog_.insns.data());
-    const uint8_t marks = checked_ ? marks_.at[index] : 0;
-    // A load its group's lead checked (check_groups.hpp). The test against the lead's last member
-    // keeps a load whose lead was not emitted as one checked on its own.
-    if ((marks & kMarkCheckCovered) && index <= group_end_) return mem(q(insn.src), insn.off, bytes);
-    if (!(marks & kMarkCheckLead)) return access(insn.src, insn.off, bytes, false, insn.pc);
-    while (groups_.groups[next_group_].lead < index) ++next_group_;
-    const CheckGroup& g = groups_.groups[next_group_];
+    const uint8_t marks = checked_ && !each_access_ ? marks_.at[index] : 0;
+    // A member of the group whose lead checked its span (check_groups.hpp). The test against the
+    // last member keeps an access whose lead was not emitted as one checked on its own.
+    if ((marks & kMarkCheckCovered) && index <= group_last_) return mem(q(base), insn.off, bytes);
+    if (!(marks & kMarkCheckLead)) return access(base, insn.off, bytes, write, insn.pc);
+    while (groups_[next_group_].lead < index) ++next_group_;
+    const CheckGroup& g = groups_[next_group_];
     BPFVM_ASSERT(g.lead == index);
-    check_range(insn.src, static_cast<int16_t>(g.lo), g.span, false,
-                CheckStub{as_.newLabel(), as_.newLabel(), insn.pc, g.span, false, next_group_});
-    group_end_ = groups_.members[g.first_member + g.member_count - 1];
-    return mem(q(insn.src), insn.off, bytes);
+    CheckStub stub{as_.newLabel(), as_.newLabel(), insn.pc, g.span, g.write};
+    stub.group = next_group_;
+    stub.after = as_.newLabel();
+    check_range(base, static_cast<int16_t>(g.lo), g.span, g.write, stub);
+    group_last_ = g.last;
+    open_group_stub_ = static_cast<uint32_t>(checks_.size() - 1);
+    return mem(q(base), insn.off, bytes);
 }
 
 void Emitter::check_range(uint8_t base, int16_t off, unsigned bytes, bool write, const CheckStub& stub) {
@@ -99,24 +102,24 @@ void Emitter::emit_check_stubs() {
     emit_exit_stub();
     if (checks_.empty()) return;
     const a::Label shared = as_.newLabel();
-    for (const CheckStub& s : checks_) {
+    // By index: a group's second copy adds the stubs of its own checks, emitted in this loop too.
+    for (size_t c = 0; c < checks_.size(); ++c) {
+        const CheckStub s = checks_[c];
         as_.bind(s.label);
         if (s.group == CheckStub::kNoGroup) {
             as_.mov(kTmp1.r32(), (s.pc << 8) | (uint32_t{s.size} << 1) | (s.write ? 1u : 0u));
             as_.call(shared);
-        } else {
-            // The group's span failed the inline tests: each member on its own, in program order,
-            // so that the first one outside traps with its own pc and address.
-            const CheckGroup& g = groups_.groups[s.group];
-            for (uint32_t k = 0; k < g.member_count; ++k) {
-                const Insn& m = prog_.insns[groups_.members[g.first_member + k]];
-                const uint32_t size = op_info(m.op).width / 8;
-                as_.lea(kTmp0, ax::qword_ptr(q(m.src), m.off));
-                as_.mov(kTmp1.r32(), (m.pc << 8) | (size << 1));
-                as_.call(shared);
-            }
+            as_.jmp(s.resume);
+            continue;
         }
-        as_.jmp(s.resume);
+        // The group's span failed the inline tests: its code again, every access checked on its
+        // own (no peepholes, which are only ever a choice of code for the same result), then back
+        // after the group's code.
+        each_access_ = true;
+        for (uint32_t k = groups_[s.group].lead; k <= s.last; ++k)
+            if (!emit_insn(k)) BPFVM_ASSERT(!"check group: an instruction compiled once fails the second time");
+        each_access_ = false;
+        as_.jmp(s.after);
     }
     // Entered by `call` from BPF code (rsp 8 mod 16): nine slots restore the alignment.
     as_.bind(shared);
@@ -162,7 +165,7 @@ void Emitter::emit_exit_stub() {
 }
 
 void Emitter::emit_load(const Insn& insn, unsigned bytes, bool sign) {
-    emit_load_from(insn, bytes, sign, load_access(insn, bytes));
+    emit_load_from(insn, bytes, sign, member_access(insn, insn.src, bytes, false));
 }
 
 void Emitter::emit_load_from(const Insn& insn, unsigned bytes, bool sign, const ax::Mem& m) {
@@ -181,7 +184,7 @@ void Emitter::emit_load_from(const Insn& insn, unsigned bytes, bool sign, const 
 }
 
 void Emitter::emit_store(const Insn& insn, unsigned bytes) {
-    emit_store_to(insn, bytes, access(insn.dst, insn.off, bytes, true, insn.pc));
+    emit_store_to(insn, bytes, member_access(insn, insn.dst, bytes, true));
 }
 
 void Emitter::emit_store_to(const Insn& insn, unsigned bytes, const ax::Mem& m) {
