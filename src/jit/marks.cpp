@@ -6,40 +6,44 @@
 namespace bpfvm::jit {
 namespace {
 
-/// What an Op contributes, looked up once per instruction instead of several opcode-table
-/// queries (this pass runs over every instruction compiled).
+/// What an Op contributes to the control-flow marks, looked up once per instruction instead of
+/// several opcode-table queries (this pass runs over every instruction compiled).
 enum OpClass : uint8_t { kPlain, kJump, kEnters, kFuncRef, kMayGoto };
-/// Which field names the register an Op writes (defined_register), for the r10 check.
-enum Defines : uint8_t { kDefinesOther, kDefinesDst, kDefinesSrc };
 
-struct OpFacts {
-    OpClass cls = kPlain;
-    Defines defines = kDefinesOther;
-};
-
-std::array<OpFacts, kNumOps> op_facts() {
-    std::array<OpFacts, kNumOps> out{};
+std::array<OpClass, kNumOps> op_classes() {
+    std::array<OpClass, kNumOps> out{};
     for (size_t i = 0; i < kNumOps; ++i) {
         const auto op = static_cast<Op>(i);
         const Form form = op_info(op).form;
-        if (form == Form::MayGoto) out[i].cls = kMayGoto;
-        else if (is_jump(op)) out[i].cls = kJump;
-        else if (form == Form::CallLocal) out[i].cls = kEnters;
-        else if (form == Form::Lddw) out[i].cls = kFuncRef;
-        Insn probe;  // distinct register numbers tell which field defined_register returns
-        probe.op = op;
-        probe.dst = 1;
-        probe.src = 2;
-        const int r = defined_register(probe);
-        out[i].defines = r == 1 ? kDefinesDst : r == 2 ? kDefinesSrc : kDefinesOther;
+        if (form == Form::MayGoto) out[i] = kMayGoto;
+        else if (is_jump(op)) out[i] = kJump;
+        else if (form == Form::CallLocal) out[i] = kEnters;
+        else if (form == Form::Lddw) out[i] = kFuncRef;
     }
     return out;
 }
 
 }  // namespace
 
+const WrittenField* written_fields() {
+    static const std::array<WrittenField, kNumOps> kFields = [] {
+        std::array<WrittenField, kNumOps> out{};
+        for (size_t i = 0; i < kNumOps; ++i) {
+            Insn probe;  // distinct register numbers tell which field defined_register returns
+            probe.op = static_cast<Op>(i);
+            probe.dst = 1;
+            probe.src = 2;
+            const int r = defined_register(probe);
+            out[i] = r == 1 ? kWritesDst : r == 2 ? kWritesSrc : r == 0 ? kWritesR0 : kWritesNone;
+        }
+        return out;
+    }();
+    return kFields.data();
+}
+
 ProgramMarks mark_program(const Program& program) {
-    static const std::array<OpFacts, kNumOps> kFacts = op_facts();
+    static const std::array<OpClass, kNumOps> kClasses = op_classes();
+    const WrittenField* const written = written_fields();
     const auto n = static_cast<uint32_t>(program.insns.size());
     ProgramMarks m;
     m.at.assign(n, 0);
@@ -47,11 +51,9 @@ ProgramMarks mark_program(const Program& program) {
     m.at[0] = kMarkEntered;  // the entry
     for (uint32_t i = 0; i < n; ++i) {
         const Insn& insn = program.insns[i];
-        const OpFacts facts = kFacts[static_cast<size_t>(insn.op)];
-        // Selects rather than branches: which instructions write r10 follows no pattern.
-        const uint8_t defined = facts.defines == kDefinesDst ? insn.dst : facts.defines == kDefinesSrc ? insn.src : 0xff;
-        m.at[i] |= defined == kFrameReg ? kMarkFrameWrite : 0;
-        switch (facts.cls) {
+        // A select, not a branch: which instructions write r10 follows no pattern.
+        m.at[i] |= written_register(insn, written) == kFrameReg ? kMarkFrameWrite : 0;
+        switch (kClasses[static_cast<size_t>(insn.op)]) {
             case kPlain: continue;
             case kFuncRef:
                 if (insn.src != static_cast<uint8_t>(LddwKind::Func)) continue;

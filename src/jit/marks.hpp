@@ -37,4 +37,17 @@ struct ProgramMarks {
 /// Marks `program`'s instructions (validate_program must hold).
 ProgramMarks mark_program(const Program& program);
 
+/// Which field of an instruction names the register it writes (bpfvm::defined_register), per Op:
+/// the passes over every compiled instruction read this table instead of the opcode table.
+enum WrittenField : uint8_t { kWritesNone, kWritesDst, kWritesSrc, kWritesR0 };
+const WrittenField* written_fields();
+
+/// The register `insn` writes, kNumRegs when none: defined_register from the table.
+inline uint8_t written_register(const Insn& insn, const WrittenField* fields) {
+    const WrittenField f = fields[static_cast<size_t>(insn.op)];
+    // Selects rather than branches: which field follows no pattern on branch-dense code.
+    const uint8_t r = f == kWritesDst ? insn.dst : f == kWritesSrc ? insn.src : 0;
+    return f == kWritesNone ? static_cast<uint8_t>(kNumRegs) : r;
+}
+
 }  // namespace bpfvm::jit
