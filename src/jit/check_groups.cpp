@@ -50,8 +50,7 @@ std::array<OpFacts, kNumOps> op_facts() {
 
 }  // namespace
 
-std::vector<CheckGroup> find_check_groups(const Program& program, ProgramMarks& marks,
-                                          bool (*frame_access)(uint8_t base, int16_t off, unsigned bytes)) {
+std::vector<CheckGroup> find_check_groups(const Program& program, ProgramMarks& marks) {
     static const std::array<OpFacts, kNumOps> kFacts = op_facts();
     const WrittenField* const written = written_fields();
     std::vector<CheckGroup> out;
@@ -60,7 +59,7 @@ std::vector<CheckGroup> find_check_groups(const Program& program, ProgramMarks& 
     auto checked_base = [&](const Insn& insn, const OpFacts& f) -> uint8_t {
         if (f.kind != kLoad && f.kind != kStore) return kNumRegs;
         const uint8_t base = f.kind == kLoad ? insn.src : insn.dst;
-        return frame_access(base, insn.off, f.bytes) ? kNumRegs : base;
+        return static_frame_access(base, insn.off, f.bytes) ? kNumRegs : base;
     };
     for (uint32_t i = 0; i < n; ++i) {
         const Insn& lead = program.insns[i];

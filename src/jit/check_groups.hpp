@@ -29,15 +29,19 @@ struct CheckGroup {
     bool write = false;  // a member is a store
 };
 
+/// A constant r10-relative access inside the current frame: r10 never changes inside a function,
+/// so the access is safe by construction and checked mode needs no code for it.
+inline bool static_frame_access(uint8_t base, int16_t off, unsigned bytes) {
+    return base == kFrameReg && off >= -static_cast<int32_t>(kStackSize) && off + static_cast<int32_t>(bytes) <= 0;
+}
+
 /// The largest span a group may cover: the backends' inline region test admits an access of at
 /// most 8 bytes (JitRuntime::read_starts).
 inline constexpr int32_t kMaxCheckSpan = 8;
 
 /// Finds the groups of a validated program for checked mode (ascending by lead) and marks them in
-/// `marks`: kMarkCheckLead on each lead, kMarkCheckCovered on its other members.
-/// `frame_access(base, off, bytes)` says which accesses need no check at all (the backend's
-/// constant r10-relative accesses inside the frame).
-std::vector<CheckGroup> find_check_groups(const Program& program, ProgramMarks& marks,
-                                          bool (*frame_access)(uint8_t base, int16_t off, unsigned bytes));
+/// `marks`: kMarkCheckLead on each lead, kMarkCheckCovered on its other members. Accesses that
+/// need no check (static_frame_access) are not members.
+std::vector<CheckGroup> find_check_groups(const Program& program, ProgramMarks& marks);
 
 }  // namespace bpfvm::jit

@@ -276,7 +276,7 @@ Status Emitter::emit(EmittedCode& out) {
     const auto n = static_cast<uint32_t>(prog_.insns.size());
     BPFVM_ASSERT(kRt.id() == ax::Gp::kIdR12);  // emit_budget_tick's fixed bytes name r12
     marks_ = mark_program(prog_);
-    if (checked_) groups_ = find_check_groups(prog_, marks_, &Emitter::static_frame_access);
+    if (checked_) groups_ = find_check_groups(prog_, marks_);
     may_goto_ = marks_.may_goto;
     unwind_ = as_.newLabel();
     traps_.reserve(checked_ ? n / 2 + 16 : 16);

@@ -99,10 +99,6 @@ private:
     void emit_alu(const Insn& insn);
     void emit_cond_jump(const Insn& insn, uint32_t index);
     void emit_load_store(const Insn& insn);  // ldx and stx, all sizes
-    /// A constant r10-relative access inside the current frame: checked mode needs no code for it.
-    static bool static_frame_access(uint8_t base, int16_t off, unsigned bytes) {
-        return base == kFrameReg && off >= -static_cast<int32_t>(kStackSize) && off + static_cast<int32_t>(bytes) <= 0;
-    }
     // alu.cpp
     void emit_mul(const Insn& insn, unsigned width, bool is_imm);
     void emit_mov(const Insn& insn, unsigned width, bool is_imm);
