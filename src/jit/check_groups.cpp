@@ -65,10 +65,12 @@ std::vector<CheckGroup> find_check_groups(const Program& program, ProgramMarks& 
         const Insn& lead = program.insns[i];
         const OpFacts& lf = kFacts[static_cast<size_t>(lead.op)];
         const uint8_t base = checked_base(lead, lf);
-        if (base == kNumRegs || written_register(lead, written) == base) continue;  // a load into its own base leads nothing
+        // A load into its own base leads nothing.
+        if (base == kNumRegs || written_register(lead, written) == base) continue;
         CheckGroup g{i, i, lead.off, 0, lf.kind == kStore};
         int32_t hi = lead.off + lf.bytes;
-        for (uint32_t j = i + 1; j < n && !(marks.at[j] & (kMarkEntered | kMarkFrameWrite)); ++j) {
+        const uint32_t end = std::min(n, i + 1 + kMaxCheckWindow);
+        for (uint32_t j = i + 1; j < end && !(marks.at[j] & (kMarkEntered | kMarkFrameWrite)); ++j) {
             const Insn& insn = program.insns[j];
             const OpFacts& f = kFacts[static_cast<size_t>(insn.op)];
             if (f.kind == kStop) break;

@@ -38,6 +38,10 @@ inline bool static_frame_access(uint8_t base, int16_t off, unsigned bytes) {
 /// The largest span a group may cover: the backends' inline region test admits an access of at
 /// most 8 bytes (JitRuntime::read_starts).
 inline constexpr int32_t kMaxCheckSpan = 8;
+/// How far after its lead a group's last member may be: each access scans at most this far, so
+/// the scan is linear in the program's size whatever the program (accesses whose span is too wide
+/// do not end a scan).
+inline constexpr uint32_t kMaxCheckWindow = 32;
 
 /// Finds the groups of a validated program for checked mode (ascending by lead) and marks them in
 /// `marks`: kMarkCheckLead on each lead, kMarkCheckCovered on its other members. Accesses that

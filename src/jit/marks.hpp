@@ -15,8 +15,8 @@ enum InsnMark : uint8_t {
     kMarkLoopHead = 2,    // the target of a backward jump
     kMarkBackJump = 4,    // a jump to itself or an earlier instruction: checked mode pays budget there
     kMarkFrameWrite = 8,  // writes r10: decodes, but traps when it runs
-    // Checked mode only (check_groups.hpp): a load whose check covers the loads after it that
-    // share its base, and one of those loads, which needs no check of its own.
+    // Checked mode only (check_groups.hpp): an access whose check covers the accesses after it
+    // that share its base, and one of those accesses, which needs no check of its own.
     kMarkCheckLead = 16,
     kMarkCheckCovered = 32,
 };

@@ -339,6 +339,8 @@ TEST(Codegen, BytePairsBecomeOneBigEndianLoad) {
         "ldxb %r2, [%r1+4]\nldxb %r0, [%r1+5]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit",
         // Through a copied and advanced pointer (checksum's loop): one load from base + index.
         "mov %r4, %r1\nadd %r4, %r3\nldxb %r0, [%r4+1]\nldxb %r4, [%r4+0]\nlsh %r4, 8\nor %r4, %r0\nmov %r0, %r4\nexit",
+        // The high byte first: for r3 = 11 the second byte load is the one outside.
+        "mov %r4, %r1\nadd %r4, %r3\nldxb %r2, [%r4+4]\nldxb %r0, [%r4+5]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
     };
     for (const std::string& text : combined) {
         const auto code = host_body(text);
@@ -354,6 +356,10 @@ TEST(Codegen, BytePairsBecomeOneBigEndianLoad) {
         EXPECT_EQ(count_mnemonic(host_body(text, true), "rol"), 1u) << text;
         expect_same_on_buffer(text, {0, 3, 10});
         expect_same_on_buffer(text, {11, 12, 14, 15, 16}, true);
+        // The same after a load through r1 has filled the region cache: the shared check passes
+        // inline and the 16-bit load runs (or, outside, the check fails inline).
+        expect_same_on_buffer("ldxb %r7, [%r1+15]\n" + text, {0, 3, 10});
+        expect_same_on_buffer("ldxb %r7, [%r1+15]\n" + text, {11, 12, 14, 15, 16}, true);
     }
     // Near misses, each computing its own value: the low byte's register read afterwards, bytes
     // not adjacent or in the other order, another shift, a base the first load overwrites, the
@@ -570,18 +576,49 @@ TEST(Codegen, AccessesThroughOneBaseShareOneCheck) {
         // Counters updated in place, the second store furthest: it traps after the first is done.
         {head + "ldxb %r0, [%r4+0]\nadd %r0, 1\nstxb [%r4+0], %r0\nldxh %r2, [%r4+6]\nadd %r2, 1\n"
                 "stxh [%r4+6], %r2\nmov %r5, 0\n" + tail, 1},
-        {head + "stb [%r4+1], 1\nsth [%r4+2], 2\nstw [%r4+4], 3\nldxdw %r0, [%r4+0]\nmov %r2, 0\nmov %r5, 0\n" + tail, 1},
+        {head + "stb [%r4+1], 1\nsth [%r4+2], 2\nstw [%r4+4], 3\nldxdw %r0, [%r4+0]\nmov %r2, 0\nmov %r5, 0\n" +
+             tail, 1},
         // Another pointer's accesses between: checked on their own.
         {head + "ldxb %r0, [%r4+0]\nstb [%r1+1], 9\nldxh %r2, [%r4+6]\nmov %r5, 1\n" + tail, 2},
         {head + "ldxb %r0, [%r4+0]\nldxb %r5, [%r1+1]\nldxh %r2, [%r4+6]\n" + tail, 2},
         {head + "ldxb %r0, [%r4+0]\nldxb %r2, [%r4+8]\nldxb %r5, [%r4+4]\n" + tail, 2},  // +8: past the span
     };
+    // Each also runs after a load through r1 that fills the region cache, so that the shared
+    // check passes inline (a run starts with the cache empty: the first check of a run always
+    // takes the out-of-line path).
+    const std::string warm = "ldxb %r7, [%r1+15]\n";
     const std::vector<uint64_t> inside = {0, 5, 7}, outside = {8, 9, 10, 11, 13, 14, 15, 16, 40};
     for (const auto& [text, checks] : shared) {
         EXPECT_EQ(inline_checks(text), checks) << text;
-        expect_same_on_buffer(text, inside);
-        expect_same_on_buffer(text, outside, true);
+        for (const std::string& run : {text, warm + text}) {
+            expect_same_on_buffer(run, inside);
+            expect_same_on_buffer(run, outside, true);
+        }
     }
+    // A member below the lead: the span starts at the lowest offset (r3 = 0 and 1 put the second
+    // load before the buffer).
+    const std::string below =
+        "mov %r4, %r1\nadd %r4, %r3\nsub %r4, 2\nldxb %r0, [%r4+4]\nldxb %r2, [%r4+0]\nmov %r5, 0\n" + tail;
+    EXPECT_EQ(inline_checks(below), 1u);
+    expect_same_on_buffer(warm + below, {0, 1, 2, 3}, true);
+    // A span across the top of the frame: the second load is above it (the frame test uses the span).
+    const std::string frame_top = "mov %r4, %r10\nadd %r4, -4\nldxw %r0, [%r4+0]\nldxw %r2, [%r4+4]\nexit";
+    EXPECT_EQ(inline_checks(frame_top), 1u);
+    expect_same_on_buffer(frame_top, {0}, true);
+    // Whatever writes the base between two accesses ends the group, each form of write: the
+    // accesses keep their own checks. The new base is no pointer into the buffer: checked mode
+    // only (the atomics work on the frame, so that no pointer lands in the compared buffer).
+    for (const std::string writer : {"lock fetch add [%r10-8], %r4", "lock xchg [%r10-8], %r4", "ldacqdw %r4, [%r10-8]",
+                                     "lddw %r4, 0", "movsx864 %r4, %r4", "be16 %r4"}) {
+        const std::string text = head + "stdw [%r10-8], 3\nldxb %r0, [%r4+0]\n" + writer +
+                                 "\nldxh %r2, [%r4+6]\nmov %r5, 0\n" + tail;
+        EXPECT_EQ(inline_checks(text), 2u) << text;
+        expect_same_on_buffer(warm + text, {0, 5}, true);
+    }
+    const std::string cmpxchg = "mov %r0, %r1\nadd %r0, %r3\nldxb %r2, [%r0+0]\nmov %r5, 0\nlock cmpxchg [%r1+8], %r5\n"
+                                "ldxb %r5, [%r0+1]\nmov %r0, %r2\nadd %r0, %r5\nexit";  // cmpxchg writes r0, the base
+    EXPECT_EQ(inline_checks(cmpxchg), 3u);
+    expect_same_on_buffer(warm + cmpxchg, {0, 5}, true);
     // A conditional jump, a jump target, or a write to the base between two accesses: each keeps
     // its own check.
     const std::vector<std::string> separate = {
@@ -593,8 +630,31 @@ TEST(Codegen, AccessesThroughOneBaseShareOneCheck) {
     };
     for (const std::string& text : separate) {
         EXPECT_EQ(inline_checks(text), 2u) << text;
-        expect_same_on_buffer(text, inside);
-        expect_same_on_buffer(text, outside, true);
+        for (const std::string& run : {text, warm + text}) {
+            expect_same_on_buffer(run, inside);
+            expect_same_on_buffer(run, outside, true);
+        }
+    }
+}
+
+TEST(Codegen, SharedCheckOfAStoreTestsForWriting) {
+    // A load and a store through one pointer into a read-only region, the read cache filled first:
+    // the span passes for reading but not for writing, and the store traps, the memory unchanged.
+    const Program program = assemble_program("ldxb %r6, [%r1+15]\nldxb %r0, [%r1+0]\nstb [%r1+1], 7\nexit");
+    for (bool jit : {true, false}) {
+        std::vector<uint8_t> buffer(16, 0x5a);
+        const auto begin = reinterpret_cast<uint64_t>(buffer.data());
+        auto exe = jit ? jit::compile(program, no_helpers(), EngineOptions{})
+                       : interp::prepare(program, no_helpers(), EngineOptions{});
+        ASSERT_TRUE(exe.has_value()) << exe.error().to_string();
+        RunContext ctx;
+        ctx.regions.push_back({begin, begin + 16, false});
+        const RunResult r = (*exe)->run(ctx, begin);
+        EXPECT_EQ(r.trap.kind, TrapKind::OutOfBounds);
+        EXPECT_EQ(r.trap.pc, 2u);
+        EXPECT_EQ(r.trap.addr, begin + 1);
+        EXPECT_TRUE(r.trap.write);
+        EXPECT_EQ(buffer, std::vector<uint8_t>(16, 0x5a));
     }
 }
 

@@ -65,7 +65,7 @@ struct TrapStub {  // UnknownHelper stubs also store kTmp0 (the helper id) as th
     uint32_t pc;
     uint32_t addr;  // other kinds: a constant trap address (Unsupported: the Op)
 };
-struct CheckStub {  // checked mode: address in kTmp0 not in the current frame
+struct CheckStub {  // checked mode: address in kTmp0 (a group's: base + lo) not in the current frame
     static constexpr uint32_t kNoGroup = UINT32_MAX;
     a::Label label;
     a::Label resume;

@@ -16,7 +16,10 @@
 //   after t's own copy and shift.
 // - An accumulator copied back (`a += b; [one more]; b = a`): computed in b (emit_fused_accumulate).
 // - clang's big-endian byte pair: one 16-bit load and a rotate, folded into the access when the
-//   pointer dies there (emit_fused_address, emit_fused_be16).
+//   pointer dies there (emit_fused_address, emit_fused_be16); in checked mode only when its first
+//   byte load leads an access group (check_groups.hpp) that has the second.
+// In checked mode a peephole may take a load or store only as its first instruction: an access
+// group's code must start where its lead's check is emitted (x86_64/memory.cpp, member_access).
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -69,14 +72,10 @@ UpperEffect effect_of(Op op) {
         e.fixed = ~0u;  // r0-r5 hold whatever the callee left
         return e;
     }
-    Insn probe;
-    probe.op = op;
-    probe.dst = 1;
-    probe.src = 2;
-    const int r = defined_register(probe);
-    e.dst_mask = r == 1 ? ~0u : 0u;
-    e.src_mask = r == 2 ? ~0u : 0u;
-    e.fixed = r == 0 ? 1u : 0u;
+    const WrittenField written = written_fields()[static_cast<size_t>(op)];
+    e.dst_mask = written == kWritesDst ? ~0u : 0u;
+    e.src_mask = written == kWritesSrc ? ~0u : 0u;
+    e.fixed = written == kWritesR0 ? 1u : 0u;
     switch (info.form) {
         case Form::AluImm:
         case Form::AluReg:
@@ -423,7 +422,7 @@ uint32_t Emitter::emit_fused_be16(uint32_t index) {
     if (!pair || (checked_ && !((marks_.at[index] & kMarkCheckLead) && (marks_.at[index + 1] & kMarkCheckCovered))) ||
         !is_dead_after(prog_, index + 3, pair->tmp))
         return 0;
-    if (checked_) member_access(prog_.insns[index], pair->base, 1, false);  // the group's check; the operand is the pair's
+    if (checked_) member_access(prog_.insns[index], pair->base, 1, false);  // the group's check only
     emit_be16_load(pair->dst, mem(q(pair->base), pair->off, 2));
     return 4;
 }

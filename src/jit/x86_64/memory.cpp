@@ -43,12 +43,14 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
     // frame needs no code; anything else computes the address into kTmp0 and tests it against the
     // current frame [r10 - 512, r10) inline, calling the region check out of line otherwise.
     if (!checked_ || static_frame_access(base, off, bytes)) return mem(q(base), off, bytes);
-    check_range(base, off, bytes, write, CheckStub{as_.newLabel(), as_.newLabel(), pc, static_cast<uint8_t>(bytes), write});
+    const auto size = static_cast<uint8_t>(bytes);
+    check_range(base, off, bytes, write, CheckStub{as_.newLabel(), as_.newLabel(), pc, size, write});
     return mem(kTmp0, 0, bytes);
 }
 
 ax::Mem Emitter::member_access(const Insn& insn, uint8_t base, unsigned bytes, bool write) {
     const auto index = static_cast<uint32_t>(&insn - prog_.insns.data());
+    BPFVM_ASSERT(index < prog_.insns.size());  // marks are per instruction of the program, not of a copy
     const uint8_t marks = checked_ && !each_access_ ? marks_.at[index] : 0;
     // A member of the group whose lead checked its span (check_groups.hpp). The test against the
     // last member keeps an access whose lead was not emitted as one checked on its own.
@@ -56,7 +58,9 @@ ax::Mem Emitter::member_access(const Insn& insn, uint8_t base, unsigned bytes, b
     if (!(marks & kMarkCheckLead)) return access(base, insn.off, bytes, write, insn.pc);
     while (groups_[next_group_].lead < index) ++next_group_;
     const CheckGroup& g = groups_[next_group_];
-    BPFVM_ASSERT(g.lead == index);
+    // One group at a time: a group's code is placed before the next lead (peepholes take an access
+    // only as their first instruction, fuse.cpp).
+    BPFVM_ASSERT(g.lead == index && open_group_stub_ == kNoStub);
     CheckStub stub{as_.newLabel(), as_.newLabel(), insn.pc, g.span, g.write};
     stub.group = next_group_;
     stub.after = as_.newLabel();
@@ -97,7 +101,8 @@ void Emitter::check_range(uint8_t base, int16_t off, unsigned bytes, bool write,
 
 // The out-of-line part of a checked access. Each site has a three-instruction stub that loads a
 // packed descriptor (pc << 8 | size << 1 | write) into kTmp1 and calls one shared routine, which
-// asks bpfvm_jit_check_access and returns on success, or records the trap and unwinds.
+// asks bpfvm_jit_check_access and returns on success, or records the trap and unwinds. A group's
+// stub is the group's code again, each access with its own check.
 void Emitter::emit_check_stubs() {
     emit_exit_stub();
     if (checks_.empty()) return;
@@ -115,6 +120,7 @@ void Emitter::emit_check_stubs() {
         // The group's span failed the inline tests: its code again, every access checked on its
         // own (no peepholes, which are only ever a choice of code for the same result), then back
         // after the group's code.
+        BPFVM_ASSERT(s.last >= groups_[s.group].last);
         each_access_ = true;
         for (uint32_t k = groups_[s.group].lead; k <= s.last; ++k)
             if (!emit_insn(k)) BPFVM_ASSERT(!"check group: an instruction compiled once fails the second time");
