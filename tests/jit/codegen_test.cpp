@@ -341,6 +341,9 @@ TEST(Codegen, BytePairsBecomeOneBigEndianLoad) {
         "mov %r4, %r1\nadd %r4, %r3\nldxb %r0, [%r4+1]\nldxb %r4, [%r4+0]\nlsh %r4, 8\nor %r4, %r0\nmov %r0, %r4\nexit",
         // The high byte first: for r3 = 11 the second byte load is the one outside.
         "mov %r4, %r1\nadd %r4, %r3\nldxb %r2, [%r4+4]\nldxb %r0, [%r4+5]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit",
+        // After another load through the same pointer (in checked mode: one group, which the
+        // pair's first load does not lead).
+        "ldxb %r5, [%r1+0]\nldxb %r0, [%r1+5]\nldxb %r2, [%r1+4]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nxor %r0, %r5\nexit",
     };
     for (const std::string& text : combined) {
         const auto code = host_body(text);

@@ -16,8 +16,8 @@
 //   after t's own copy and shift.
 // - An accumulator copied back (`a += b; [one more]; b = a`): computed in b (emit_fused_accumulate).
 // - clang's big-endian byte pair: one 16-bit load and a rotate, folded into the access when the
-//   pointer dies there (emit_fused_address, emit_fused_be16); in checked mode only when its first
-//   byte load leads an access group (check_groups.hpp) that has the second.
+//   pointer dies there (emit_fused_address, emit_fused_be16); in checked mode only when both byte
+//   loads are in one access group (check_groups.hpp).
 // In checked mode a peephole may take a load or store only as its first instruction: an access
 // group's code must start where its lead's check is emitted (x86_64/memory.cpp, member_access).
 #include <algorithm>
@@ -417,11 +417,12 @@ uint32_t Emitter::emit_folded_access(uint32_t index, uint8_t base, const ax::Mem
 
 uint32_t Emitter::emit_fused_be16(uint32_t index) {
     // Checked mode: only when both byte loads share one check (check_groups.hpp), whose slow path
-    // runs the two byte loads, each checked, so a trap names the one the interpreter's does.
+    // runs the two byte loads, each checked, so a trap names the one the interpreter's does. The
+    // second is then a member after the first, which leads the group or is a member too.
     const auto pair = fusible_after(index, 3) ? match_be16_load(prog_, index) : std::nullopt;
-    if (!pair || (checked_ && !((marks_.at[index] & kMarkCheckLead) && (marks_.at[index + 1] & kMarkCheckCovered))) ||
-        !is_dead_after(prog_, index + 3, pair->tmp))
-        return 0;
+    const bool shared =
+        (marks_.at[index] & (kMarkCheckLead | kMarkCheckCovered)) && (marks_.at[index + 1] & kMarkCheckCovered);
+    if (!pair || (checked_ && !shared) || !is_dead_after(prog_, index + 3, pair->tmp)) return 0;
     if (checked_) member_access(prog_.insns[index], pair->base, 1, false);  // the group's check only
     emit_be16_load(pair->dst, mem(q(pair->base), pair->off, 2));
     return 4;
