@@ -221,17 +221,19 @@ TEST(Arm64Checked, AHelperCallEmptiesTheRegionCache) {
     expect_trap(run_both(load, buffer, {{0, 16}}, helpers), 3, 4, 4, false, "load after the helper");
     const Program store = assemble_program("mov %r6, %r1\nstw [%r6+0], 1\ncall 1\nstw [%r6+4], 2\nexit");
     expect_trap(run_both(store, buffer, {{0, 16}}, helpers), 3, 4, 4, true, "store after the helper");
-    // Without the helper both accesses pass (the second through the cache).
-    const Program kept = assemble_program("mov %r6, %r1\nstw [%r6+0], 1\nstw [%r6+12], 2\nldxw %r0, [%r6+12]\nexit");
+    // Without the helper both stores pass, the second through the cache (its region test admits
+    // an 8-byte access at up to 8 bytes past the start of the 16-byte region).
+    const Program kept = assemble_program("mov %r6, %r1\nstw [%r6+0], 1\nstw [%r6+8], 2\nldxw %r0, [%r6+8]\nexit");
     const Runs r = run_both(kept, buffer, {{0, 16}}, helpers);
     expect_no_trap(r, "no helper");
     EXPECT_EQ(r.jit.result.r0, 2u);
 }
 
 TEST(Arm64Checked, AReadOnlyRegionCachedByALoadDoesNotAdmitAStore) {
-    // Twelve bytes apart: no group, so the store meets the cache the load filled (for reading only).
-    const Program program = assemble_program("ldxw %r0, [%r1+0]\nstw [%r1+12], 1\nexit");
-    expect_trap(run_both(program, std::vector<uint8_t>(16), {{0, 16}}, {}, false), 1, 12, 4, true, "store to read-only");
+    // A span of 12 bytes: no group, so the store meets the cache the load filled for reading only,
+    // which would admit it (an 8-byte access at up to 8 bytes past the start of the region).
+    const Program program = assemble_program("ldxw %r0, [%r1+0]\nstw [%r1+8], 1\nexit");
+    expect_trap(run_both(program, std::vector<uint8_t>(16), {{0, 16}}, {}, false), 1, 8, 4, true, "store to read-only");
 }
 
 }  // namespace
