@@ -137,46 +137,47 @@ void expect_no_trap(const Runs& r, const std::string& what) {
 }
 
 TEST(Arm64Checked, AFailedSpanTrapsAtTheFirstAccessOutsideInProgramOrder) {
-    // Members in program order: [r3+0, 1 byte) at pc 3, [r3+6, 2 bytes) at pc 4, [r3+2, 4 bytes)
-    // at pc 5; the span [r3, r3+8) is one check at pc 3.
-    auto loads_at = [](int r3) {
-        return assemble_program("mov %r3, " + std::to_string(r3) +
-                                "\nmov %r4, %r1\nadd %r4, %r3\nldxb %r0, [%r4+0]\nldxh %r2, [%r4+6]\n"
-                                "ldxw %r5, [%r4+2]\nadd %r0, %r2\nadd %r0, %r5\nexit");
-    };
     std::vector<uint8_t> buffer(16);
     for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = static_cast<uint8_t>(0x10 + i);
     const std::vector<std::pair<int, int>> whole = {{0, 16}};
-    expect_no_trap(run_both(loads_at(8), buffer, whole), "span inside");
-    expect_trap(run_both(loads_at(16), buffer, whole), 3, 16, 1, false, "member 1 outside");
-    // Member 3 lies inside, but member 2 comes first in the program.
-    expect_trap(run_both(loads_at(9), buffer, whole), 4, 15, 2, false, "member 2 outside");
-    // Two regions with a hole at [4, 6): members 1 and 2 inside, member 3 across the hole.
-    expect_trap(run_both(loads_at(0), buffer, {{0, 4}, {6, 16}}), 5, 2, 4, false, "member 3 outside");
-    // Two adjacent regions: the span is in neither, each member in one; the run goes on.
-    expect_no_trap(run_both(loads_at(0), buffer, {{0, 6}, {6, 16}}), "members split");
+    // Each program runs twice: as it is, and after a load through r1 that fills the region cache
+    // (one more instruction: every pc moves by one). A run starts with the cache empty, so without
+    // that load a group's check always goes out of line and its fast path never runs.
+    for (const uint32_t warm : {0u, 1u}) {
+        const std::string head = warm ? "ldxb %r7, [%r1+15]\n" : "";
+        const std::string how = warm ? " (cache filled)" : " (cache empty)";
+        auto at = [&](int r3, const std::string& body) {
+            return assemble_program(head + "mov %r3, " + std::to_string(r3) + "\nmov %r4, %r1\nadd %r4, %r3\n" + body);
+        };
+        // Members in program order: [r3+0, 1 byte) at pc 3, [r3+6, 2 bytes) at pc 4, [r3+2, 4 bytes)
+        // at pc 5; the span [r3, r3+8) is one check at pc 3.
+        const std::string loads = "ldxb %r0, [%r4+0]\nldxh %r2, [%r4+6]\nldxw %r5, [%r4+2]\nadd %r0, %r2\n"
+                                  "add %r0, %r5\nexit";
+        expect_no_trap(run_both(at(8, loads), buffer, whole), "span inside" + how);
+        expect_trap(run_both(at(16, loads), buffer, whole), 3 + warm, 16, 1, false, "member 1 outside" + how);
+        // Member 3 lies inside, but member 2 comes first in the program.
+        expect_trap(run_both(at(9, loads), buffer, whole), 4 + warm, 15, 2, false, "member 2 outside" + how);
+        // Two regions with a hole at [4, 6): members 1 and 2 inside, member 3 across the hole.
+        expect_trap(run_both(at(0, loads), buffer, {{0, 4}, {6, 16}}), 5 + warm, 2, 4, false, "member 3 outside" + how);
+        // Two adjacent regions: the span is in neither, each member in one; the run goes on.
+        expect_no_trap(run_both(at(0, loads), buffer, {{0, 6}, {6, 16}}), "members split" + how);
 
-    // Stores: the first is done (the buffer shows it) before the second traps.
-    auto stores_at = [](int r3) {
-        return assemble_program("mov %r3, " + std::to_string(r3) +
-                                "\nmov %r4, %r1\nadd %r4, %r3\nstb [%r4+0], 0x7f\nmov %r0, 1\n"
-                                "sth [%r4+6], 0x1234\nldxw %r0, [%r4+2]\nexit");
-    };
-    const Runs stored = run_both(stores_at(9), buffer, whole);
-    expect_trap(stored, 5, 15, 2, true, "second store outside");
-    EXPECT_EQ(stored.jit.buffer[9], 0x7f);
-    expect_no_trap(run_both(stores_at(8), buffer, whole), "stores inside");
-    // A read-only region: the span fails for writing, the load in the group still runs first.
-    auto load_store = assemble_program("ldxw %r0, [%r1+0]\nadd %r0, 1\nstxw [%r1+4], %r0\nexit");
-    expect_trap(run_both(load_store, buffer, whole, {}, false), 2, 4, 4, true, "store to read-only");
+        // Stores: the first is done (the buffer shows it) before the second traps.
+        const std::string stores = "stb [%r4+0], 0x7f\nmov %r0, 1\nsth [%r4+6], 0x1234\nldxw %r0, [%r4+2]\nexit";
+        const Runs stored = run_both(at(9, stores), buffer, whole);
+        expect_trap(stored, 5 + warm, 15, 2, true, "second store outside" + how);
+        EXPECT_EQ(stored.jit.buffer[9], 0x7f);
+        expect_no_trap(run_both(at(8, stores), buffer, whole), "stores inside" + how);
+        // A read-only region: the span fails for writing, the load in the group still runs first.
+        const std::string update = "ldxw %r0, [%r4+0]\nadd %r0, 1\nstxw [%r4+4], %r0\nexit";
+        expect_trap(run_both(at(0, update), buffer, whole, {}, false), 5 + warm, 4, 4, true, "store to read-only" + how);
 
-    // An access through another pointer between two members traps before the later member would.
-    auto between_at = [](int r3) {
-        return assemble_program("mov %r3, " + std::to_string(r3) +
-                                "\nmov %r4, %r1\nadd %r4, %r3\nldxb %r0, [%r4+0]\nldxb %r5, [%r1+40]\n"
-                                "ldxh %r2, [%r4+6]\nexit");
-    };
-    expect_trap(run_both(between_at(9), buffer, whole), 4, 40, 1, false, "other pointer first");
+        // An access through another pointer between two members keeps its own check: it traps
+        // before a later member would (r3 = 9), and when the span passes (r3 = 8).
+        const std::string between = "ldxb %r0, [%r4+0]\nldxb %r5, [%r1+40]\nldxh %r2, [%r4+6]\nexit";
+        expect_trap(run_both(at(9, between), buffer, whole), 4 + warm, 40, 1, false, "other pointer first" + how);
+        expect_trap(run_both(at(8, between), buffer, whole), 4 + warm, 40, 1, false, "other pointer" + how);
+    }
 }
 
 TEST(Arm64Checked, AGroupIntoTheCallersFrameGoesThroughTheSlowPath) {
