@@ -107,7 +107,12 @@ void Emitter::call_helper_at(const Insn& insn, const GpX& fn) {
     // checked accesses may reach the callers' frames above it.
     as_->str(bx(kFrameReg), a64::ptr(xr(kRegRuntime), offsetof(JitRuntime, frame)));
     as_->blr(fn);
-    if (options_.checked) as_->ldr(xr(kRegBudget), budget);
+    if (options_.checked) {
+        as_->ldr(xr(kRegBudget), budget);
+        // The helper may have dropped the regions that the inline checks remember (memory.cpp).
+        as_->str(a64::xzr, a64::ptr(xr(kRegRuntime), offsetof(JitRuntime, read_starts)));
+        as_->str(a64::xzr, a64::ptr(xr(kRegRuntime), offsetof(JitRuntime, write_starts)));
+    }
     as_->mov(bx(0), a64::x0);
     as_->ldp(bx(5), a64::x30, a64::ptr(a64::sp, 32));
     as_->ldp(bx(3), bx(4), a64::ptr(a64::sp, 16));

@@ -17,6 +17,7 @@ constexpr int32_t trap_field(size_t field) { return static_cast<int32_t>(offseto
 // Conditional branches reach +-1 MiB. A BPF instruction expands to at most ~60 host instructions
 // counting its out-of-line slow paths (a checked misaligned atomic), so with fewer than 4096
 // instructions (under 1 MiB of code) every branch is in range; larger programs use far branches.
+// Checked mode emits the code of a check group twice (memory.cpp): those instructions count twice.
 constexpr size_t kFarThreshold = 4096;
 
 }  // namespace
@@ -382,7 +383,6 @@ Result<EmittedCode> Emitter::run(CodeSink& sink) {
     code_.setErrorHandler(&errors_);
     a64::Assembler as(&code_);
     as_ = &as;
-    far_ = program_.insns.size() > kFarThreshold;
 
     const size_t n = program_.insns.size();
     insn_labels_.reserve(n);
@@ -392,6 +392,12 @@ Result<EmittedCode> Emitter::run(CodeSink& sink) {
 
     marks_ = mark_program(program_);
     may_goto_ = marks_.may_goto;
+    size_t emitted = n;  // instructions emitted, a check group's twice
+    if (options_.checked) {
+        groups_ = find_check_groups(program_, marks_);
+        for (const CheckGroup& g : groups_) emitted += g.last - g.lead + 1;
+    }
+    far_ = emitted > kFarThreshold;
 
     EmittedCode out;
     out.insn_offsets.resize(n);
@@ -420,6 +426,11 @@ Result<EmittedCode> Emitter::run(CodeSink& sink) {
             out.insn_offsets[i] = static_cast<uint32_t>(as.offset());
         } else {
             BPFVM_TRY(emit_insn(i));
+        }
+        if (group_open_ && i >= group_last_) {
+            // The code of a check group is placed: its second copy continues here.
+            as.bind(group_after_);
+            group_open_ = false;
         }
         if (errors_.first != asmjit::kErrorOk)
             return make_error(ErrorCode::kUnsupported, "jit: arm64 assembler error: " + errors_.message, program_.insns[i].pc);

@@ -23,8 +23,9 @@
 #include <vector>
 
 #include "backend.hpp"
-#include "marks.hpp"
+#include "check_groups.hpp"
 #include "features.hpp"
+#include "marks.hpp"
 
 namespace bpfvm::jit::arm64 {
 
@@ -113,11 +114,21 @@ private:
     // memory.cpp
     /// Puts base + off in a memory operand for an access of `size` bytes, bounds-checked in checked mode.
     a64::Mem address(const Insn& insn, uint8_t base, int16_t off, uint32_t size, bool write);
+    /// [base, #off] (or [base, x16] when the offset does not fit): no check.
+    a64::Mem base_address(uint8_t base, int16_t off, uint32_t size);
+    /// The operand of a plain load or store through `base` (`insn` is an element of program_.insns):
+    /// checked alone, as its group's lead for the group's span (check_groups.hpp), or not at all
+    /// when its lead checked it.
+    a64::Mem member_access(const Insn& insn, uint8_t base, uint32_t size, bool write);
     /// dst = base + off, in at most two ADD/SUB.
     void add_offset(const GpX& dst, const GpX& base, int64_t off);
-    bool in_static_frame(uint8_t base, int16_t off, uint32_t size) const;
-    /// Checked mode: traps OutOfBounds unless [x9, x9 + size) is in the frame or an allowed region.
-    void check_address(uint32_t pc, uint32_t size, bool write);
+    /// Checked mode: traps OutOfBounds unless [x9, x9 + size) (x9 = `base` + offset) is in the frame or
+    /// an allowed region.
+    void check_address(uint8_t base, uint32_t pc, uint32_t size, bool write);
+    /// The inline part of a check of [x9, x9 + size): the current frame and the cached region
+    /// (JitRuntime::read_* / write_*), in the order that suits `base`; branches to `slow` when both
+    /// fail and binds `resume` after the tests.
+    void check_inline(uint8_t base, uint32_t size, bool write, const Label& slow, const Label& resume);
     void load(const Insn& insn, unsigned size, bool sign);
     void store(const Insn& insn, unsigned size, bool imm);
     void atomic(const Insn& insn, AtomicOp op, bool fetch, unsigned width);
@@ -170,6 +181,16 @@ private:
     // Jump targets and backward jumps: checked mode pays one unit of budget on each taken backward
     // jump, so every loop is bounded (marks.hpp).
     ProgramMarks marks_;
+    // Checked mode: accesses that share a check (check_groups.hpp), the next group to be emitted,
+    // the last member of the group whose lead was emitted last (its other members need no check),
+    // the label after that group's code while it is open (the run loop binds it after the last
+    // member), and whether a group's second copy is being emitted (every access checked on its own).
+    std::vector<CheckGroup> groups_;
+    uint32_t next_group_ = 0;
+    uint32_t group_last_ = 0;
+    Label group_after_;
+    bool group_open_ = false;
+    bool each_access_ = false;
     bool may_goto_ = false;  // the program has may_goto: calls refill the callee frame's budget
     Label epilogue_;                   // shared exit: returns x7 (r0) to the C caller
     Label trap_common_;                // stores the trap from w10 (kind), w11 (pc), x17 (addr) and unwinds

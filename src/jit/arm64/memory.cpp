@@ -2,9 +2,13 @@
 //
 // Unchecked mode addresses memory as [base, #off] (LDR/LDUR pick the encoding for negative or
 // unaligned offsets) or [base, x16] when the offset does not fit. Checked mode computes the address
-// into x9 and tests it against the current frame [r10 - kStackSize, r10) inline; anything else
-// goes through bpfvm_jit_check_access in an out-of-line slow path that saves the BPF argument
-// registers, r0 and x30, so the fast path keeps every register live.
+// into x9 and tests it inline against the current frame [r10 - kStackSize, r10) and against the
+// region that last allowed an access of its kind (JitRuntime::read_* / write_*, emptied after every
+// helper call: control.cpp); anything else goes through bpfvm_jit_check_access in an out-of-line
+// slow path that saves the BPF argument registers, r0 and x30, so the fast path keeps every
+// register live. Loads and stores through one base register in straight-line code share one check
+// (check_groups.hpp): the first checks the span of all, the others none, and a span that fails
+// runs a second copy of the group's code with every access checked on its own.
 //
 // Atomics are sequentially consistent read-modify-writes, like the kernel's: either ARMv8.1 LSE
 // instructions with acquire+release semantics (when the CPU has them) or LDXR/STLXR loops
@@ -80,24 +84,47 @@ void Emitter::add_offset(const GpX& dst, const GpX& base, int64_t off) {
     }
 }
 
-bool Emitter::in_static_frame(uint8_t base, int16_t off, uint32_t size) const {
-    // r10 never changes inside a function, so [r10 + off] with the access inside the frame is
-    // safe by construction and needs no run-time check.
-    return base == kFrameReg && off >= -static_cast<int32_t>(kStackSize) && off <= -static_cast<int32_t>(size);
-}
-
-void Emitter::check_address(uint32_t pc, uint32_t size, bool write) {
-    // In frame iff r10 - addr lies in [size, kStackSize]: (r10 - addr - size) <= kStackSize - size,
-    // unsigned, which also rejects addresses above r10 (the subtraction wraps).
+void Emitter::check_inline(uint8_t base, uint32_t size, bool write, const Label& slow, const Label& resume) {
+    // Two tests, each a flag-setting compare: the current frame (in it iff r10 - addr lies in
+    // [size, kStackSize]: (r10 - addr - size) <= kStackSize - size, unsigned, which also rejects
+    // addresses above r10 as the subtraction wraps), and the region that last allowed an access of
+    // this kind (inside iff addr - lo < starts, unsigned; starts = 0 when the cache is empty). A
+    // pointer based on r10 tests the frame first, any other the region first.
+    static_assert(offsetof(JitRuntime, read_starts) == offsetof(JitRuntime, read_lo) + 8);
+    static_assert(offsetof(JitRuntime, write_starts) == offsetof(JitRuntime, write_lo) + 8);
+    BPFVM_ASSERT(size <= kMaxCheckSpan);  // the region cache admits accesses of at most 8 bytes
     const GpX addr = xr(kAddr);
     const GpX t = xr(kTmp1);
-    as_->sub(t, bx(kFrameReg), addr);
-    as_->sub(t, t, size);
-    as_->cmp(t, kStackSize - size);
+    auto frame_test = [&] {
+        as_->sub(t, bx(kFrameReg), addr);
+        as_->sub(t, t, size);
+        as_->cmp(t, kStackSize - size);
+    };
+    auto region_test = [&] {
+        const GpX starts = xr(kTmp2);
+        const size_t lo = write ? offsetof(JitRuntime, write_lo) : offsetof(JitRuntime, read_lo);
+        as_->ldp(t, starts, a64::ptr(xr(kRegRuntime), static_cast<int32_t>(lo)));
+        as_->sub(t, addr, t);
+        as_->cmp(t, starts);
+    };
+    if (base == kFrameReg) {
+        frame_test();
+        as_->b(CondCode::kLS, resume);
+        region_test();
+        branch_if(CondCode::kHS, slow);
+    } else {
+        region_test();
+        as_->b(CondCode::kLO, resume);
+        frame_test();
+        branch_if(CondCode::kHI, slow);
+    }
+    as_->bind(resume);
+}
+
+void Emitter::check_address(uint8_t base, uint32_t pc, uint32_t size, bool write) {
     Label slow = as_->newLabel();
     Label back = as_->newLabel();
-    branch_if(CondCode::kHI, slow);
-    as_->bind(back);
+    check_inline(base, size, write, slow, back);
 
     deferred_.push_back([this, slow, back, pc, size, write] {
         as_->bind(slow);
@@ -132,22 +159,56 @@ void Emitter::check_address(uint32_t pc, uint32_t size, bool write) {
     });
 }
 
-a64::Mem Emitter::address(const Insn& insn, uint8_t base, int16_t off, uint32_t size, bool write) {
+a64::Mem Emitter::base_address(uint8_t base, int16_t off, uint32_t size) {
     const GpX b = bx(base);
-    if (!options_.checked || in_static_frame(base, off, size)) {
-        const auto sz = static_cast<int32_t>(size);
-        const bool scaled = off >= 0 && off % sz == 0 && off / sz < 4096;
-        if ((off >= -256 && off <= 255) || scaled) return a64::ptr(b, off);
-        mov_imm(xr(kImm), static_cast<uint64_t>(int64_t{off}));
-        return a64::ptr(b, xr(kImm));
-    }
-    add_offset(xr(kAddr), b, off);
-    check_address(insn.pc, size, write);
+    const auto sz = static_cast<int32_t>(size);
+    const bool scaled = off >= 0 && off % sz == 0 && off / sz < 4096;
+    if ((off >= -256 && off <= 255) || scaled) return a64::ptr(b, off);
+    mov_imm(xr(kImm), static_cast<uint64_t>(int64_t{off}));
+    return a64::ptr(b, xr(kImm));
+}
+
+a64::Mem Emitter::address(const Insn& insn, uint8_t base, int16_t off, uint32_t size, bool write) {
+    if (!options_.checked || static_frame_access(base, off, size)) return base_address(base, off, size);
+    add_offset(xr(kAddr), bx(base), off);
+    check_address(base, insn.pc, size, write);
     return a64::ptr(xr(kAddr));
 }
 
+a64::Mem Emitter::member_access(const Insn& insn, uint8_t base, uint32_t size, bool write) {
+    const auto index = static_cast<uint32_t>(&insn - program_.insns.data());
+    const uint8_t marks = options_.checked && !each_access_ ? marks_.at[index] : 0;
+    // A member of the group whose lead checked its span (check_groups.hpp). The test against the
+    // last member keeps an access whose lead was not emitted as one checked on its own.
+    if ((marks & kMarkCheckCovered) && index <= group_last_) return base_address(base, insn.off, size);
+    if (!(marks & kMarkCheckLead)) return address(insn, base, insn.off, size, write);
+    while (groups_[next_group_].lead < index) ++next_group_;
+    const CheckGroup& g = groups_[next_group_];
+    BPFVM_ASSERT(g.lead == index && !group_open_);
+    Label slow = as_->newLabel();
+    Label resume = as_->newLabel();
+    add_offset(xr(kAddr), bx(base), g.lo);
+    check_inline(base, g.span, g.write, slow, resume);
+    // The run loop binds group_after_ after the last member's code (emit_arm64.cpp).
+    group_after_ = as_->newLabel();
+    group_open_ = true;
+    group_last_ = g.last;
+    deferred_.push_back([this, slow, after = group_after_, lead = g.lead, last = g.last] {
+        // The span failed both inline tests: the group's code again, every access checked on its
+        // own, so that a trap names the access and leaves memory as separate checks would; then
+        // on after the group's code. Nothing in between has run yet: the stub starts at the lead.
+        as_->bind(slow);
+        each_access_ = true;
+        for (uint32_t k = lead; k <= last; ++k)
+            if (!emit_insn(k)) BPFVM_ASSERT(!"check group: an instruction compiled once fails the second time");
+        each_access_ = false;
+        as_->b(after);
+    });
+    return base_address(base, insn.off, size);
+}
+
 void Emitter::load(const Insn& insn, unsigned size, bool sign) {
-    const a64::Mem m = address(insn, insn.src, insn.off, size, false);
+    const a64::Mem m = member_access(insn, insn.src, size, false);
     const GpX dx = bx(insn.dst);
     const GpW dw = bw(insn.dst);
     switch (size) {
@@ -159,7 +220,7 @@ void Emitter::load(const Insn& insn, unsigned size, bool sign) {
 }
 
 void Emitter::store(const Insn& insn, unsigned size, bool imm) {
-    const a64::Mem m = address(insn, insn.dst, insn.off, size, true);
+    const a64::Mem m = member_access(insn, insn.dst, size, true);
     uint32_t value = kHostReg[insn.src];
     if (imm) {
         // The immediate is sign-extended to 64 bits; narrower stores keep its low bytes.
@@ -189,7 +250,7 @@ void Emitter::atomic(const Insn& insn, AtomicOp op, bool fetch, unsigned width) 
     // Exclusive and LSE instructions take a bare base register: the address goes to x9.
     const uint32_t size = width / 8;
     add_offset(xr(kAddr), bx(insn.dst), insn.off);
-    if (options_.checked && !in_static_frame(insn.dst, insn.off, size)) check_address(insn.pc, size, true);
+    if (options_.checked && !static_frame_access(insn.dst, insn.off, size)) check_address(insn.dst, insn.pc, size, true);
     // Exclusive and LSE accesses fault when misaligned; the kernel verifier rejects such programs,
     // and the interpreter runs them as plain read-modify-writes, so do the same out of line.
     Label misaligned = as_->newLabel();
@@ -226,7 +287,7 @@ void Emitter::acquire_release(const Insn& insn, unsigned size, bool load) {
     const uint8_t base = load ? insn.src : insn.dst;
     const uint8_t value = load ? insn.dst : insn.src;
     add_offset(xr(kAddr), bx(base), insn.off);
-    if (options_.checked && !in_static_frame(base, insn.off, size)) check_address(insn.pc, size, !load);
+    if (options_.checked && !static_frame_access(base, insn.off, size)) check_address(base, insn.pc, size, !load);
     Label done = as_->newLabel();
     if (size > 1) {
         // LDAR/STLR fault when misaligned; the verifier rejects such programs, so run a plain access
