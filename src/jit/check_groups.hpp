@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bpfvm/isa.hpp"
+#include "bpfvm/result.hpp"
 #include "marks.hpp"
 
 namespace bpfvm::jit {
@@ -47,5 +48,40 @@ inline constexpr uint32_t kMaxCheckWindow = 32;
 /// `marks`: kMarkCheckLead on each lead, kMarkCheckCovered on its other members. Accesses that
 /// need no check (static_frame_access) are not members.
 std::vector<CheckGroup> find_check_groups(const Program& program, ProgramMarks& marks);
+
+/// A backend's walk over the groups in emission order: how each plain load or store is checked.
+class CheckGroupCursor {
+public:
+    enum class Role : uint8_t {
+        kAlone,    // its own check
+        kLead,     // checks its group's span
+        kCovered,  // no check: its group's lead checked it
+    };
+    /// Finds the groups of `program` (find_check_groups).
+    void start(const Program& program, ProgramMarks& marks) { groups_ = find_check_groups(program, marks); }
+    const std::vector<CheckGroup>& groups() const { return groups_; }
+    /// The last member of the group whose lead came last: its code must be placed before the next.
+    uint32_t last() const { return last_; }
+    /// The role of the access at instruction `index` (marks: its ProgramMarks bits); for a lead, its
+    /// group's index in groups(). An access is covered only once its lead has come, so a lead that
+    /// was not emitted leaves its members checked on their own.
+    Role role(uint32_t index, uint8_t marks, uint32_t* group) {
+        if (each_access) return Role::kAlone;
+        if ((marks & kMarkCheckCovered) && index <= last_) return Role::kCovered;
+        if (!(marks & kMarkCheckLead)) return Role::kAlone;
+        while (groups_[next_].lead < index) ++next_;
+        BPFVM_ASSERT(groups_[next_].lead == index);
+        last_ = groups_[next_].last;
+        *group = next_;
+        return Role::kLead;
+    }
+    /// Set while a group's second copy is emitted: every access is then checked on its own.
+    bool each_access = false;
+
+private:
+    std::vector<CheckGroup> groups_;
+    uint32_t next_ = 0;
+    uint32_t last_ = 0;
+};
 
 }  // namespace bpfvm::jit

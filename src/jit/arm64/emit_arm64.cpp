@@ -394,8 +394,8 @@ Result<EmittedCode> Emitter::run(CodeSink& sink) {
     may_goto_ = marks_.may_goto;
     size_t emitted = n;  // instructions emitted, a check group's twice
     if (options_.checked) {
-        groups_ = find_check_groups(program_, marks_);
-        for (const CheckGroup& g : groups_) emitted += g.last - g.lead + 1;
+        groups_.start(program_, marks_);
+        for (const CheckGroup& g : groups_.groups()) emitted += g.last - g.lead + 1;
     }
     far_ = emitted > kFarThreshold;
 
@@ -427,7 +427,7 @@ Result<EmittedCode> Emitter::run(CodeSink& sink) {
         } else {
             BPFVM_TRY(emit_insn(i));
         }
-        if (group_open_ && i >= group_last_) {
+        if (group_open_ && i >= groups_.last()) {
             // The code of a check group is placed: its second copy continues here.
             as.bind(group_after_);
             group_open_ = false;

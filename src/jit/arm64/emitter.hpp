@@ -181,16 +181,12 @@ private:
     // Jump targets and backward jumps: checked mode pays one unit of budget on each taken backward
     // jump, so every loop is bounded (marks.hpp).
     ProgramMarks marks_;
-    // Checked mode: accesses that share a check (check_groups.hpp), the next group to be emitted,
-    // the last member of the group whose lead was emitted last (its other members need no check),
-    // the label after that group's code while it is open (the run loop binds it after the last
-    // member), and whether a group's second copy is being emitted (every access checked on its own).
-    std::vector<CheckGroup> groups_;
-    uint32_t next_group_ = 0;
-    uint32_t group_last_ = 0;
+    // Checked mode: accesses that share a check (check_groups.hpp), and the label after the code of
+    // the group whose lead was emitted last while it is open (the run loop binds it after the last
+    // member).
+    CheckGroupCursor groups_;
     Label group_after_;
     bool group_open_ = false;
-    bool each_access_ = false;
     bool may_goto_ = false;  // the program has may_goto: calls refill the callee frame's budget
     Label epilogue_;                   // shared exit: returns x7 (r0) to the C caller
     Label trap_common_;                // stores the trap from w10 (kind), w11 (pc), x17 (addr) and unwinds

@@ -177,14 +177,14 @@ a64::Mem Emitter::address(const Insn& insn, uint8_t base, int16_t off, uint32_t 
 
 a64::Mem Emitter::member_access(const Insn& insn, uint8_t base, uint32_t size, bool write) {
     const auto index = static_cast<uint32_t>(&insn - program_.insns.data());
-    const uint8_t marks = options_.checked && !each_access_ ? marks_.at[index] : 0;
-    // A member of the group whose lead checked its span (check_groups.hpp). The test against the
-    // last member keeps an access whose lead was not emitted as one checked on its own.
-    if ((marks & kMarkCheckCovered) && index <= group_last_) return base_address(base, insn.off, size);
-    if (!(marks & kMarkCheckLead)) return address(insn, base, insn.off, size, write);
-    while (groups_[next_group_].lead < index) ++next_group_;
-    const CheckGroup& g = groups_[next_group_];
-    BPFVM_ASSERT(g.lead == index && !group_open_);
+    uint32_t group = 0;
+    switch (options_.checked ? groups_.role(index, marks_.at[index], &group) : CheckGroupCursor::Role::kAlone) {
+        case CheckGroupCursor::Role::kAlone: return address(insn, base, insn.off, size, write);
+        case CheckGroupCursor::Role::kCovered: return base_address(base, insn.off, size);
+        case CheckGroupCursor::Role::kLead: break;
+    }
+    const CheckGroup& g = groups_.groups()[group];
+    BPFVM_ASSERT(!group_open_);
     Label slow = as_->newLabel();
     Label resume = as_->newLabel();
     add_offset(xr(kAddr), bx(base), g.lo);
@@ -192,16 +192,15 @@ a64::Mem Emitter::member_access(const Insn& insn, uint8_t base, uint32_t size, b
     // The run loop binds group_after_ after the last member's code (emit_arm64.cpp).
     group_after_ = as_->newLabel();
     group_open_ = true;
-    group_last_ = g.last;
     deferred_.push_back([this, slow, after = group_after_, lead = g.lead, last = g.last] {
         // The span failed both inline tests: the group's code again, every access checked on its
         // own, so that a trap names the access and leaves memory as separate checks would; then
         // on after the group's code. Nothing in between has run yet: the stub starts at the lead.
         as_->bind(slow);
-        each_access_ = true;
+        groups_.each_access = true;
         for (uint32_t k = lead; k <= last; ++k)
             if (!emit_insn(k)) BPFVM_ASSERT(!"check group: an instruction compiled once fails the second time");
-        each_access_ = false;
+        groups_.each_access = false;
         as_->b(after);
     });
     return base_address(base, insn.off, size);

@@ -276,7 +276,7 @@ Status Emitter::emit(EmittedCode& out) {
     const auto n = static_cast<uint32_t>(prog_.insns.size());
     BPFVM_ASSERT(kRt.id() == ax::Gp::kIdR12);  // emit_budget_tick's fixed bytes name r12
     marks_ = mark_program(prog_);
-    if (checked_) groups_ = find_check_groups(prog_, marks_);
+    if (checked_) groups_.start(prog_, marks_);
     may_goto_ = marks_.may_goto;
     unwind_ = as_.newLabel();
     traps_.reserve(checked_ ? n / 2 + 16 : 16);
@@ -311,7 +311,7 @@ Status Emitter::emit(EmittedCode& out) {
             track_upper_zero(prog_.insns[i + k]);
         }
         i += used;
-        if (open_group_stub_ != kNoStub && i > group_last_) {
+        if (open_group_stub_ != kNoStub && i > groups_.last()) {
             // The code of an access group is placed: its second copy runs up to here.
             as_.bind(checks_[open_group_stub_].after);
             checks_[open_group_stub_].last = i - 1;

@@ -213,16 +213,11 @@ private:
     std::vector<TrapStub> traps_;
     std::vector<uint32_t> trap_offsets_;  // code offset of each trap stub, once emitted
     std::vector<CheckStub> checks_;
-    // Checked mode: accesses that share a check (check_groups.hpp), the next group to be emitted,
-    // the last member of the group whose lead was emitted last (its other members need no check),
-    // that group's stub in checks_ until the code it covers is placed, and whether a group's
-    // second copy is being emitted (every access checked on its own).
-    std::vector<CheckGroup> groups_;
-    uint32_t next_group_ = 0;
-    uint32_t group_last_ = 0;
+    // Checked mode: accesses that share a check (check_groups.hpp), and the stub in checks_ of the
+    // group whose lead was emitted last, until the code it covers is placed.
+    CheckGroupCursor groups_;
     static constexpr uint32_t kNoStub = UINT32_MAX;
     uint32_t open_group_stub_ = kNoStub;
-    bool each_access_ = false;
     bool exit_moved_ = false;         // some exit's jumps go to the shared ret (fuse.cpp) ...
     uint32_t exit_stub_offset_ = 0;   // ... placed here by emit_exit_stub
     a::Label unwind_;  // restore rsp from host_sp, then the epilogue

@@ -51,21 +51,20 @@ ax::Mem Emitter::access(uint8_t base, int16_t off, unsigned bytes, bool write, u
 ax::Mem Emitter::member_access(const Insn& insn, uint8_t base, unsigned bytes, bool write) {
     const auto index = static_cast<uint32_t>(&insn - prog_.insns.data());
     BPFVM_ASSERT(index < prog_.insns.size());  // marks are per instruction of the program, not of a copy
-    const uint8_t marks = checked_ && !each_access_ ? marks_.at[index] : 0;
-    // A member of the group whose lead checked its span (check_groups.hpp). The test against the
-    // last member keeps an access whose lead was not emitted as one checked on its own.
-    if ((marks & kMarkCheckCovered) && index <= group_last_) return mem(q(base), insn.off, bytes);
-    if (!(marks & kMarkCheckLead)) return access(base, insn.off, bytes, write, insn.pc);
-    while (groups_[next_group_].lead < index) ++next_group_;
-    const CheckGroup& g = groups_[next_group_];
+    uint32_t group = 0;
+    switch (checked_ ? groups_.role(index, marks_.at[index], &group) : CheckGroupCursor::Role::kAlone) {
+        case CheckGroupCursor::Role::kAlone: return access(base, insn.off, bytes, write, insn.pc);
+        case CheckGroupCursor::Role::kCovered: return mem(q(base), insn.off, bytes);
+        case CheckGroupCursor::Role::kLead: break;
+    }
+    const CheckGroup& g = groups_.groups()[group];
     // One group at a time: a group's code is placed before the next lead (peepholes take an access
     // only as their first instruction, fuse.cpp).
-    BPFVM_ASSERT(g.lead == index && open_group_stub_ == kNoStub);
+    BPFVM_ASSERT(open_group_stub_ == kNoStub);
     CheckStub stub{as_.newLabel(), as_.newLabel(), insn.pc, g.span, g.write};
-    stub.group = next_group_;
+    stub.group = group;
     stub.after = as_.newLabel();
     check_range(base, static_cast<int16_t>(g.lo), g.span, g.write, stub);
-    group_last_ = g.last;
     open_group_stub_ = static_cast<uint32_t>(checks_.size() - 1);
     return mem(q(base), insn.off, bytes);
 }
@@ -120,11 +119,12 @@ void Emitter::emit_check_stubs() {
         // The group's span failed the inline tests: its code again, every access checked on its
         // own (no peepholes, which are only ever a choice of code for the same result), then back
         // after the group's code.
-        BPFVM_ASSERT(s.last >= groups_[s.group].last);
-        each_access_ = true;
-        for (uint32_t k = groups_[s.group].lead; k <= s.last; ++k)
+        const CheckGroup& g = groups_.groups()[s.group];
+        BPFVM_ASSERT(s.last >= g.last);
+        groups_.each_access = true;
+        for (uint32_t k = g.lead; k <= s.last; ++k)
             if (!emit_insn(k)) BPFVM_ASSERT(!"check group: an instruction compiled once fails the second time");
-        each_access_ = false;
+        groups_.each_access = false;
         as_.jmp(s.after);
     }
     // Entered by `call` from BPF code (rsp 8 mod 16): nine slots restore the alignment.
