@@ -17,7 +17,8 @@ instruction is not a jump target, so the pair always runs together):
   byte pair (bpfvm::match_be16_load) alone, followed by an add into its result (the checksum
   accumulate), and preceded by the copy-add that indexes it; a counter's add, a copy, then a
   compare of a register with an immediate (a rotated loop latch), and that latch after an add of
-  a register into the copied one (a loop-carried sum).
+  a register into the copied one (a loop-carried sum); a copy before a 64-bit copy-then-ALU pair
+  on another register (the interpreter's copy-prefixed pairs).
 """
 import collections
 import os
@@ -80,6 +81,7 @@ def functions(path, tool):
 
 LDX8, LSH64, LSH32, OR64, OR32 = 0x71, 0x67, 0x64, 0x4f, 0x4c
 ADD64_REG, ADD32_REG, ADD64_IMM, MOV64_REG = 0x0f, 0x0c, 0x07, 0xbf
+COPY_PAIR_OPS = (0x07, 0x0f, 0x77, 0x67, 0x57)  # the 64-bit add (imm, reg), rsh, lsh and and of the copy pairs
 
 
 def byte_pair(insns, i):
@@ -135,6 +137,9 @@ def idioms(insns, targets, shapes):
             if s and i not in targets and s[0] == ADD64_REG and s[1] == b[2]:
                 which = "I = Y" if a[1] == s[1] else "I != Y"
                 shapes[f"rY += rS; rI += K; rX = rY; if rJ cmp imm goto  ({which}; " + describe(c[0]) + ")"] += 1
+        if a and clear(i, 3) and a[0] == MOV64_REG and b[0] == MOV64_REG and b[1] != a[1] and c[1] == b[1] \
+                and c[0] in COPY_PAIR_OPS:
+            shapes["rC = rD; rX = rY; rX op= K|rZ  (a copy, then a copy-then-ALU pair on another register)"] += 1
         if a and clear(i, 2) and a[0] == MOV64_REG and insns[i + 1][0] == ADD64_REG and a[1] == insns[i + 1][1] \
                 and insns[i + 2][0] in (LDX8, 0x69, 0x61, 0x79) and insns[i + 2][2] == a[1] and clear(i, 3):
             shapes["rA = rB; rA += rI; any load through rA  (indexed p[i], for comparison)"] += 1

@@ -383,9 +383,12 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
         &&L_SuperAddMovJeq,   &&L_SuperAddMovJne,   &&L_SuperAddMovJlt,   &&L_SuperAddMovJgt,
         &&L_SuperAddAddMovJeq, &&L_SuperAddAddMovJne, &&L_SuperAddAddMovJlt, &&L_SuperAddAddMovJgt,
         &&L_SuperAddRegImmMovJeq, &&L_SuperAddRegImmMovJne, &&L_SuperAddRegImmMovJlt, &&L_SuperAddRegImmMovJgt,
+        &&L_SuperCopyMov64AddImm, &&L_SuperCopyMov64AddReg, &&L_SuperCopyMov64RshImm, &&L_SuperCopyMov64LshImm,
+        &&L_SuperCopyMov64AndImm,
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
-    // Indexed by ChainStep * kNumOps + Op: the chain steps of the ALU forms, null for the rest.
+    // Indexed by ChainStep * kNumSlotOps + Slot::op: the chain steps of the ALU forms and of the
+    // superinstructions that have them (internal.hpp), null for the rest.
 #define BPFVM_CHAIN_AluImm(step, name) &&L_Chain##step##_##name
 #define BPFVM_CHAIN_AluReg(step, name) &&L_Chain##step##_##name
 #define BPFVM_CHAIN_Neg(step, name) &&L_Chain##step##_##name
@@ -413,18 +416,57 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
 #define BPFVM_CHAIN_Atomic BPFVM_CHAIN_NONE
 #define BPFVM_CHAIN_LoadAcquire BPFVM_CHAIN_NONE
 #define BPFVM_CHAIN_StoreRelease BPFVM_CHAIN_NONE
+    // The superinstructions in SuperOp order: S has every step, T only a tail (a latch ends a
+    // chain), N none.
+#define BPFVM_S(step, name) &&L_Chain##step##_Super##name,
+#define BPFVM_N(step, name) nullptr,
+#define BPFVM_T_Head(name) nullptr,
+#define BPFVM_T_Mid(name) nullptr,
+#define BPFVM_T_Tail(name) &&L_ChainTail_Super##name,
+#define BPFVM_T(step, name) BPFVM_T_##step(name)
+#define BPFVM_CHAIN_ROW(step)                                                                  \
+    nullptr, /* the trap slot */                                                               \
+    BPFVM_S(step, Mov64AddImm) BPFVM_S(step, Mov64AddReg) BPFVM_S(step, Mov64RshImm)           \
+    BPFVM_S(step, Mov64LshImm) BPFVM_S(step, Mov64AndImm) BPFVM_S(step, Mov32RshImm)           \
+    BPFVM_S(step, Mov32LshImm) BPFVM_S(step, Mov32AndImm) BPFVM_S(step, Ldx8Lsh64)             \
+    BPFVM_S(step, Ldx8Lsh32) BPFVM_N(step, Add64ImmJeq) BPFVM_N(step, Add64ImmJne)             \
+    BPFVM_N(step, Add64ImmJlt) BPFVM_N(step, Add64ImmJgt) BPFVM_N(step, Add64ImmJgtReg)        \
+    BPFVM_S(step, Lsh64OrReg) BPFVM_N(step, MovAddJgtReg) BPFVM_N(step, Ldx8Jeq)               \
+    BPFVM_N(step, Ldx8Jne) BPFVM_N(step, Ldx8Jlt) BPFVM_N(step, Ldx8Jgt)                       \
+    BPFVM_N(step, Ldx8Add32Reg) BPFVM_N(step, Ldx8Add64Reg) BPFVM_N(step, Ldx8Or32Reg)         \
+    BPFVM_N(step, Ldx8Or64Reg) BPFVM_N(step, Ldx8LshOr64) BPFVM_N(step, Ldx8LshOr32)           \
+    BPFVM_N(step, Ldx8LshAdd32To) BPFVM_N(step, Ldx8LshAdd64To) BPFVM_N(step, Ldx8LshOr32To)   \
+    BPFVM_N(step, Ldx8LshOr64To) BPFVM_N(step, MovAddRegJgtReg) BPFVM_N(step, Mov64JltReg)     \
+    BPFVM_N(step, Mov64JgtReg) BPFVM_N(step, Mov64JltImm) BPFVM_S(step, Mov32AddReg)           \
+    BPFVM_S(step, Be16Load) BPFVM_N(step, FillReg) BPFVM_N(step, FillImm)                      \
+    BPFVM_N(step, AddMovJeq) BPFVM_N(step, AddMovJne) BPFVM_N(step, AddMovJlt)                 \
+    BPFVM_N(step, AddMovJgt) BPFVM_T(step, AddAddMovJeq) BPFVM_T(step, AddAddMovJne)           \
+    BPFVM_T(step, AddAddMovJlt) BPFVM_T(step, AddAddMovJgt) BPFVM_T(step, AddRegImmMovJeq)     \
+    BPFVM_T(step, AddRegImmMovJne) BPFVM_T(step, AddRegImmMovJlt) BPFVM_T(step, AddRegImmMovJgt) \
+    BPFVM_S(step, CopyMov64AddImm) BPFVM_S(step, CopyMov64AddReg) BPFVM_S(step, CopyMov64RshImm) \
+    BPFVM_S(step, CopyMov64LshImm) BPFVM_S(step, CopyMov64AndImm)
     static const void* const kChainLabels[] = {
 #define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Head, name),
 #include "bpfvm/opcodes.def"
+        BPFVM_CHAIN_ROW(Head)
 #undef BPFVM_OP
 #define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Mid, name),
 #include "bpfvm/opcodes.def"
+        BPFVM_CHAIN_ROW(Mid)
 #undef BPFVM_OP
 #define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Tail, name),
 #include "bpfvm/opcodes.def"
+        BPFVM_CHAIN_ROW(Tail)
 #undef BPFVM_OP
     };
-    static_assert(std::size(kChainLabels) == 3 * kNumOps);
+    static_assert(std::size(kChainLabels) == 3 * kNumSlotOps);
+#undef BPFVM_CHAIN_ROW
+#undef BPFVM_T
+#undef BPFVM_T_Tail
+#undef BPFVM_T_Mid
+#undef BPFVM_T_Head
+#undef BPFVM_N
+#undef BPFVM_S
     if (entry == nullptr) {
         st.labels = kLabels;
         st.chain_labels = kChainLabels;
@@ -524,6 +566,11 @@ dispatch:
             case kSuperAddRegImmMovJne: goto L_SuperAddRegImmMovJne;
             case kSuperAddRegImmMovJlt: goto L_SuperAddRegImmMovJlt;
             case kSuperAddRegImmMovJgt: goto L_SuperAddRegImmMovJgt;
+            case kSuperCopyMov64AddImm: goto L_SuperCopyMov64AddImm;
+            case kSuperCopyMov64AddReg: goto L_SuperCopyMov64AddReg;
+            case kSuperCopyMov64RshImm: goto L_SuperCopyMov64RshImm;
+            case kSuperCopyMov64LshImm: goto L_SuperCopyMov64LshImm;
+            case kSuperCopyMov64AndImm: goto L_SuperCopyMov64AndImm;
             default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
         }
     }
@@ -796,16 +843,46 @@ L_TrapSlot:
 
     // Superinstructions (internal.hpp): the pair's two bodies in one handler, then the slot after
     // the pair. prepare only installs them in unchecked mode, where neither half can trap.
-#define BPFVM_SUPER(name, stmt)                           \
-    L_##name : {                                          \
-        const auto f = read_fields<kWordFields>(ip);             \
-        uint64_t& d = reg[f.dst()];                       \
-        [[maybe_unused]] const uint64_t s = reg[f.src()]; \
-        [[maybe_unused]] const uint64_t k = static_cast<uint64_t>(ip->imm); \
-        stmt;                                             \
-        ip += 2;                                          \
-        BPFVM_DISPATCH();                                 \
+    // BPFVM_SUPER_AT is one handler of a pair or a copy-prefixed pair: `d` is `dref` (the
+    // destination register, or `acc` in a chain step, internal.hpp ChainStep) after `load`, `k`
+    // the immediate as `kval` gives it, and `store` runs after the body. Chain steps exist only
+    // in the unchecked loop of the threaded dispatch (`chained`).
+#define BPFVM_SUPER_AT(where, chained, covers, dref, load, kval, stmt, store)             \
+    where : {                                                                            \
+        if constexpr (kChecked && (chained)) {                                           \
+            __builtin_unreachable();                                                     \
+        } else {                                                                         \
+            const auto f = read_fields<kWordFields>(ip);                                 \
+            load;                                                                        \
+            uint64_t& d = dref;                                                          \
+            [[maybe_unused]] const uint64_t s = reg[f.src()];                            \
+            [[maybe_unused]] const uint64_t k = (kval);                                  \
+            stmt;                                                                        \
+            store;                                                                       \
+            ip += (covers);                                                              \
+            BPFVM_DISPATCH();                                                            \
+        }                                                                                \
     }
+#define BPFVM_IMM64 static_cast<uint64_t>(ip->imm)
+#define BPFVM_IMM32 static_cast<uint64_t>(int64_t{static_cast<int32_t>(ip->imm)})
+#if BPFVM_INTERP_THREADED
+#define BPFVM_SUPER_STEPS(name, covers, kval, stmt, store)                                          \
+    BPFVM_SUPER_AT(L_ChainHead_##name, true, covers, acc, acc = reg[f.dst()], kval, stmt, store)    \
+    BPFVM_SUPER_AT(L_ChainMid_##name, true, covers, acc, (void)0, kval, stmt, store)                \
+    BPFVM_SUPER_AT(L_ChainTail_##name, true, covers, acc, (void)0, kval, stmt, reg[f.dst()] = acc; store)
+#else
+#define BPFVM_SUPER_STEPS(name, covers, kval, stmt, store)
+#endif
+#define BPFVM_SUPER(name, stmt)                                                            \
+    BPFVM_SUPER_AT(L_##name, false, 2, reg[f.dst()], (void)0, BPFVM_IMM64, stmt, (void)0) \
+    BPFVM_SUPER_STEPS(name, 2, BPFVM_IMM64, stmt, (void)0)
+    // The copy-prefixed pairs: the copied value is read with the other operands, and the copy is
+    // written after the pair's result (the pass keeps X and C apart, so the order is free).
+#define BPFVM_COPY_SUPER(name, stmt)                                                         \
+    BPFVM_SUPER_AT(L_##name, false, 3, reg[f.dst()], const uint64_t v = reg[imm_byte(*ip, 5)], \
+                   BPFVM_IMM32, stmt, reg[imm_byte(*ip, 4)] = v)                             \
+    BPFVM_SUPER_STEPS(name, 3, BPFVM_IMM32, const uint64_t v = reg[imm_byte(*ip, 5)]; stmt,  \
+                      reg[imm_byte(*ip, 4)] = v)
 #define BPFVM_SUPER_JMP(name, cond)                                            \
     L_##name : {                                                               \
         const auto f = read_fields<kWordFields>(ip);                                  \
@@ -832,6 +909,11 @@ L_TrapSlot:
     BPFVM_SUPER_JMP(SuperAdd64ImmJgt, d > c)
     BPFVM_SUPER_JMP(SuperAdd64ImmJgtReg, d > reg[f.src()])
     BPFVM_SUPER(SuperLsh64OrReg, d = sem::lsh64(d, k) | s)
+    BPFVM_COPY_SUPER(SuperCopyMov64AddImm, d = s + k)
+    BPFVM_COPY_SUPER(SuperCopyMov64AddReg, d = s + reg[f.pad()])
+    BPFVM_COPY_SUPER(SuperCopyMov64RshImm, d = sem::rsh64(s, k))
+    BPFVM_COPY_SUPER(SuperCopyMov64LshImm, d = sem::lsh64(s, k))
+    BPFVM_COPY_SUPER(SuperCopyMov64AndImm, d = s & k)
     L_SuperMovAddJgtReg : {
         const auto f = read_fields<kWordFields>(ip);
         uint64_t& d = reg[f.dst()];
@@ -923,15 +1005,29 @@ L_TrapSlot:
     }
 #undef BPFVM_SUPER_MOV_JMP
     // Both bytes are read before any register is written: the second load may overwrite the base.
-    L_SuperBe16Load : {
-        const auto f = read_fields<kWordFields>(ip);
-        const uint64_t addr = reg[f.src()] + static_cast<uint64_t>(int64_t{f.off()});
-        const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1);
-        reg[f.pad()] = lo;
-        reg[f.dst()] = hi << 8 | lo;
-        ip += 4;
-        BPFVM_DISPATCH();
+    // A chain's middle and last steps take the base from `acc` (the pass chains the pair through
+    // its base only), and every step but the last leaves the field in `acc` alone.
+#define BPFVM_BE16(where, chained, base, out)                                            \
+    where : {                                                                            \
+        if constexpr (kChecked && (chained)) {                                           \
+            __builtin_unreachable();                                                     \
+        } else {                                                                         \
+            const auto f = read_fields<kWordFields>(ip);                                 \
+            const uint64_t addr = (base) + static_cast<uint64_t>(int64_t{f.off()});      \
+            const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1); \
+            reg[f.pad()] = lo;                                                           \
+            out hi << 8 | lo;                                                            \
+            ip += 4;                                                                     \
+            BPFVM_DISPATCH();                                                            \
+        }                                                                                \
     }
+    BPFVM_BE16(L_SuperBe16Load, false, reg[f.src()], reg[f.dst()] =)
+#if BPFVM_INTERP_THREADED
+    BPFVM_BE16(L_ChainHead_SuperBe16Load, true, reg[f.src()], acc =)
+    BPFVM_BE16(L_ChainMid_SuperBe16Load, true, acc, acc =)
+    BPFVM_BE16(L_ChainTail_SuperBe16Load, true, acc, reg[f.dst()] = acc =)
+#endif
+#undef BPFVM_BE16
     // The latches with a copy, each with the four compares of a family; `covers` slots fall
     // through. The body (the variadic arguments) runs first; the compare reads rJ after it. K is
     // imm's sign-extended low half.
@@ -956,21 +1052,28 @@ L_TrapSlot:
     reg[f.pad()] = reg[imm_byte(*ip, 4)];
     // After the add into the copied register, with I != Y: the sum is still rY's value when it
     // is copied. The register numbers are read before any register is written.
-#define BPFVM_ADD_ADD_MOV                                                                      \
+#define BPFVM_ADD_ADD_MOV(rY)                                                                  \
     const uint8_t y = imm_byte(*ip, 4), s = imm_byte(*ip, 5), i = f.dst(), x = f.pad();        \
-    const uint64_t sum = reg[y] + reg[s];                                                      \
+    const uint64_t sum = (rY) + reg[s];                                                        \
     reg[y] = sum;                                                                              \
     reg[i] += BPFVM_LATCH_K;                                                                   \
     reg[x] = sum;
     // With I = Y: rY += rS + K, then the copy.
-#define BPFVM_ADD_REG_IMM_MOV                                                                  \
+#define BPFVM_ADD_REG_IMM_MOV(rY)                                                              \
     const uint8_t y = f.dst(), s = imm_byte(*ip, 5), x = f.pad();                              \
-    const uint64_t v = reg[y] + reg[s] + BPFVM_LATCH_K;                                        \
+    const uint64_t v = (rY) + reg[s] + BPFVM_LATCH_K;                                          \
     reg[y] = v;                                                                                \
     reg[x] = v;
     BPFVM_LATCHES(SuperAddMov, 3, BPFVM_ADD_MOV)
-    BPFVM_LATCHES(SuperAddAddMov, 4, BPFVM_ADD_ADD_MOV)
-    BPFVM_LATCHES(SuperAddRegImmMov, 4, BPFVM_ADD_REG_IMM_MOV)
+    BPFVM_LATCHES(SuperAddAddMov, 4, BPFVM_ADD_ADD_MOV(reg[y]))
+    BPFVM_LATCHES(SuperAddRegImmMov, 4, BPFVM_ADD_REG_IMM_MOV(reg[y]))
+#if BPFVM_INTERP_THREADED
+    // The same latches as the last step of a chain on rY: its value comes from `acc`.
+#define BPFVM_CHAINED if constexpr (kChecked) __builtin_unreachable();
+    BPFVM_LATCHES(ChainTail_SuperAddAddMov, 4, BPFVM_CHAINED BPFVM_ADD_ADD_MOV(acc))
+    BPFVM_LATCHES(ChainTail_SuperAddRegImmMov, 4, BPFVM_CHAINED BPFVM_ADD_REG_IMM_MOV(acc))
+#undef BPFVM_CHAINED
+#endif
 #undef BPFVM_ADD_REG_IMM_MOV
 #undef BPFVM_ADD_ADD_MOV
 #undef BPFVM_ADD_MOV
@@ -997,6 +1100,11 @@ L_TrapSlot:
     BPFVM_SUPER_FILL(SuperFillImm, ip[2].imm)
 #undef BPFVM_SUPER_FILL
 #undef BPFVM_SUPER
+#undef BPFVM_COPY_SUPER
+#undef BPFVM_SUPER_STEPS
+#undef BPFVM_SUPER_AT
+#undef BPFVM_IMM64
+#undef BPFVM_IMM32
 #undef BPFVM_SUPER_JMP
 #undef BPFVM_SUPER_LDX8_JMP
 #undef BPFVM_SUPER_LDX8_ALU

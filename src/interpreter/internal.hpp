@@ -143,6 +143,16 @@ enum SuperOp : uint8_t {
     kSuperAddRegImmMovJne,
     kSuperAddRegImmMovJlt,
     kSuperAddRegImmMovJgt,
+    // A register copy, then one of the 64-bit copy-then-ALU pairs on another register:
+    // rC = rD; rX = rY; rX op= K|rZ (1053 of them in ../shared/corpus, bench/insn_pairs.py): the
+    // pair's fields, with K in imm's low four bytes, C in byte 4 and D in byte 5. X is not C (the
+    // pass leaves that shape apart), and a Y or Z that is C reads D instead (it holds the same
+    // value), so the handler reads every operand before it writes either register.
+    kSuperCopyMov64AddImm,
+    kSuperCopyMov64AddReg,
+    kSuperCopyMov64RshImm,
+    kSuperCopyMov64LshImm,
+    kSuperCopyMov64AndImm,
     kSuperEnd,
 };
 static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");
@@ -214,15 +224,18 @@ const Dispatch& switch_dispatch();
 Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const HelperTable& helpers,
                                                  const EngineOptions& options, const Dispatch& dispatch);
 
-/// Register chains (threaded dispatch, unchecked mode): a run of two or more ALU instructions that
-/// all write one register, none after the first entered by a jump, keeps that register in a host
-/// register from the first to the last. The first runs its Head step (loads the register, then the
-/// instruction), the middle ones their Mid step, the last its Tail step (stores it back); each step
-/// dispatches to the next slot's label as usual. A step after the head reads its source operand
-/// from the register file, so an instruction whose source is the chain's own register can only
-/// head a chain. Chains take the slots the superinstructions left: a dependent run then makes one
-/// trip through memory instead of one per instruction (store-to-load forwarding is the latency of
-/// a plain ALU handler).
+/// Register chains (threaded dispatch, unchecked mode): a run of two or more slots that all write
+/// one register, none after the first entered by a jump, keeps that register in a host register
+/// from the first to the last. The first runs its Head step (loads the register if it reads it,
+/// then the instruction), the middle ones their Mid step, the last its Tail step (stores it back);
+/// each step dispatches to the next slot's label as usual. A step after the head reads the chain's
+/// register only as that host register: an instruction that reads it any other way (as an ALU
+/// source, a superinstruction's other operand) can only head a chain. Chains take every ALU slot
+/// and the superinstructions whose result is one register (superinsns.cpp, chain_role): the copy
+/// and byte-load pairs head and continue chains, the big-endian byte pair continues one through its
+/// base, and the latches after a sum end one. A dependent run then makes one trip through memory
+/// instead of one per slot (store-to-load forwarding is the latency of a plain ALU handler). The
+/// label table is ChainStep * kNumSlotOps + Slot::op, null where an op has no such step.
 enum ChainStep : uint8_t { kChainHead, kChainMid, kChainTail };
 
 /// Turns matching instruction pairs of an unchecked program's filled slots into superinstructions

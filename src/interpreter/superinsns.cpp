@@ -16,14 +16,20 @@
 // pointers moved by a register and a constant; checksum's sum has I != Y): its handler copies the
 // sum from a host register, so a loop-carried sum makes one trip through the register file per
 // iteration instead of two.
+// From the same three-instruction counts, a copy before a 64-bit copy-then-ALU pair on another
+// register, `rC = rD; rX = rY; rX op= K|rZ` (1053 in ../shared/corpus; checksum's loop head copies
+// its index, then forms the address from it).
 // Checksum's other candidates, the byte pair followed by `sum += pair` and the pair indexed
-// through `rA = rB; rA += rI`, occur nowhere in the corpus (it has no big-endian byte pair at
-// all). Fused as well (tried on 2026-11-30), they took checksum from 16.4x the JIT to
-// 13.6x, not to 12x: they are left out, as fitted to one loop.
-// Last, install_chains turns the runs of ALU instructions on one register that no superinstruction
-// took into register chains (internal.hpp, ChainStep): two ALU instructions in a row on one
-// register, neither a copy, are 14% of the straight-line pairs in ../shared/corpus (72k of 507k,
-// bench/insn_pairs.py).
+// through `rA = rB; rA += rI` (one shape of six instructions), occur nowhere in the corpus (it has
+// no big-endian byte pair at all): they are left out, as fitted to one loop.
+// Last, install_chains turns runs of slots that write one register into register chains
+// (internal.hpp, ChainStep): the ALU instructions no superinstruction took (two ALU instructions
+// in a row on one register, neither a copy, are 14% of the straight-line pairs in
+// ../shared/corpus, 72k of 507k, bench/insn_pairs.py), and the superinstructions whose result is
+// one register (chain_role). The latter keep checksum's address, byte pair and sum in a host
+// register from the loop head to the latch: 13.6x -> 11.2x the JIT with the copy-prefixed pair
+// (bench/README.md).
+#include <optional>
 #include <vector>
 
 #include "bpfvm/idioms.hpp"
@@ -246,34 +252,113 @@ uint8_t match_sum_latch(const Insn& a, const Insn& b, const Insn& c, const Insn&
     return static_cast<uint8_t>(op - kSuperAddMovJeq + (b.dst == a.dst ? kSuperAddRegImmMovJeq : kSuperAddAddMovJeq));
 }
 
+/// A register copy rC = rD, then a 64-bit copy-then-ALU pair on another register (b, c): the
+/// copy-prefixed superinstruction with its fields in `slot`, or 0. A pair operand that is C reads
+/// D instead (the same value once the copy ran), so the handler reads every operand first.
+uint8_t match_copy_prefix(const Insn& a, const Insn& b, const Insn& c, Slot* slots, Slot& slot) {
+    if (a.op != Op::Mov64Reg || b.op != Op::Mov64Reg || b.dst == a.dst) return 0;
+    uint8_t op = 0;
+    switch (match_pair(b, c, slots, slot)) {
+        case kSuperMov64AddImm: op = kSuperCopyMov64AddImm; break;
+        case kSuperMov64AddReg: op = kSuperCopyMov64AddReg; break;
+        case kSuperMov64RshImm: op = kSuperCopyMov64RshImm; break;
+        case kSuperMov64LshImm: op = kSuperCopyMov64LshImm; break;
+        case kSuperMov64AndImm: op = kSuperCopyMov64AndImm; break;
+        default: return 0;
+    }
+    slot.dst = b.dst;
+    slot.src = b.src == a.dst ? a.src : b.src;
+    if (slot.pad == a.dst) slot.pad = a.src;
+    slot.imm = static_cast<int64_t>(static_cast<uint32_t>(c.imm)) | pack_bytes({a.dst, a.src}, 4);
+    return op;
+}
+
 /// Whether `insn` reads register `r` as its source operand.
 bool reads_source(const Insn& insn, uint8_t r) {
     const Form form = op_info(insn.op).form;
     return (form == Form::AluReg || form == Form::Movsx) && insn.src == r;
 }
 
-/// The register chains (internal.hpp, ChainStep) over the slots no superinstruction took.
+/// What a chain step of the slot at `k` keeps in `acc`: its result register, and whether the
+/// slot may continue a chain on it, reading that register only as the step's input (an ALU source
+/// or a pair's other operand that is the register would read a stale register file).
+struct ChainRole {
+    uint8_t reg;
+    bool continues;
+};
+std::optional<ChainRole> chain_role(const Program& program, const Slot& slot, size_t k) {
+    const uint8_t r = slot.dst;
+    switch (slot.op) {
+        case kSuperMov64AddImm:
+        case kSuperMov64RshImm:
+        case kSuperMov64LshImm:
+        case kSuperMov64AndImm:
+        case kSuperMov32RshImm:
+        case kSuperMov32LshImm:
+        case kSuperMov32AndImm:
+        case kSuperLdx8Lsh64:
+        case kSuperLdx8Lsh32:
+        case kSuperLsh64OrReg: return ChainRole{r, slot.src != r};
+        case kSuperMov64AddReg:
+        case kSuperMov32AddReg: return ChainRole{r, slot.src != r && slot.pad != r};
+        case kSuperCopyMov64AddImm:
+        case kSuperCopyMov64RshImm:
+        case kSuperCopyMov64LshImm:
+        case kSuperCopyMov64AndImm: return ChainRole{r, slot.src != r && imm_byte(slot, 5) != r};
+        case kSuperCopyMov64AddReg: return ChainRole{r, slot.src != r && slot.pad != r && imm_byte(slot, 5) != r};
+        case kSuperBe16Load: return ChainRole{r, slot.src == r && slot.pad != r};  // through its base
+        case kSuperAddAddMovJeq:
+        case kSuperAddAddMovJne:
+        case kSuperAddAddMovJlt:
+        case kSuperAddAddMovJgt: return ChainRole{imm_byte(slot, 4), imm_byte(slot, 5) != imm_byte(slot, 4)};
+        case kSuperAddRegImmMovJeq:
+        case kSuperAddRegImmMovJne:
+        case kSuperAddRegImmMovJlt:
+        case kSuperAddRegImmMovJgt: return ChainRole{r, imm_byte(slot, 5) != r};
+        default: break;
+    }
+    if (slot.op >= kTrapSlotOp) return std::nullopt;
+    const Insn& insn = program.insns[k];
+    return ChainRole{insn.dst, !reads_source(insn, insn.dst)};
+}
+
+/// The register chains (internal.hpp, ChainStep) over the slots: a head, then the slots that
+/// continue a chain on its register, then at most one slot that can only end one (a latch).
 void install_chains(const Program& program, Slot* slots, const std::vector<bool>& entered,
                     const std::vector<bool>& covered, const void* const* chain_labels) {
     const size_t n = program.insns.size();
-    auto step = [&](ChainStep s, size_t k) { return chain_labels[s * kNumOps + static_cast<size_t>(program.insns[k].op)]; };
-    auto chainable = [&](size_t k) { return !covered[k] && slots[k].op < kTrapSlotOp && step(kChainHead, k) != nullptr; };
+    auto step = [&](ChainStep s, size_t k) { return chain_labels[s * kNumSlotOps + slots[k].op]; };
+    auto next = [&](size_t k) {
+        do ++k;
+        while (k < n && covered[k]);
+        return k;
+    };
+    // Whether the slot at k, reached from the previous slot only, continues a chain on `r` with `s`.
+    auto continues = [&](ChainStep s, size_t k, uint8_t r) {
+        if (k >= n || entered[k] || step(s, k) == nullptr) return false;
+        const auto role = chain_role(program, slots[k], k);
+        return role && role->reg == r && role->continues;
+    };
+    std::vector<size_t> run;
     for (size_t i = 0; i < n;) {
-        if (!chainable(i)) {
+        if (covered[i] || step(kChainHead, i) == nullptr) {
             ++i;
             continue;
         }
-        const uint8_t r = program.insns[i].dst;
-        size_t end = i + 1;
-        while (end < n && !entered[end] && chainable(end) && program.insns[end].dst == r &&
-               !reads_source(program.insns[end], r))
-            ++end;
-        if (end - i >= 2) {
-            slots[i].label = step(kChainHead, i);
-            for (size_t k = i + 1; k + 1 < end; ++k) slots[k].label = step(kChainMid, k);
-            slots[end - 1].label = step(kChainTail, end - 1);
+        const uint8_t r = chain_role(program, slots[i], i)->reg;
+        run.assign(1, i);
+        size_t k = next(i);
+        for (; continues(kChainMid, k, r); k = next(k)) run.push_back(k);
+        if (continues(kChainTail, k, r)) {
+            run.push_back(k);
+            k = next(k);
         }
-        i = end;
+        if (run.size() >= 2) {
+            slots[run.front()].label = step(kChainHead, run.front());
+            for (size_t m = 1; m + 1 < run.size(); ++m) slots[run[m]].label = step(kChainMid, run[m]);
+            slots[run.back()].label = step(kChainTail, run.back());
+        }
+        i = k;
     }
 }
 
@@ -322,7 +407,11 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
             candidate = slots[i];
         }
         if (runs_whole(3)) {
-            uint8_t op = match_bounds_check(q[0], q[1], q[2], slots, candidate);
+            uint8_t op = match_copy_prefix(q[0], q[1], q[2], slots, candidate);
+            if (op == 0) {
+                candidate = slots[i];
+                op = match_bounds_check(q[0], q[1], q[2], slots, candidate);
+            }
             if (op == 0) op = match_latch_copy(q[0], q[1], q[2], slots, candidate);
             if (op == 0 && (op = match_load_shift(q[0], q[1], q[2], &candidate.pad)) != 0) candidate.imm = q[1].imm;
             if (op != 0) {

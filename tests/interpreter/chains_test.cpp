@@ -17,7 +17,8 @@ namespace {
 struct Labels {
     const void* const* plain = nullptr;
     const void* const* chain = nullptr;
-    const void* step(interp::ChainStep s, Op op) const { return chain[s * kNumOps + static_cast<size_t>(op)]; }
+    const void* step(interp::ChainStep s, uint8_t op) const { return chain[s * interp::kNumSlotOps + op]; }
+    const void* step(interp::ChainStep s, Op op) const { return step(s, static_cast<uint8_t>(op)); }
 };
 Labels unchecked_labels() {
     auto query = std::make_unique<interp::RunState>();
@@ -25,18 +26,18 @@ Labels unchecked_labels() {
     return {query->labels, query->chain_labels};
 }
 
-/// Which chain step each slot runs ('H', 'M', 'T'), '.' for none.
+/// Which chain step each slot runs ('H', 'M', 'T'), '.' for none (and for the instructions a
+/// superinstruction covers).
 std::string steps(const Program& program, const Labels& l) {
     const auto slots = fused_slots(program, l.plain, l.chain);
     std::string out;
     for (size_t i = 0; i < slots.size(); ++i) {
-        const Op op = program.insns[i].op;
+        const uint8_t op = slots[i].op;
         char c = '.';
-        if (slots[i].op < interp::kTrapSlotOp && l.step(interp::kChainHead, op) != nullptr) {
-            if (slots[i].label == l.step(interp::kChainHead, op)) c = 'H';
-            if (slots[i].label == l.step(interp::kChainMid, op)) c = 'M';
-            if (slots[i].label == l.step(interp::kChainTail, op)) c = 'T';
-        }
+        if (slots[i].label == l.step(interp::kChainHead, op)) c = 'H';
+        if (slots[i].label == l.step(interp::kChainMid, op)) c = 'M';
+        if (slots[i].label == l.step(interp::kChainTail, op)) c = 'T';
+        if (slots[i].label == nullptr) c = '.';
         out += c;
     }
     return out;
@@ -51,10 +52,10 @@ TEST(RegisterChains, RunsOfOneRegisterBecomeChains) {
         "arsh %r4, 1\nneg %r4\nbe16 %r4\nmovsx32 %r4, %r2\n"      // 7-10: unary and sign-extending steps
         "jeq %r4, 0, skip\n"
         "add %r5, 1\nskip:\nadd %r5, 2\n"                         // 12-13: a jump target splits it
-        "mov %r6, %r1\nadd %r6, 7\nadd %r6, 1\n"                  // 14-16: a superinstruction pair, then one
+        "mov %r6, %r1\nadd %r6, 7\nadd %r6, 1\n"                  // 14-16: a pair heads a chain
         "lddw %r7, 0x100000000\nadd %r7, 1\n"                     // 17-18: lddw is not an ALU step
         "mov %r0, 0\nexit");
-    EXPECT_EQ(steps(p, l), "HMMT" ".HT" "HMMT" "." ".." "..." ".." "..");
+    EXPECT_EQ(steps(p, l), "HMMT" ".HT" "HMMT" "." ".." "H.T" ".." "..");
 }
 
 /// One instruction of `op` on r0 (sources r2), with the fields its row requires.
@@ -99,6 +100,106 @@ TEST(RegisterChains, EveryAluInstructionAgreesAsEveryStep) {
     }
     if (l.chain != nullptr) {
         EXPECT_EQ(chained, 72u * 7u);  // every ALU row, every immediate
+    }
+}
+
+// The superinstructions whose result is one register (superinsns.cpp, chain_role) take part.
+TEST(RegisterChains, SuperinstructionsHeadContinueAndEndChains) {
+    const Labels l = unchecked_labels();
+    if (l.chain == nullptr) GTEST_SKIP() << "this build has no computed-goto dispatch (no chains)";
+    // checksum's loop: the copy-prefixed address heads a chain on r2, the byte pair continues it
+    // through its base, the latch after the sum ends it.
+    const Program sum = assemble_program(
+        "mov %r3, 0\nmov %r4, 0\n"
+        "top:\nmov %r5, %r3\nmov %r2, %r1\nadd %r2, %r5\nldxb %r0, [%r2+1]\nldxb %r2, [%r2+0]\nlsh %r2, 8\n"
+        "or %r2, %r0\nadd %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 6, top\nexit");
+    EXPECT_EQ(steps(sum, l), ".." "H.." "M..." "T..." ".");
+    const Program p = assemble_program(
+        "xor %r2, 1\nmov %r2, %r1\nrsh %r2, 3\nadd %r2, 1\n"  // 0-3: a pair in the middle
+        "xor %r3, 1\nmov %r3, %r3\nrsh %r3, 3\n"               // 4-6: a pair reading the chain's register
+        // 7-10: a pair on its own register, then one that reads it twice
+        "lsh %r4, 8\nor %r4, %r5\nlsh %r4, 8\nor %r4, %r4\n"
+        // 11-16: the byte pair's base is not r6, so it heads a new chain
+        "xor %r6, 1\nldxb %r0, [%r7+1]\nldxb %r6, [%r7+0]\nlsh %r6, 8\nor %r6, %r0\nadd %r6, 1\n"
+        "exit");
+    EXPECT_EQ(steps(p, l), "HM.T" "..." "H.T." "." "H..." "T" ".");
+}
+
+/// A prelude that gives r1..r9 distinct values (r9 a stack pointer to eight bytes of r1), and a
+/// tail that folds every register but the pointer (whose value differs between runs) into r0.
+const std::string kPrelude =
+    "stxdw [%r10-8], %r1\nmov %r9, %r10\nadd %r9, -8\nmov %r2, %r1\nrsh %r2, 7\nmov %r3, %r1\nxor %r3, 0x5a5a\n"
+    "mov %r4, %r1\nmul %r4, 77\nmov %r5, %r1\nlsh %r5, 5\nmov %r6, 6\nmov %r7, %r1\nand %r7, 0xff\n";
+std::string fold() {
+    std::string text = "stxdw [%r10-16], %r0\nldxdw %r8, [%r10-16]\n";
+    for (int r = 1; r <= 8; ++r) text += "mul %r8, 1000003\nxor %r8, %r" + std::to_string(r) + "\n";
+    return text + "mov %r0, %r8\nexit";
+}
+
+TEST(RegisterChains, EveryChainedSuperinstructionAgreesAsEveryStep) {
+    const Labels l = unchecked_labels();
+    // Each form writes r0 from other registers (the byte pair: r2, through its base r2).
+    const std::vector<std::string> forms = {
+        "mov %r0, %r2\nadd %r0, 7",          "mov %r0, %r2\nadd %r0, %r3",       "mov %r0, %r2\nrsh %r0, 3",
+        "mov %r0, %r2\nlsh %r0, 5",          "mov %r0, %r2\nand %r0, 0x7f0",     "mov32 %r0, %r2\nrsh32 %r0, 3",
+        "mov32 %r0, %r2\nlsh32 %r0, 30",     "mov32 %r0, %r2\nand32 %r0, 0xff0", "mov32 %r0, %r2\nadd32 %r0, %r3",
+        "ldxb %r0, [%r9+3]\nlsh %r0, 9",     "ldxb %r0, [%r9+2]\nlsh32 %r0, 30", "lsh %r0, 8\nor %r0, %r3",
+        "mov %r6, %r4\nmov %r0, %r2\nadd %r0, 9",  "mov %r6, %r4\nmov %r0, %r2\nadd %r0, %r6",
+        "mov %r6, %r4\nmov %r0, %r6\nrsh %r0, 9",  "mov %r6, %r4\nmov %r0, %r2\nlsh %r0, 9",
+        "mov %r6, %r3\nmov %r0, %r2\nand %r0, -256",
+    };
+    const std::string be16 = "ldxb %r0, [%r2+1]\nldxb %r2, [%r2+0]\nlsh %r2, 8\nor %r2, %r0\n";
+    struct Case {
+        std::string text;
+        size_t at;  // the slot under test
+        char step;
+    };
+    std::vector<Case> cases;
+    const size_t base = 14;  // kPrelude's instructions
+    for (const std::string& f : forms) {
+        cases.push_back({f + "\nxor %r0, 0x55\nmul %r0, 3\n", base, 'H'});
+        cases.push_back({"mov %r0, %r1\nxor %r0, 0x3c\n" + f + "\nadd %r0, 11\n", base + 2, 'M'});
+        cases.push_back({"mov %r0, %r1\nxor %r0, 0x3c\n" + f + "\n", base + 2, 'T'});
+    }
+    cases.push_back({"mov %r2, %r9\nadd %r2, 0\n" + be16, base + 2, 'T'});
+    cases.push_back({"mov %r2, %r9\nadd %r2, 1\n" + be16 + "add %r2, 5\n", base + 2, 'M'});
+    cases.push_back({"ldxb %r0, [%r9+1]\nldxb %r2, [%r9+0]\nlsh %r2, 8\nor %r2, %r0\nxor %r2, 3\n", base, 'H'});
+    for (const Case& c : cases) {
+        const std::string text = kPrelude + c.text + fold();
+        if (l.chain != nullptr) {
+            const std::string s = steps(assemble_program(text), l);
+            EXPECT_EQ(s[c.at], c.step) << c.text << "\n" << s;
+        }
+        const auto code = assemble(text);
+        ASSERT_TRUE(code.has_value()) << code.error().to_string();
+        for (const uint64_t r1 : {uint64_t{0}, uint64_t{0x0102030405060708}, ~uint64_t{0}, uint64_t{0x80000001}}) {
+            RunSpec spec;
+            spec.r1 = r1;
+            SCOPED_TRACE(c.text + "\nr1 = " + std::to_string(r1));
+            run_all(*code, spec);
+        }
+    }
+}
+
+TEST(RegisterChains, LatchesEndChainsOnTheSum) {
+    const Labels l = unchecked_labels();
+    // A chain on r2 (the sum) before each latch: I != Y and I = Y, every compare.
+    for (const char* cmp : {"jeq", "jne", "jlt", "jgt"}) {
+        for (const std::string add : {"add %r6, 3\n", "add %r2, 3\n"}) {
+            const std::string text = kPrelude + "mov %r3, 0\ntop:\nadd %r3, 1\nxor %r2, %r3\nrsh %r2, 1\n" +
+                                     "add %r2, %r4\n" + add + "mov %r4, %r2\n" + cmp + " %r3, 10, top\n" + fold();
+            if (l.chain != nullptr) {
+                EXPECT_EQ(steps(assemble_program(text), l).substr(16, 3), "HMT") << cmp << " " << add;
+            }
+            const auto code = assemble(text);
+            ASSERT_TRUE(code.has_value()) << code.error().to_string();
+            for (const uint64_t r1 : {uint64_t{0}, uint64_t{0xfedcba9876543210}, ~uint64_t{0}}) {
+                RunSpec spec;
+                spec.r1 = r1;
+                SCOPED_TRACE(text + "\nr1 = " + std::to_string(r1));
+                run_all(*code, spec);
+            }
+        }
     }
 }
 

@@ -434,11 +434,66 @@ TEST(Superinstructions, ChecksumLoopSumsTheWords) {
         "or %r2, %r0\nadd %r2, %r4\nadd %r3, 2\nmov %r4, %r2\njlt %r5, 6, top\n"
         "mov %r0, %r2\nlsh %r0, 8\nor %r0, %r3\nlsh %r0, 8\nor %r0, %r5\nexit";
     const auto slots = fused_slots(assemble_program(text));
-    EXPECT_EQ(slots[5].op, static_cast<uint8_t>(Op::Mov64Reg));  // the loop head, a jump target
+    EXPECT_EQ(slots[5].op, interp::kSuperCopyMov64AddReg);  // the index copy, then the address
+    EXPECT_EQ(slots[8].op, interp::kSuperBe16Load);
     EXPECT_EQ(slots[12].op, interp::kSuperAddAddMovJlt);
     const uint64_t v = 0x0123456789abcdef;  // bytes ef cd ab 89 67 45 23 01
     const uint64_t sum = 0xefcd + 0xab89 + 0x6745 + 0x2301;
     EXPECT_EQ(unchecked_r0(text, v), (sum << 8 | 8) << 8 | 6);
+}
+
+// A copy, then a copy-then-ALU pair on another register (internal.hpp, kSuperCopyMov64*).
+TEST(Superinstructions, ACopyBeforeACopyThenAluPairBecomesOneSlot) {
+    const Program p = assemble_program(
+        "mov %r5, %r3\nmov %r2, %r1\nadd %r2, %r5\n"  // 0: checksum's index copy, then the address
+        "mov %r6, %r7\nmov %r8, %r6\nrsh %r8, 3\n"    // 3: the pair copies the copy
+        "mov %r4, %r1\nmov %r1, %r2\nand %r1, -2\n"   // 6: the pair overwrites the copy's source
+        "mov %r0, %r1\nmov %r0, %r3\nadd %r0, 1\n"    // 9: X = C: a copy, then the pair
+        "mov %r0, %r1\nmov %r9, %r3\nxor %r9, 1\n"    // 12: not one of the five pairs
+        "exit");
+    const auto slots = fused_slots(p);
+    EXPECT_EQ(slots[0].op, interp::kSuperCopyMov64AddReg);
+    EXPECT_EQ(slots[0].dst, 2u);
+    EXPECT_EQ(slots[0].src, 1u);
+    EXPECT_EQ(slots[0].pad, 3u);  // r2 += r5 reads r3, the value r5 gets
+    EXPECT_EQ(interp::imm_byte(slots[0], 4), 5u);
+    EXPECT_EQ(interp::imm_byte(slots[0], 5), 3u);
+    EXPECT_EQ(slots[3].op, interp::kSuperCopyMov64RshImm);
+    EXPECT_EQ(slots[3].src, 7u);
+    EXPECT_EQ(static_cast<int32_t>(slots[3].imm), 3);
+    EXPECT_EQ(slots[6].op, interp::kSuperCopyMov64AndImm);
+    EXPECT_EQ(static_cast<int32_t>(slots[6].imm), -2);
+    EXPECT_EQ(slots[9].op, static_cast<uint8_t>(Op::Mov64Reg));
+    EXPECT_EQ(slots[10].op, interp::kSuperMov64AddImm);
+    EXPECT_EQ(slots[12].op, static_cast<uint8_t>(Op::Mov64Reg));
+    EXPECT_EQ(slots[13].op, static_cast<uint8_t>(Op::Mov64Reg));
+    // Nor when a jump enters the pair.
+    const auto entered = fused_slots(assemble_program("mov %r5, %r3\nin:\nmov %r2, %r1\nadd %r2, 1\nja in\nexit"));
+    EXPECT_EQ(entered[0].op, static_cast<uint8_t>(Op::Mov64Reg));
+}
+
+TEST(Superinstructions, CopyPrefixedPairsLeaveEveryRegister) {
+    // Every register folded into r0 after the triple: the copy, the pair's result, and the
+    // operands the pass rewrote or the pair overwrote.
+    std::string fold = "mov %r0, 0\n";
+    for (int r = 1; r <= 9; ++r) fold += "mul %r0, 1000003\nxor %r0, %r" + std::to_string(r) + "\n";
+    fold += "exit";
+    const std::string init = "mov %r2, %r1\nrsh %r2, 7\nmov %r3, %r1\nxor %r3, 0x5a5a\nmov %r6, %r1\nlsh %r6, 3\n";
+    const std::vector<std::string> triples = {
+        "mov %r5, %r3\nmov %r2, %r1\nadd %r2, %r5\n",  // Z = C
+        "mov %r5, %r3\nmov %r2, %r5\nadd %r2, 7\n",    // Y = C
+        "mov %r5, %r2\nmov %r2, %r6\nadd %r2, %r2\n",  // D = X, the pair doubles its copy
+        "mov %r5, %r5\nmov %r2, %r5\nrsh %r2, 63\n",   // C = D
+        "mov %r6, %r2\nmov %r2, %r3\nlsh %r2, 60\n",   // D = X
+        "mov %r5, %r1\nmov %r1, %r2\nand %r1, -16\n",  // D = X again, with an and
+        "mov %r4, %r6\nmov %r3, %r4\nadd %r3, -1\n",
+    };
+    for (const std::string& t : triples) {
+        EXPECT_GE(fused_slots(assemble_program(init + t + fold))[6].op, interp::kSuperCopyMov64AddImm) << t;
+        for (const uint64_t r1 :
+             {uint64_t{0}, uint64_t{1}, uint64_t{0x8000000000000001}, ~uint64_t{0}, uint64_t{0xdeadbeefcafe}})
+            unchecked_r0(init + t + fold, r1);
+    }
 }
 
 }  // namespace

@@ -247,7 +247,7 @@ private:
 
     // Shapes clang emits that the engines treat specially: zero-extensions of a register, an ALU
     // result tested against zero, a copy then an ALU immediate on the copy, a byte load then a
-    // shift, a rotate (JIT peepholes, interpreter superinstructions).
+    // shift, a rotate (JIT peepholes, interpreter superinstructions and register chains).
     void idiom(int depth) {
         const uint8_t r = data_reg();
         switch (rnd(10)) {
@@ -292,8 +292,12 @@ private:
                 emit(Op::Exit);
                 break;
             case 3:
+                // Sometimes after another copy (the interpreter's copy-prefixed pairs), sometimes
+                // with more ALU on the copy (a register chain headed by a superinstruction).
+                if (chance(0.3)) emit(Op::Mov64Reg, data_reg(), data_reg());
                 emit(chance(0.5) ? Op::Mov64Reg : Op::Mov32Reg, r, data_reg());
                 emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
+                if (chance(0.3)) emit(pick(op_lists().alu_imm), r, 0, 0, imm32());
                 break;
             case 4: {
                 const Place p = place(1, chance(0.7));
