@@ -7,214 +7,15 @@
 // 32-bit ALU results are zero-extended into the destination (RFC 9669 section 4.1).
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <cstring>
 
 #include "bpfvm/semantics.hpp"
+#include "exec_support.hpp"
 #include "internal.hpp"
-
-#if defined(__GNUC__) && !defined(BPFVM_INTERP_FORCE_SWITCH)
-#define BPFVM_INTERP_THREADED 1
-#else
-#define BPFVM_INTERP_THREADED 0
-#endif
-
-// The label table is only valid for the one copy of the function that owns the labels, so the
-// loop must never be inlined into, or cloned for, another caller.
-#if defined(__clang__)
-#define BPFVM_INTERP_NOINLINE __attribute__((noinline))
-#elif defined(__GNUC__)
-#define BPFVM_INTERP_NOINLINE __attribute__((noinline, noclone))
-#else
-#define BPFVM_INTERP_NOINLINE
-#endif
 
 namespace bpfvm::interp {
 namespace {
-
-template <class T>
-inline T load_mem(uint64_t addr) {
-    T v;
-    std::memcpy(&v, reinterpret_cast<const void*>(addr), sizeof v);
-    return v;
-}
-
-template <class T>
-inline void store_mem(uint64_t addr, T v) {
-    std::memcpy(reinterpret_cast<void*>(addr), &v, sizeof v);
-}
-
-// ---- register fields ----------------------------------------------------------------------------
-// A slot's op, dst, src, pad and off fill its last eight bytes, one aligned word. A handler reads
-// the fields it uses either with one byte load each or with one load of that word, taking each
-// field out with a shift. The word saves loads but costs one to three ALU operations per field,
-// between the load and the register index they feed, so each handler family of the threaded loop
-// uses what measured faster (bench_engines, unchecked; medians over four code layouts x 8
-// processes, since a 16-byte shift of the code alone moves crc32 by 25%). The word: ALU register
-// forms (checksum 5%), the BPFVM_SUPER pairs (sieve 7%, checksum 4%), the other fused compares
-// and byte loads (parse 7%), the Be16 load and the latches' fields (checksum). Byte loads:
-// single-field handlers (a byte load is one instruction, the word two), register-form jumps (9%
-// on a loop of them), the chains' steps (arith 7%), loads and stores (sieve 20%), the
-// byte-load-then-ALU pairs (adler32 2.5%) and the latches' imm bytes (checksum 3%).
-static_assert(offsetof(Slot, op) % 8 == 0 && offsetof(Slot, dst) == offsetof(Slot, op) + 1 &&
-                  offsetof(Slot, src) == offsetof(Slot, op) + 2 && offsetof(Slot, pad) == offsetof(Slot, op) + 3 &&
-                  offsetof(Slot, off) == offsetof(Slot, op) + 4 && sizeof(Slot::off) == 4,
-              "Slot's op, dst, src, pad and off must form one aligned 8-byte word");
-
-/// The register fields of one slot. With kWord they come from one 8-byte load (read_fields), else
-/// each accessor is the field's own byte load. Exact either way.
-template <bool kWord>
-struct SlotFields {
-    const Slot* slot;
-    uint64_t word;  // bytes op..off of `slot` in host order (kWord only)
-
-    uint8_t dst() const { return kWord ? static_cast<uint8_t>(field(offsetof(Slot, dst), 1)) : slot->dst; }
-    uint8_t src() const { return kWord ? static_cast<uint8_t>(field(offsetof(Slot, src), 1)) : slot->src; }
-    uint8_t pad() const { return kWord ? static_cast<uint8_t>(field(offsetof(Slot, pad), 1)) : slot->pad; }
-    int32_t off() const {
-        return kWord ? static_cast<int32_t>(static_cast<uint32_t>(field(offsetof(Slot, off), 4))) : slot->off;
-    }
-
-private:
-    // The field of `size` bytes at `offset` in the Slot, in the word's low bits (upper bits not cleared).
-    uint64_t field(size_t offset, size_t size) const {
-        const size_t first = offset - offsetof(Slot, op);
-        return word >> (std::endian::native == std::endian::little ? 8 * first : 64 - 8 * (first + size));
-    }
-};
-
-/// The fields of the slot at `ip`, read as kWord says: the word is loaded here, once.
-template <bool kWord>
-inline SlotFields<kWord> read_fields(const Slot* ip) {
-    uint64_t word = 0;
-    if constexpr (kWord) {
-        std::memcpy(&word, reinterpret_cast<const unsigned char*>(ip) + offsetof(Slot, op), sizeof word);
-#if defined(__GNUC__)
-        // Hides where the word came from, so that it stays one load: the compiler may otherwise
-        // split it into byte loads again (g++ 12 and clang 14 happen not to, on this code).
-        asm("" : "+r"(word));
-#endif
-    }
-    return {ip, word};
-}
-
-// The word is for the threaded loop only: the switch dispatch measured 3-5% slower with it on
-// five of the six programs (bench_engines, interp_switch_dispatch).
-inline constexpr bool kWordFields = BPFVM_INTERP_THREADED;
-
-/// Whether `op` reads two registers: its ALU handler then takes dst and src from one word load.
-constexpr bool reads_two_registers(Op op) {
-    const Form form = kOpInfoTable[static_cast<size_t>(op)].form;
-    return form == Form::AluReg || form == Form::Movsx;
-}
-
-inline uint64_t lo32(uint64_t v) { return v & 0xffffffffull; }
-inline uint32_t u32(uint64_t v) { return static_cast<uint32_t>(v); }
-inline int32_t i32(uint64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
-inline int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
-
-// le/be convert between host and the named byte order; both truncate to the width.
-inline uint64_t to_little(uint64_t v, unsigned width) {
-    if constexpr (std::endian::native == std::endian::little) return sem::to_le(v, width);
-    return sem::byte_swap(v, width);
-}
-inline uint64_t to_big(uint64_t v, unsigned width) {
-    if constexpr (std::endian::native == std::endian::big) return sem::to_le(v, width);
-    return sem::byte_swap(v, width);
-}
-
-/// Big-endian packet load for ld_abs/ld_ind.
-template <class T>
-inline uint64_t load_be(const uint8_t* p) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) v = (v << 8) | p[i];
-    return v;
-}
-
-// Checked mode: the caller frames and the region list are consulted only when the access misses
-// the current frame.
-[[gnu::noinline]] bool region_ok(const RunContext& ctx, uint64_t frame_top, uint64_t addr, uint32_t size, bool write) {
-    // The callers' frames: like the kernel, a subprogram or callback may use a pointer into the
-    // stack of a function below it on the call chain (examples/loops_subprog passes a stack buffer
-    // to a subprogram). The live stack is [r10 - 512, stack_end): frames are contiguous and
-    // callbacks run below their caller. The JITs apply the same rule (bpfvm_jit_check_access).
-    const uint64_t lo = frame_top - kStackSize;
-    if (addr >= lo && addr + size <= ctx.stack_end && addr + size > addr) return true;
-    return ctx.region_allows(addr, size, write);
-}
-
-inline bool access_ok(const RunContext& ctx, uint64_t frame_top, uint64_t addr, uint32_t size, bool write) {
-    // One unsigned compare covers both ends of [r10 - 512, r10): below the frame, addr - lo wraps
-    // to a huge value.
-    if (addr - (frame_top - kStackSize) <= kStackSize - size) return true;
-    return region_ok(ctx, frame_top, addr, size, write);
-}
-
-enum class AtomicOp { Add, Or, And, Xor, Xchg };
-
-/// Read-modify-write at `addr`; returns the old value. Aligned accesses use __atomic builtins so
-/// that concurrent runs sharing map memory see atomic updates.
-template <AtomicOp kOp, class T>
-inline T atomic_fetch(uint64_t addr, T v) {
-    if (addr % sizeof(T) == 0) {
-        T* p = reinterpret_cast<T*>(addr);
-        switch (kOp) {
-            case AtomicOp::Add: return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
-            case AtomicOp::Or: return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
-            case AtomicOp::And: return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
-            case AtomicOp::Xor: return __atomic_fetch_xor(p, v, __ATOMIC_SEQ_CST);
-            case AtomicOp::Xchg: return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
-        }
-    }
-    // Misaligned: the kernel verifier rejects these and some hosts (arm64) fault on misaligned
-    // atomics, so run a plain read-modify-write: exact for one thread, and never a crash.
-    const T old = load_mem<T>(addr);
-    T now = v;
-    switch (kOp) {
-        case AtomicOp::Add: now = static_cast<T>(old + v); break;
-        case AtomicOp::Or: now = old | v; break;
-        case AtomicOp::And: now = old & v; break;
-        case AtomicOp::Xor: now = old ^ v; break;
-        case AtomicOp::Xchg: break;
-    }
-    store_mem<T>(addr, now);
-    return old;
-}
-
-/// Load-acquire (BPF_LOAD_ACQ): aligned loads use the acquire builtin; a misaligned one (the verifier
-/// rejects it, some hosts fault on it) is a plain load followed by an acquire fence.
-template <class T>
-inline T load_acquire(uint64_t addr) {
-    if (addr % sizeof(T) == 0) return __atomic_load_n(reinterpret_cast<const T*>(addr), __ATOMIC_ACQUIRE);
-    const T v = load_mem<T>(addr);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    return v;
-}
-
-/// Store-release (BPF_STORE_REL), with the same fallback for misaligned addresses.
-template <class T>
-inline void store_release(uint64_t addr, T v) {
-    if (addr % sizeof(T) == 0) {
-        __atomic_store_n(reinterpret_cast<T*>(addr), v, __ATOMIC_RELEASE);
-        return;
-    }
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    store_mem<T>(addr, v);
-}
-
-/// Compare-and-exchange: stores `desired` when memory equals `expected`; returns the old value.
-template <class T>
-inline T atomic_cmpxchg(uint64_t addr, T expected, T desired) {
-    if (addr % sizeof(T) == 0) {
-        __atomic_compare_exchange_n(reinterpret_cast<T*>(addr), &expected, desired, false, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST);
-        return expected;  // on failure the builtin stored the current value here
-    }
-    const T old = load_mem<T>(addr);
-    if (old == expected) store_mem<T>(addr, desired);
-    return old;
-}
 
 // ---- dispatch macro pair -------------------------------------------------------------------
 // Checked mode counts every instruction as it is dispatched; the budget traps at the instruction
@@ -370,21 +171,9 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
 #include "bpfvm/opcodes.def"
 #undef BPFVM_OP
         &&L_TrapSlot,
-        &&L_SuperMov64AddImm, &&L_SuperMov64AddReg, &&L_SuperMov64RshImm, &&L_SuperMov64LshImm,
-        &&L_SuperMov64AndImm, &&L_SuperMov32RshImm, &&L_SuperMov32LshImm, &&L_SuperMov32AndImm,
-        &&L_SuperLdx8Lsh64,   &&L_SuperLdx8Lsh32,   &&L_SuperAdd64ImmJeq, &&L_SuperAdd64ImmJne,
-        &&L_SuperAdd64ImmJlt, &&L_SuperAdd64ImmJgt, &&L_SuperAdd64ImmJgtReg, &&L_SuperLsh64OrReg,
-        &&L_SuperMovAddJgtReg, &&L_SuperLdx8Jeq,      &&L_SuperLdx8Jne,      &&L_SuperLdx8Jlt,
-        &&L_SuperLdx8Jgt,     &&L_SuperLdx8Add32Reg, &&L_SuperLdx8Add64Reg, &&L_SuperLdx8Or32Reg,
-        &&L_SuperLdx8Or64Reg, &&L_SuperLdx8LshOr64,  &&L_SuperLdx8LshOr32,  &&L_SuperLdx8LshAdd32To,
-        &&L_SuperLdx8LshAdd64To, &&L_SuperLdx8LshOr32To, &&L_SuperLdx8LshOr64To, &&L_SuperMovAddRegJgtReg,
-        &&L_SuperMov64JltReg, &&L_SuperMov64JgtReg, &&L_SuperMov64JltImm,
-        &&L_SuperMov32AddReg, &&L_SuperBe16Load, &&L_SuperFillReg, &&L_SuperFillImm,
-        &&L_SuperAddMovJeq,   &&L_SuperAddMovJne,   &&L_SuperAddMovJlt,   &&L_SuperAddMovJgt,
-        &&L_SuperAddAddMovJeq, &&L_SuperAddAddMovJne, &&L_SuperAddAddMovJlt, &&L_SuperAddAddMovJgt,
-        &&L_SuperAddRegImmMovJeq, &&L_SuperAddRegImmMovJne, &&L_SuperAddRegImmMovJlt, &&L_SuperAddRegImmMovJgt,
-        &&L_SuperCopyMov64AddImm, &&L_SuperCopyMov64AddReg, &&L_SuperCopyMov64RshImm, &&L_SuperCopyMov64LshImm,
-        &&L_SuperCopyMov64AndImm,
+#define BPFVM_SUPEROP(name, chain) &&L_Super##name,
+#include "superops.def"
+#undef BPFVM_SUPEROP
     };
     static_assert(std::size(kLabels) == kNumSlotOps);
     // Indexed by ChainStep * kNumSlotOps + Slot::op: the chain steps of the ALU forms and of the
@@ -416,57 +205,44 @@ BPFVM_INTERP_NOINLINE uint64_t exec(RunState& st, const Slot* entry, const uint6
 #define BPFVM_CHAIN_Atomic BPFVM_CHAIN_NONE
 #define BPFVM_CHAIN_LoadAcquire BPFVM_CHAIN_NONE
 #define BPFVM_CHAIN_StoreRelease BPFVM_CHAIN_NONE
-    // The superinstructions in SuperOp order: S has every step, T only a tail (a latch ends a
-    // chain), N none.
-#define BPFVM_S(step, name) &&L_Chain##step##_Super##name,
-#define BPFVM_N(step, name) nullptr,
-#define BPFVM_T_Head(name) nullptr,
-#define BPFVM_T_Mid(name) nullptr,
-#define BPFVM_T_Tail(name) &&L_ChainTail_Super##name,
-#define BPFVM_T(step, name) BPFVM_T_##step(name)
-#define BPFVM_CHAIN_ROW(step)                                                                  \
-    nullptr, /* the trap slot */                                                               \
-    BPFVM_S(step, Mov64AddImm) BPFVM_S(step, Mov64AddReg) BPFVM_S(step, Mov64RshImm)           \
-    BPFVM_S(step, Mov64LshImm) BPFVM_S(step, Mov64AndImm) BPFVM_S(step, Mov32RshImm)           \
-    BPFVM_S(step, Mov32LshImm) BPFVM_S(step, Mov32AndImm) BPFVM_S(step, Ldx8Lsh64)             \
-    BPFVM_S(step, Ldx8Lsh32) BPFVM_N(step, Add64ImmJeq) BPFVM_N(step, Add64ImmJne)             \
-    BPFVM_N(step, Add64ImmJlt) BPFVM_N(step, Add64ImmJgt) BPFVM_N(step, Add64ImmJgtReg)        \
-    BPFVM_S(step, Lsh64OrReg) BPFVM_N(step, MovAddJgtReg) BPFVM_N(step, Ldx8Jeq)               \
-    BPFVM_N(step, Ldx8Jne) BPFVM_N(step, Ldx8Jlt) BPFVM_N(step, Ldx8Jgt)                       \
-    BPFVM_N(step, Ldx8Add32Reg) BPFVM_N(step, Ldx8Add64Reg) BPFVM_N(step, Ldx8Or32Reg)         \
-    BPFVM_N(step, Ldx8Or64Reg) BPFVM_N(step, Ldx8LshOr64) BPFVM_N(step, Ldx8LshOr32)           \
-    BPFVM_N(step, Ldx8LshAdd32To) BPFVM_N(step, Ldx8LshAdd64To) BPFVM_N(step, Ldx8LshOr32To)   \
-    BPFVM_N(step, Ldx8LshOr64To) BPFVM_N(step, MovAddRegJgtReg) BPFVM_N(step, Mov64JltReg)     \
-    BPFVM_N(step, Mov64JgtReg) BPFVM_N(step, Mov64JltImm) BPFVM_S(step, Mov32AddReg)           \
-    BPFVM_S(step, Be16Load) BPFVM_N(step, FillReg) BPFVM_N(step, FillImm)                      \
-    BPFVM_N(step, AddMovJeq) BPFVM_N(step, AddMovJne) BPFVM_N(step, AddMovJlt)                 \
-    BPFVM_N(step, AddMovJgt) BPFVM_T(step, AddAddMovJeq) BPFVM_T(step, AddAddMovJne)           \
-    BPFVM_T(step, AddAddMovJlt) BPFVM_T(step, AddAddMovJgt) BPFVM_T(step, AddRegImmMovJeq)     \
-    BPFVM_T(step, AddRegImmMovJne) BPFVM_T(step, AddRegImmMovJlt) BPFVM_T(step, AddRegImmMovJgt) \
-    BPFVM_S(step, CopyMov64AddImm) BPFVM_S(step, CopyMov64AddReg) BPFVM_S(step, CopyMov64RshImm) \
-    BPFVM_S(step, CopyMov64LshImm) BPFVM_S(step, CopyMov64AndImm)
+    // The superinstructions' steps, as superops.def's chain column says: S every step, T only
+    // the tail (a latch ends a chain), N none.
+#define BPFVM_SUPER_STEP_S(step, name) &&L_Chain##step##_Super##name,
+#define BPFVM_SUPER_STEP_N(step, name) nullptr,
+#define BPFVM_SUPER_STEP_T(step, name) BPFVM_SUPER_TAIL_##step(name)
+#define BPFVM_SUPER_TAIL_Head(name) nullptr,
+#define BPFVM_SUPER_TAIL_Mid(name) nullptr,
+#define BPFVM_SUPER_TAIL_Tail(name) &&L_ChainTail_Super##name,
     static const void* const kChainLabels[] = {
 #define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Head, name),
 #include "bpfvm/opcodes.def"
-        BPFVM_CHAIN_ROW(Head)
+        nullptr,  // the trap slot
+#define BPFVM_SUPEROP(name, chain) BPFVM_SUPER_STEP_##chain(Head, name)
+#include "superops.def"
+#undef BPFVM_SUPEROP
 #undef BPFVM_OP
 #define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Mid, name),
 #include "bpfvm/opcodes.def"
-        BPFVM_CHAIN_ROW(Mid)
+        nullptr,  // the trap slot
+#define BPFVM_SUPEROP(name, chain) BPFVM_SUPER_STEP_##chain(Mid, name)
+#include "superops.def"
+#undef BPFVM_SUPEROP
 #undef BPFVM_OP
 #define BPFVM_OP(name, opcode, match, value, form, width, mnemonic) BPFVM_CHAIN_##form(Tail, name),
 #include "bpfvm/opcodes.def"
-        BPFVM_CHAIN_ROW(Tail)
+        nullptr,  // the trap slot
+#define BPFVM_SUPEROP(name, chain) BPFVM_SUPER_STEP_##chain(Tail, name)
+#include "superops.def"
+#undef BPFVM_SUPEROP
 #undef BPFVM_OP
     };
     static_assert(std::size(kChainLabels) == 3 * kNumSlotOps);
-#undef BPFVM_CHAIN_ROW
-#undef BPFVM_T
-#undef BPFVM_T_Tail
-#undef BPFVM_T_Mid
-#undef BPFVM_T_Head
-#undef BPFVM_N
-#undef BPFVM_S
+#undef BPFVM_SUPER_TAIL_Tail
+#undef BPFVM_SUPER_TAIL_Mid
+#undef BPFVM_SUPER_TAIL_Head
+#undef BPFVM_SUPER_STEP_T
+#undef BPFVM_SUPER_STEP_N
+#undef BPFVM_SUPER_STEP_S
     if (entry == nullptr) {
         st.labels = kLabels;
         st.chain_labels = kChainLabels;
@@ -515,62 +291,11 @@ dispatch:
     if (ip->op >= kTrapSlotOp) {
         switch (ip->op) {
             case kTrapSlotOp: goto L_TrapSlot;
-            case kSuperMov64AddImm: goto L_SuperMov64AddImm;
-            case kSuperMov64AddReg: goto L_SuperMov64AddReg;
-            case kSuperMov64RshImm: goto L_SuperMov64RshImm;
-            case kSuperMov64LshImm: goto L_SuperMov64LshImm;
-            case kSuperMov64AndImm: goto L_SuperMov64AndImm;
-            case kSuperMov32RshImm: goto L_SuperMov32RshImm;
-            case kSuperMov32LshImm: goto L_SuperMov32LshImm;
-            case kSuperMov32AndImm: goto L_SuperMov32AndImm;
-            case kSuperLdx8Lsh64: goto L_SuperLdx8Lsh64;
-            case kSuperLdx8Lsh32: goto L_SuperLdx8Lsh32;
-            case kSuperAdd64ImmJeq: goto L_SuperAdd64ImmJeq;
-            case kSuperAdd64ImmJne: goto L_SuperAdd64ImmJne;
-            case kSuperAdd64ImmJlt: goto L_SuperAdd64ImmJlt;
-            case kSuperAdd64ImmJgt: goto L_SuperAdd64ImmJgt;
-            case kSuperAdd64ImmJgtReg: goto L_SuperAdd64ImmJgtReg;
-            case kSuperLsh64OrReg: goto L_SuperLsh64OrReg;
-            case kSuperMovAddJgtReg: goto L_SuperMovAddJgtReg;
-            case kSuperLdx8Jeq: goto L_SuperLdx8Jeq;
-            case kSuperLdx8Jne: goto L_SuperLdx8Jne;
-            case kSuperLdx8Jlt: goto L_SuperLdx8Jlt;
-            case kSuperLdx8Jgt: goto L_SuperLdx8Jgt;
-            case kSuperLdx8Add32Reg: goto L_SuperLdx8Add32Reg;
-            case kSuperLdx8Add64Reg: goto L_SuperLdx8Add64Reg;
-            case kSuperLdx8Or32Reg: goto L_SuperLdx8Or32Reg;
-            case kSuperLdx8Or64Reg: goto L_SuperLdx8Or64Reg;
-            case kSuperLdx8LshOr64: goto L_SuperLdx8LshOr64;
-            case kSuperLdx8LshOr32: goto L_SuperLdx8LshOr32;
-            case kSuperLdx8LshAdd32To: goto L_SuperLdx8LshAdd32To;
-            case kSuperLdx8LshAdd64To: goto L_SuperLdx8LshAdd64To;
-            case kSuperLdx8LshOr32To: goto L_SuperLdx8LshOr32To;
-            case kSuperLdx8LshOr64To: goto L_SuperLdx8LshOr64To;
-            case kSuperMovAddRegJgtReg: goto L_SuperMovAddRegJgtReg;
-            case kSuperMov64JltReg: goto L_SuperMov64JltReg;
-            case kSuperMov64JgtReg: goto L_SuperMov64JgtReg;
-            case kSuperMov64JltImm: goto L_SuperMov64JltImm;
-            case kSuperMov32AddReg: goto L_SuperMov32AddReg;
-            case kSuperBe16Load: goto L_SuperBe16Load;
-            case kSuperFillReg: goto L_SuperFillReg;
-            case kSuperFillImm: goto L_SuperFillImm;
-            case kSuperAddMovJeq: goto L_SuperAddMovJeq;
-            case kSuperAddMovJne: goto L_SuperAddMovJne;
-            case kSuperAddMovJlt: goto L_SuperAddMovJlt;
-            case kSuperAddMovJgt: goto L_SuperAddMovJgt;
-            case kSuperAddAddMovJeq: goto L_SuperAddAddMovJeq;
-            case kSuperAddAddMovJne: goto L_SuperAddAddMovJne;
-            case kSuperAddAddMovJlt: goto L_SuperAddAddMovJlt;
-            case kSuperAddAddMovJgt: goto L_SuperAddAddMovJgt;
-            case kSuperAddRegImmMovJeq: goto L_SuperAddRegImmMovJeq;
-            case kSuperAddRegImmMovJne: goto L_SuperAddRegImmMovJne;
-            case kSuperAddRegImmMovJlt: goto L_SuperAddRegImmMovJlt;
-            case kSuperAddRegImmMovJgt: goto L_SuperAddRegImmMovJgt;
-            case kSuperCopyMov64AddImm: goto L_SuperCopyMov64AddImm;
-            case kSuperCopyMov64AddReg: goto L_SuperCopyMov64AddReg;
-            case kSuperCopyMov64RshImm: goto L_SuperCopyMov64RshImm;
-            case kSuperCopyMov64LshImm: goto L_SuperCopyMov64LshImm;
-            case kSuperCopyMov64AndImm: goto L_SuperCopyMov64AndImm;
+#define BPFVM_SUPEROP(name, chain) \
+    case kSuper##name:             \
+        goto L_Super##name;
+#include "superops.def"
+#undef BPFVM_SUPEROP
             default: BPFVM_ASSERT(!"interpreter: slot holds an invalid op");
         }
     }
@@ -1007,25 +732,16 @@ L_TrapSlot:
     // Both bytes are read before any register is written: the second load may overwrite the base.
     // A chain's middle and last steps take the base from `acc` (the pass chains the pair through
     // its base only), and every step but the last leaves the field in `acc` alone.
-#define BPFVM_BE16(where, chained, base, out)                                            \
-    where : {                                                                            \
-        if constexpr (kChecked && (chained)) {                                           \
-            __builtin_unreachable();                                                     \
-        } else {                                                                         \
-            const auto f = read_fields<kWordFields>(ip);                                 \
-            const uint64_t addr = (base) + static_cast<uint64_t>(int64_t{f.off()});      \
-            const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1); \
-            reg[f.pad()] = lo;                                                           \
-            out hi << 8 | lo;                                                            \
-            ip += 4;                                                                     \
-            BPFVM_DISPATCH();                                                            \
-        }                                                                                \
-    }
-    BPFVM_BE16(L_SuperBe16Load, false, reg[f.src()], reg[f.dst()] =)
+#define BPFVM_BE16(base)                                                                       \
+    const uint64_t addr = (base) + static_cast<uint64_t>(int64_t{f.off()});                   \
+    const uint64_t hi = load_mem<uint8_t>(addr), lo = load_mem<uint8_t>(addr + 1);             \
+    reg[f.pad()] = lo;                                                                         \
+    d = hi << 8 | lo
+    BPFVM_SUPER_AT(L_SuperBe16Load, false, 4, reg[f.dst()], (void)0, 0, BPFVM_BE16(s), (void)0)
 #if BPFVM_INTERP_THREADED
-    BPFVM_BE16(L_ChainHead_SuperBe16Load, true, reg[f.src()], acc =)
-    BPFVM_BE16(L_ChainMid_SuperBe16Load, true, acc, acc =)
-    BPFVM_BE16(L_ChainTail_SuperBe16Load, true, acc, reg[f.dst()] = acc =)
+    BPFVM_SUPER_AT(L_ChainHead_SuperBe16Load, true, 4, acc, (void)0, 0, BPFVM_BE16(s), (void)0)
+    BPFVM_SUPER_AT(L_ChainMid_SuperBe16Load, true, 4, acc, (void)0, 0, BPFVM_BE16(acc), (void)0)
+    BPFVM_SUPER_AT(L_ChainTail_SuperBe16Load, true, 4, acc, (void)0, 0, BPFVM_BE16(acc), reg[f.dst()] = acc)
 #endif
 #undef BPFVM_BE16
     // The latches with a copy, each with the four compares of a family; `covers` slots fall

@@ -39,121 +39,21 @@ static_assert(sizeof(Slot) == 32 && alignof(Slot) == 32);
 inline constexpr uint8_t kTrapSlotOp = static_cast<uint8_t>(kNumOps);
 static_assert(kNumOps < 255, "Slot::op must hold every Op and kTrapSlotOp");
 
-/// Superinstructions: one slot that runs the instruction pair (or triple) starting there (the
-/// slots it covers are skipped; none of them is a jump target). Chosen from instruction-pair counts over ../shared/corpus
-/// and the bench programs (bench/insn_pairs.py): a register copy then an ALU immediate on the copy
-/// (`rX = rY; rX op= K`), a byte load then a shift of the loaded value (how clang assembles
-/// big-endian fields, then a shift and or), a loop counter's add then its compare-and-branch, and
-/// a pointer's add then its bounds check against another pointer. Unchecked mode only:
-/// checked mode counts and budgets every instruction on its own.
+/// Superinstructions: one slot that runs the instruction pair (or a longer shape) starting there
+/// (the slots it covers are skipped; none of them is a jump target), one row each in
+/// superops.def. Chosen from instruction-pair counts over ../shared/corpus and the bench programs
+/// (bench/insn_pairs.py): a register copy then an ALU immediate on the copy (`rX = rY; rX op=
+/// K`), a byte load then a shift of the loaded value (how clang assembles big-endian fields, then
+/// a shift and or), a loop counter's add then its compare-and-branch, and a pointer's add then its
+/// bounds check against another pointer. Unchecked mode only: checked mode counts and budgets
+/// every instruction on its own.
 enum SuperOp : uint8_t {
-    kSuperFirst = kTrapSlotOp + 1,
-    kSuperMov64AddImm = kSuperFirst,  // dst = src + imm
-    kSuperMov64AddReg,                // dst = src + reg[pad]
-    kSuperMov64RshImm,                // dst = src >> imm
-    kSuperMov64LshImm,                // dst = src << imm
-    kSuperMov64AndImm,                // dst = src & imm
-    kSuperMov32RshImm,                // dst = u32(src) >> imm
-    kSuperMov32LshImm,                // dst = u32(u32(src) << imm)
-    kSuperMov32AndImm,                // dst = u32(src) & imm
-    kSuperLdx8Lsh64,                  // dst = u8[src + off] << imm
-    kSuperLdx8Lsh32,                  // dst = u32(u8[src + off] << imm)
-    kSuperAdd64ImmJeq,                // dst += imm; if dst == sign-extended off goto target
-    kSuperAdd64ImmJne,
-    kSuperAdd64ImmJlt,
-    kSuperAdd64ImmJgt,
-    kSuperAdd64ImmJgtReg,             // dst += imm; if dst > reg[src] goto target (bounds checks)
-    kSuperLsh64OrReg,                 // dst = (dst << imm) | reg[src] (assembling multi-byte fields)
-    // Three instructions: rX = rY; rX += K; if rX > rZ goto L (the packet bounds check
-    // `if (data + K > data_end)`): dst = src + imm; if dst > reg[pad] goto target.
-    kSuperMovAddJgtReg,
-    // A byte load, then a compare of the loaded byte with an immediate and a branch (a header
-    // field tested against a constant): dst = u8[src + off]; if dst op imm goto target. imm holds
-    // the jump's constant as its width compares it (zero-extended for 32-bit jumps), which is
-    // exact because the loaded byte has no upper bits.
-    kSuperLdx8Jeq,
-    kSuperLdx8Jne,
-    kSuperLdx8Jlt,
-    kSuperLdx8Jgt,
-    // A byte load, then an ALU op that takes the loaded byte as its source (accumulating a sum,
-    // or-ing in the low byte of a field): dst = u8[src + off]; reg[pad] op= dst.
-    kSuperLdx8Add32Reg,
-    kSuperLdx8Add64Reg,
-    kSuperLdx8Or32Reg,
-    kSuperLdx8Or64Reg,
-    // Three instructions, how clang assembles a big-endian 16-bit field when the low byte was
-    // loaded first: rX = u8[rY + off]; rX <<= K; rX |= rZ: dst = (u8[src + off] << imm) | reg[pad].
-    kSuperLdx8LshOr64,
-    kSuperLdx8LshOr32,
-    // Three instructions: a byte load, a shift, then the shifted byte folded into another
-    // register (summing or assembling big-endian fields): rX = u8[rY + off]; rX <<= K; rZ op= rX:
-    // dst = u8[src + off] << imm; reg[pad] op= dst.
-    kSuperLdx8LshAdd32To,
-    kSuperLdx8LshAdd64To,
-    kSuperLdx8LshOr32To,
-    kSuperLdx8LshOr64To,
-    // Three instructions, the bounds check of a pointer moved by a variable: rX = rY; rX += rZ;
-    // if rX > rW goto L: dst = src + reg[pad]; if dst > reg[off] goto target.
-    kSuperMovAddRegJgtReg,
-    // A register copy, then a compare of two registers and a branch (a loop latch rotating a
-    // loop-carried value before its back edge): dst = src; if reg[pad] op reg[off] goto target.
-    kSuperMov64JltReg,
-    kSuperMov64JgtReg,
-    // A register copy, then a compare of a register with an immediate and a branch (checksum's
-    // latch: the loop-carried sum copied back, then the counter tested): dst = src; if reg[pad]
-    // < imm goto target (the compared register is read after the copy).
-    kSuperMov64JltImm,
-    // A 32-bit copy, then a 32-bit add of a register (sieve's `w8 = w5; w8 += w7`):
-    // dst = u32(src + reg[pad]), where pad is src when the add doubles the copy.
-    kSuperMov32AddReg,
-    // Four instructions, clang's big-endian 16-bit field (bpfvm::match_be16_load): two byte loads
-    // through one base, a shift by 8 and an or: reg[dst] = u8[src + off] << 8 | u8[src + off + 1],
-    // reg[pad] = u8[src + off + 1] (every register the four write, with its exact value).
-    kSuperBe16Load,
-    // Five instructions, clang's byte fill loop (bpfvm::match_fill_loop), in the slot of its head:
-    // rP = rB; rP += rI; *(u8 *)(rP + off) = V; rI += 1; if rI != N goto head, with dst = P,
-    // src = B, pad = I, off = the store's offset, imm = N. When rI < N (unsigned) one memset does
-    // every iteration and the registers get what the last one leaves (rI = N, rP = rB + N - 1);
-    // otherwise (the counter wraps around 2^64 first) the head's copy runs and the loop's own
-    // slots follow. V is the store slot's (ip + 2): its register or its immediate.
-    kSuperFillReg,
-    kSuperFillImm,
-    // The shapes below need more register fields than a slot has: the rest go into imm's bytes
-    // (imm_byte), read with one byte load each like dst, src and pad.
-    //
-    // A counted loop's latch with a loop-carried copy rotated into it: rI += K; rX = rY; if rJ op
-    // imm goto L (64-bit compare): dst = I, src = J, pad = X, off = the compare's immediate, imm =
-    // K in its low four bytes, Y in byte 4. Each step reads what the previous one wrote.
-    kSuperAddMovJeq,
-    kSuperAddMovJne,
-    kSuperAddMovJlt,
-    kSuperAddMovJgt,
-    // Four instructions, that latch after the add that makes the copied value: rY += rS; rI += K;
-    // rX = rY; if rJ op imm goto L (59 of the 67 latches with a copy in ../shared/corpus, all with
-    // I = Y, a pointer moved by a register and a constant; checksum's loop-carried sum, I != Y).
-    // Fields as kSuperAddMov*, with S in imm's byte 5. The new rY goes to rX from a host register:
-    // a loop-carried sum passes through the register file once per iteration, not twice. I = Y
-    // has its own handlers (rY += rS + K), so that the copy of the sum waits for no more than the
-    // add.
-    kSuperAddAddMovJeq,  // I != Y
-    kSuperAddAddMovJne,
-    kSuperAddAddMovJlt,
-    kSuperAddAddMovJgt,
-    kSuperAddRegImmMovJeq,  // I = Y
-    kSuperAddRegImmMovJne,
-    kSuperAddRegImmMovJlt,
-    kSuperAddRegImmMovJgt,
-    // A register copy, then one of the 64-bit copy-then-ALU pairs on another register:
-    // rC = rD; rX = rY; rX op= K|rZ (1053 of them in ../shared/corpus, bench/insn_pairs.py): the
-    // pair's fields, with K in imm's low four bytes, C in byte 4 and D in byte 5. X is not C (the
-    // pass leaves that shape apart), and a Y or Z that is C reads D instead (it holds the same
-    // value), so the handler reads every operand before it writes either register.
-    kSuperCopyMov64AddImm,
-    kSuperCopyMov64AddReg,
-    kSuperCopyMov64RshImm,
-    kSuperCopyMov64LshImm,
-    kSuperCopyMov64AndImm,
+    kSuperBeforeFirst = kTrapSlotOp,  // the superinstructions follow the trap slot
+#define BPFVM_SUPEROP(name, chain) kSuper##name,
+#include "superops.def"
+#undef BPFVM_SUPEROP
     kSuperEnd,
+    kSuperFirst = kSuperBeforeFirst + 1,
 };
 static_assert(kSuperEnd <= 255, "Slot::op must hold every superinstruction");
 inline constexpr size_t kNumSlotOps = kSuperEnd;  // label table size: Ops, the trap slot, superinstructions
@@ -195,7 +95,7 @@ struct RunState {
     Trap trap{};
     bool tail_call = false;
     const void* const* labels = nullptr;  // output of the label-table query
-    const void* const* chain_labels = nullptr;  // and its chain steps (ChainStep * kNumOps + Op)
+    const void* const* chain_labels = nullptr;  // and its chain steps (ChainStep * kNumSlotOps + Slot::op)
     alignas(16) uint8_t stack[kMaxCallDepth * kStackSize];
 
     /// r10 of frame `depth`: frames grow downwards from the top of `stack`.
@@ -226,20 +126,23 @@ Result<std::unique_ptr<Executable>> prepare_with(const Program& program, const H
 
 /// Register chains (threaded dispatch, unchecked mode): a run of two or more slots that all write
 /// one register, none after the first entered by a jump, keeps that register in a host register
-/// from the first to the last. The first runs its Head step (loads the register if it reads it,
-/// then the instruction), the middle ones their Mid step, the last its Tail step (stores it back);
-/// each step dispatches to the next slot's label as usual. A step after the head reads the chain's
-/// register only as that host register: an instruction that reads it any other way (as an ALU
-/// source, a superinstruction's other operand) can only head a chain. Chains take every ALU slot
-/// and the superinstructions whose result is one register (superinsns.cpp, chain_role): the copy
-/// and byte-load pairs head and continue chains, the big-endian byte pair continues one through its
-/// base, and the latches after a sum end one. A dependent run then makes one trip through memory
-/// instead of one per slot (store-to-load forwarding is the latency of a plain ALU handler). The
-/// label table is ChainStep * kNumSlotOps + Slot::op, null where an op has no such step.
+/// from the first to the last. The first runs its Head step (loads the register, a load the
+/// compiler drops where the step only writes it, then the instruction), the middle ones their Mid
+/// step, the last its Tail step (stores it back); each step dispatches to the next slot's label as
+/// usual. A step after the head reads the chain's register only as that host register: a slot
+/// that reads it any other way (as an ALU source, a superinstruction's other operand) can only
+/// head a chain. Every ALU slot has the three steps; so do the superinstructions marked S in
+/// superops.def (pairs that compute one register from others, the copy-prefixed pairs, whose copy
+/// goes to the register file, and the big-endian byte pair, which continues a chain through its
+/// base), while the latches after a sum (T) only end one; superinsns.cpp (chain_role) says which
+/// register each keeps and when it may continue a chain. A dependent run then makes one trip
+/// through memory instead of one per slot (store-to-load forwarding is the latency of a plain ALU
+/// handler). The label table is ChainStep * kNumSlotOps + Slot::op, null where an op has no such
+/// step.
 enum ChainStep : uint8_t { kChainHead, kChainMid, kChainTail };
 
 /// Turns matching instruction pairs of an unchecked program's filled slots into superinstructions
-/// (superinsns.cpp), then the remaining ALU runs into register chains; `labels` and `chain_labels`
+/// (superinsns.cpp), then runs of slots on one register into register chains; `labels` and `chain_labels`
 /// are the dispatch's label tables (null for the switch dispatch, which gets neither chains nor
 /// labels).
 void install_superinstructions(const Program& program, Slot* slots, const void* const* labels,

@@ -18,17 +18,18 @@
 // iteration instead of two.
 // From the same three-instruction counts, a copy before a 64-bit copy-then-ALU pair on another
 // register, `rC = rD; rX = rY; rX op= K|rZ` (1053 in ../shared/corpus; checksum's loop head copies
-// its index, then forms the address from it).
+// its index, then forms the address from it), unless the pair begins a bounds check's triple.
 // Checksum's other candidates, the byte pair followed by `sum += pair` and the pair indexed
-// through `rA = rB; rA += rI` (one shape of six instructions), occur nowhere in the corpus (it has
-// no big-endian byte pair at all): they are left out, as fitted to one loop.
+// through `rA = rB; rA += rI`, occur nowhere in the corpus (it has no big-endian byte pair at
+// all). Fused as well (tried on 2026-11-30), they took checksum from 16.4x the JIT to 13.6x: they
+// are left out, as fitted to one loop.
 // Last, install_chains turns runs of slots that write one register into register chains
 // (internal.hpp, ChainStep): the ALU instructions no superinstruction took (two ALU instructions
 // in a row on one register, neither a copy, are 14% of the straight-line pairs in
-// ../shared/corpus, 72k of 507k, bench/insn_pairs.py), and the superinstructions whose result is
-// one register (chain_role). The latter keep checksum's address, byte pair and sum in a host
-// register from the loop head to the latch: 13.6x -> 11.2x the JIT with the copy-prefixed pair
-// (bench/README.md).
+// ../shared/corpus, 72k of 507k, bench/insn_pairs.py), and the superinstructions superops.def
+// gives chain steps (chain_role says when a slot takes them). These keep checksum's address, byte
+// pair and sum in a host register from the loop head to the latch; with the copy-prefixed pair,
+// checksum went from 2963 to 2461 ns per run (bench/README.md, Engines).
 #include <optional>
 #include <vector>
 
@@ -345,7 +346,9 @@ void install_chains(const Program& program, Slot* slots, const std::vector<bool>
             ++i;
             continue;
         }
-        const uint8_t r = chain_role(program, slots[i], i)->reg;
+        const auto role = chain_role(program, slots[i], i);
+        BPFVM_ASSERT(role.has_value());  // every op with chain steps (superops.def) has a role
+        const uint8_t r = role->reg;
         run.assign(1, i);
         size_t k = next(i);
         for (; continues(kChainMid, k, r); k = next(k)) run.push_back(k);
@@ -407,7 +410,12 @@ void install_superinstructions(const Program& program, Slot* slots, const void* 
             candidate = slots[i];
         }
         if (runs_whole(3)) {
-            uint8_t op = match_copy_prefix(q[0], q[1], q[2], slots, candidate);
+            // A copy before a bounds check's copy and add stays apart: the check's triple fuses
+            // the compare as well.
+            Slot scratch = slots[i + 1];
+            const bool bounds_check_next =
+                runs_whole(4) && match_bounds_check(q[1], q[2], q[3], slots, scratch) != 0;
+            uint8_t op = bounds_check_next ? 0 : match_copy_prefix(q[0], q[1], q[2], slots, candidate);
             if (op == 0) {
                 candidate = slots[i];
                 op = match_bounds_check(q[0], q[1], q[2], slots, candidate);

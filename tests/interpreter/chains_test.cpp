@@ -1,10 +1,13 @@
 // Register chains (src/interpreter/superinsns.cpp, internal.hpp ChainStep): which runs of ALU
-// instructions become chains and where they break, and that every ALU instruction gives the same
-// result as a chain's head, middle and tail step as it does alone (unchecked runs, which carry
-// the chains, against checked runs, which never do).
+// instructions and superinstructions become chains and where they break, and that every ALU
+// instruction and every superinstruction with chain steps gives the same result as a chain's
+// head, middle and tail step as it does alone (unchecked runs, which carry the chains, against
+// checked runs, which never do).
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "interp_test_util.hpp"
@@ -126,14 +129,30 @@ TEST(RegisterChains, SuperinstructionsHeadContinueAndEndChains) {
 }
 
 /// A prelude that gives r1..r9 distinct values (r9 a stack pointer to eight bytes of r1), and a
-/// tail that folds every register but the pointer (whose value differs between runs) into r0.
+/// tail that folds r0..r8 into r0 (not the pointer, whose value differs between runs). The fold
+/// starts with a store and a load, so that no chain on r0 runs into it.
 const std::string kPrelude =
     "stxdw [%r10-8], %r1\nmov %r9, %r10\nadd %r9, -8\nmov %r2, %r1\nrsh %r2, 7\nmov %r3, %r1\nxor %r3, 0x5a5a\n"
     "mov %r4, %r1\nmul %r4, 77\nmov %r5, %r1\nlsh %r5, 5\nmov %r6, 6\nmov %r7, %r1\nand %r7, 0xff\n";
 std::string fold() {
-    std::string text = "stxdw [%r10-16], %r0\nldxdw %r8, [%r10-16]\n";
-    for (int r = 1; r <= 8; ++r) text += "mul %r8, 1000003\nxor %r8, %r" + std::to_string(r) + "\n";
-    return text + "mov %r0, %r8\nexit";
+    std::string text = "stxdw [%r10-16], %r0\nldxdw %r0, [%r10-16]\n";
+    for (int r = 1; r <= 8; ++r) text += "mul %r0, 1000003\nxor %r0, %r" + std::to_string(r) + "\n";
+    return text + "exit";
+}
+
+/// Runs `text` on every interpreter variant for a few values of r1 (run_all compares them), and
+/// expects r0 to depend on r1 (the fold reaches it).
+void run_for_some_inputs(const std::string& text) {
+    const auto code = assemble(text);
+    ASSERT_TRUE(code.has_value()) << code.error().to_string();
+    std::vector<uint64_t> results;
+    for (const uint64_t r1 : {uint64_t{0}, uint64_t{0x0102030405060708}, ~uint64_t{0}, uint64_t{0x80000001}}) {
+        RunSpec spec;
+        spec.r1 = r1;
+        SCOPED_TRACE(text + "\nr1 = " + std::to_string(r1));
+        results.push_back(run_all(*code, spec).r0);
+    }
+    EXPECT_NE(results[0], results[1]) << text;
 }
 
 TEST(RegisterChains, EveryChainedSuperinstructionAgreesAsEveryStep) {
@@ -170,14 +189,7 @@ TEST(RegisterChains, EveryChainedSuperinstructionAgreesAsEveryStep) {
             const std::string s = steps(assemble_program(text), l);
             EXPECT_EQ(s[c.at], c.step) << c.text << "\n" << s;
         }
-        const auto code = assemble(text);
-        ASSERT_TRUE(code.has_value()) << code.error().to_string();
-        for (const uint64_t r1 : {uint64_t{0}, uint64_t{0x0102030405060708}, ~uint64_t{0}, uint64_t{0x80000001}}) {
-            RunSpec spec;
-            spec.r1 = r1;
-            SCOPED_TRACE(c.text + "\nr1 = " + std::to_string(r1));
-            run_all(*code, spec);
-        }
+        run_for_some_inputs(text);
     }
 }
 
@@ -191,16 +203,65 @@ TEST(RegisterChains, LatchesEndChainsOnTheSum) {
             if (l.chain != nullptr) {
                 EXPECT_EQ(steps(assemble_program(text), l).substr(16, 3), "HMT") << cmp << " " << add;
             }
-            const auto code = assemble(text);
-            ASSERT_TRUE(code.has_value()) << code.error().to_string();
-            for (const uint64_t r1 : {uint64_t{0}, uint64_t{0xfedcba9876543210}, ~uint64_t{0}}) {
-                RunSpec spec;
-                spec.r1 = r1;
-                SCOPED_TRACE(text + "\nr1 = " + std::to_string(r1));
-                run_all(*code, spec);
-            }
+            run_for_some_inputs(text);
         }
     }
+}
+
+// Slots that read the chain's register other than as the chain's input head a new chain instead
+// of continuing one (superinsns.cpp, chain_role); a jump target does too.
+TEST(RegisterChains, SuperinstructionsThatReadTheRegisterOtherwiseStartAgain) {
+    const Labels l = unchecked_labels();
+    const size_t base = 14;  // kPrelude's instructions
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        // The copy reads the chain's register (D).
+        {"mov %r0, %r1\nxor %r0, 0x3c\nmov %r6, %r0\nmov %r0, %r2\nadd %r0, 9\nadd %r0, 11\n", "HTH..T"},
+        // The pair's source is the copy (Y = C), which reads D, the chain's register.
+        {"mov %r0, %r1\nxor %r0, 0x3c\nmov %r6, %r0\nmov %r0, %r6\nadd %r0, 9\nadd %r0, 11\n", "HTH..T"},
+        // The pair copies the chain's register (Y).
+        {"mov %r0, %r1\nxor %r0, 0x3c\nmov %r0, %r0\nadd %r0, %r2\nadd %r0, 5\n", "HTH.T"},
+        // The byte load's base is the chain's register.
+        {"mov %r0, %r9\nadd %r0, 1\nldxb %r0, [%r0+2]\nlsh %r0, 9\nadd %r0, 3\n", "..H.T"},
+        // A 32-bit pair whose source is the chain's register.
+        {"mov %r0, %r1\nxor %r0, 0x3c\nmov32 %r0, %r0\nrsh32 %r0, 3\nadd %r0, 1\n", "HTH.T"},
+        // A jump enters the pair: the chain before it ends, the pair heads the next one.
+        {"mov %r0, %r1\nxor %r0, 3\njeq %r1, 0, in\nadd %r0, 1\nin:\nmov %r6, %r4\nmov %r0, %r2\nadd %r0, 9\n"
+         "add %r0, 11\n",
+         "HT..H..T"},
+    };
+    for (const auto& [body, expected] : cases) {
+        const std::string text = kPrelude + body + fold();
+        if (l.chain != nullptr) {
+            EXPECT_EQ(steps(assemble_program(text), l).substr(base, expected.size()), expected) << body;
+        }
+        run_for_some_inputs(text);
+    }
+    // The latch's added register is the sum itself (S = Y): the latch runs on its own.
+    for (const std::string add : {"add %r6, 3\n", "add %r2, 3\n"}) {
+        const std::string text = kPrelude + "mov %r3, 0\ntop:\nadd %r3, 1\nxor %r2, %r3\nrsh %r2, 1\n" +
+                                 "add %r2, %r2\n" + add + "mov %r4, %r2\njlt %r3, 10, top\n" + fold();
+        if (l.chain != nullptr) {
+            EXPECT_EQ(steps(assemble_program(text), l).substr(16, 3), "HT.") << add;
+        }
+        run_for_some_inputs(text);
+    }
+}
+
+// Every superinstruction and every chain step has a handler of its own: a label written twice
+// in the tables would show here (two Ops whose handlers compile to the same code may share one).
+TEST(RegisterChains, EveryHandlerLabelIsDistinct) {
+    const Labels l = unchecked_labels();
+    if (l.chain == nullptr) GTEST_SKIP() << "this build has no computed-goto dispatch";
+    std::set<const void*> seen;
+    size_t count = 0;
+    for (size_t op = 0; op < interp::kNumSlotOps; ++op) {
+        if (op >= interp::kSuperFirst) seen.insert(l.plain[op]), ++count;
+        for (const interp::ChainStep s : {interp::kChainHead, interp::kChainMid, interp::kChainTail}) {
+            const void* label = l.step(s, static_cast<uint8_t>(op));
+            if (label != nullptr) seen.insert(label), ++count;
+        }
+    }
+    EXPECT_EQ(seen.size(), count);
 }
 
 TEST(RegisterChains, ChainsAgreeInLoopsAndAroundJumps) {
