@@ -470,6 +470,11 @@ TEST(Superinstructions, ACopyBeforeACopyThenAluPairBecomesOneSlot) {
     // Nor when a jump enters the pair.
     const auto entered = fused_slots(assemble_program("mov %r5, %r3\nin:\nmov %r2, %r1\nadd %r2, 1\nja in\nexit"));
     EXPECT_EQ(entered[0].op, static_cast<uint8_t>(Op::Mov64Reg));
+    // Nor when the pair begins a bounds check, whose triple fuses the compare too.
+    const auto check =
+        fused_slots(assemble_program("mov %r1, %r6\nmov %r2, %r7\nadd %r2, 14\njgt %r2, %r8, out\nout:\nexit"));
+    EXPECT_EQ(check[0].op, static_cast<uint8_t>(Op::Mov64Reg));
+    EXPECT_EQ(check[1].op, interp::kSuperMovAddJgtReg);
 }
 
 TEST(Superinstructions, CopyPrefixedPairsLeaveEveryRegister) {
