@@ -16,7 +16,7 @@ namespace bpfvm::interp {
 /// Everything the hot loop needs is precomputed at prepare time; the original slot index lives in
 /// a side table (`RunState::pcs`) because only traps need it. op, dst, src, pad and off are byte
 /// fields (off four bytes) that together fill the last eight bytes, one aligned word: some handlers
-/// that take several of them read that word once (exec_loop.hpp, SlotFields).
+/// that take several of them read that word once (exec_support.hpp, SlotFields).
 struct alignas(32) Slot {
     const void* label = nullptr;  // computed-goto dispatch: address of this op's handler
     int64_t imm = 0;              // sign-extended imm32, the lddw constant, or a function's insn index
@@ -60,7 +60,7 @@ inline constexpr size_t kNumSlotOps = kSuperEnd;  // label table size: Ops, the 
 
 /// Byte `k` of a slot's imm (k = 0 the lowest): the extra register fields of the longer
 /// superinstructions. Read as a byte load each: one instruction, where taking it out of imm
-/// loaded as one word costs two (measured slower, exec_loop.hpp).
+/// loaded as one word costs two (measured slower, exec_support.hpp).
 inline uint8_t imm_byte(const Slot& slot, unsigned k) { return reinterpret_cast<const unsigned char*>(&slot.imm)[k]; }
 /// The value whose bytes first, first + 1, ... hold `regs` (the inverse of imm_byte).
 inline int64_t pack_bytes(std::initializer_list<uint8_t> regs, unsigned first) {

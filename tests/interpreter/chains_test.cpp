@@ -129,16 +129,11 @@ TEST(RegisterChains, SuperinstructionsHeadContinueAndEndChains) {
 }
 
 /// A prelude that gives r1..r9 distinct values (r9 a stack pointer to eight bytes of r1), and a
-/// tail that folds r0..r8 into r0 (not the pointer, whose value differs between runs). The fold
-/// starts with a store and a load, so that no chain on r0 runs into it.
+/// tail that folds r0..r8 into r0 (not the pointer, whose value differs between runs).
 const std::string kPrelude =
     "stxdw [%r10-8], %r1\nmov %r9, %r10\nadd %r9, -8\nmov %r2, %r1\nrsh %r2, 7\nmov %r3, %r1\nxor %r3, 0x5a5a\n"
     "mov %r4, %r1\nmul %r4, 77\nmov %r5, %r1\nlsh %r5, 5\nmov %r6, 6\nmov %r7, %r1\nand %r7, 0xff\n";
-std::string fold() {
-    std::string text = "stxdw [%r10-16], %r0\nldxdw %r0, [%r10-16]\n";
-    for (int r = 1; r <= 8; ++r) text += "mul %r0, 1000003\nxor %r0, %r" + std::to_string(r) + "\n";
-    return text + "exit";
-}
+std::string fold() { return fold_registers(8); }
 
 /// Runs `text` on every interpreter variant for a few values of r1 (run_all compares them), and
 /// expects r0 to depend on r1 (the fold reaches it).

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "bpfvm/detail/interpreter.hpp"
@@ -147,6 +148,15 @@ inline void expect_r0(const Code& code, uint64_t expected, const RunSpec& spec =
     const RunResult r = run_all(code, spec);
     EXPECT_EQ(r.trap.kind, TrapKind::None) << "trap at insn " << r.trap.pc;
     EXPECT_EQ(r.r0, expected);
+}
+
+/// Assembler text that folds r0 and r1..r`last` into r0, then exits: a program's end that makes
+/// every register it leaves count in the result. It starts with a store and a load of r0, so that
+/// no register chain or superinstruction on r0 runs into it.
+inline std::string fold_registers(int last) {
+    std::string text = "stxdw [%r10-16], %r0\nldxdw %r0, [%r10-16]\n";
+    for (int r = 1; r <= last; ++r) text += "mul %r0, 1000003\nxor %r0, %r" + std::to_string(r) + "\n";
+    return text + "exit";
 }
 
 }  // namespace bpfvm::itest

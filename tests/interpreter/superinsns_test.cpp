@@ -480,9 +480,7 @@ TEST(Superinstructions, ACopyBeforeACopyThenAluPairBecomesOneSlot) {
 TEST(Superinstructions, CopyPrefixedPairsLeaveEveryRegister) {
     // Every register folded into r0 after the triple: the copy, the pair's result, and the
     // operands the pass rewrote or the pair overwrote.
-    std::string fold = "mov %r0, 0\n";
-    for (int r = 1; r <= 9; ++r) fold += "mul %r0, 1000003\nxor %r0, %r" + std::to_string(r) + "\n";
-    fold += "exit";
+    const std::string fold = fold_registers(9);
     const std::string init = "mov %r2, %r1\nrsh %r2, 7\nmov %r3, %r1\nxor %r3, 0x5a5a\nmov %r6, %r1\nlsh %r6, 3\n";
     const std::vector<std::string> triples = {
         "mov %r5, %r3\nmov %r2, %r1\nadd %r2, %r5\n",  // Z = C
