@@ -120,6 +120,8 @@ private:
     /// checked alone, as its group's lead for the group's span (check_groups.hpp), or not at all
     /// when its lead checked it.
     a64::Mem member_access(const Insn& insn, uint8_t base, uint32_t size, bool write);
+    /// x9 = base + off, bounds-checked in checked mode unless it is a constant frame access.
+    void address_in_x9(uint8_t base, int16_t off, uint32_t size, uint32_t pc, bool write);
     /// dst = base + off, in at most two ADD/SUB.
     void add_offset(const GpX& dst, const GpX& base, int64_t off);
     /// Checked mode: traps OutOfBounds unless [x9, x9 + size) (x9 = `base` + offset) is in the frame or

@@ -168,6 +168,11 @@ a64::Mem Emitter::base_address(uint8_t base, int16_t off, uint32_t size) {
     return a64::ptr(b, xr(kImm));
 }
 
+void Emitter::address_in_x9(uint8_t base, int16_t off, uint32_t size, uint32_t pc, bool write) {
+    add_offset(xr(kAddr), bx(base), off);
+    if (options_.checked && !static_frame_access(base, off, size)) check_address(base, pc, size, write);
+}
+
 a64::Mem Emitter::address(const Insn& insn, uint8_t base, int16_t off, uint32_t size, bool write) {
     if (!options_.checked || static_frame_access(base, off, size)) return base_address(base, off, size);
     add_offset(xr(kAddr), bx(base), off);
@@ -248,8 +253,7 @@ void Emitter::stlxr(const GpW& status, const GpX& value, const GpX& base, unsign
 void Emitter::atomic(const Insn& insn, AtomicOp op, bool fetch, unsigned width) {
     // Exclusive and LSE instructions take a bare base register: the address goes to x9.
     const uint32_t size = width / 8;
-    add_offset(xr(kAddr), bx(insn.dst), insn.off);
-    if (options_.checked && !static_frame_access(insn.dst, insn.off, size)) check_address(insn.dst, insn.pc, size, true);
+    address_in_x9(insn.dst, insn.off, size, insn.pc, true);
     // Exclusive and LSE accesses fault when misaligned; the kernel verifier rejects such programs,
     // and the interpreter runs them as plain read-modify-writes, so do the same out of line.
     Label misaligned = as_->newLabel();
@@ -285,8 +289,7 @@ void Emitter::acquire_release(const Insn& insn, unsigned size, bool load) {
     // base register: the address goes to x9.
     const uint8_t base = load ? insn.src : insn.dst;
     const uint8_t value = load ? insn.dst : insn.src;
-    add_offset(xr(kAddr), bx(base), insn.off);
-    if (options_.checked && !static_frame_access(base, insn.off, size)) check_address(base, insn.pc, size, !load);
+    address_in_x9(base, insn.off, size, insn.pc, !load);
     Label done = as_->newLabel();
     if (size > 1) {
         // LDAR/STLR fault when misaligned; the verifier rejects such programs, so run a plain access
